@@ -1,0 +1,67 @@
+import Foundation
+
+/// Runs a local program with an argv array (never a shell string) and a timeout.
+public struct ProcessRunner: Sendable {
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        public var timedOut: Bool
+    }
+
+    public init() {}
+
+    /// Finds `name` on PATH, as a shell would.
+    public static func which(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for dir in path.split(separator: ":") {
+            let candidate = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    public func run(_ executable: String, _ arguments: [String], currentDirectory: String? = nil,
+                    timeout: TimeInterval = 60) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        let outPipe = Pipe(), errPipe = Pipe()
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        process.standardInput = FileHandle.nullDevice
+        let outData = PipeReader(outPipe.fileHandleForReading)
+        let errData = PipeReader(errPipe.fileHandleForReading)
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+        var timedOut = false
+        if exited.wait(timeout: .now() + timeout) == .timedOut {
+            timedOut = true
+            process.terminate()
+            exited.wait()
+        }
+        return Output(status: process.terminationStatus, stdout: outData.finish(), stderr: errData.finish(), timedOut: timedOut)
+    }
+}
+
+/// Drains a pipe on a background thread so a chatty child never blocks on a full pipe.
+private final class PipeReader: @unchecked Sendable {
+    private let handle: FileHandle
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        self.handle = handle
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+
+    func finish() -> String {
+        done.wait()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,25 @@
+/// What `emmyops render` can produce.
+public enum RenderTarget: String, Sendable, CaseIterable {
+    case all, monitoring, compose
+
+    /// Renders this target; `all` is every other target, in order.
+    public func render(_ spec: Spec) -> [RenderedFile] {
+        switch self {
+        case .all: RenderTarget.allCases.filter { $0 != .all }.flatMap { $0.render(spec) }
+        case .monitoring: MonitoringRenderer.render(spec)
+        case .compose: ComposeRenderer.render(spec)
+        }
+    }
+}
+
+/// Everything under `monitoring/`.
+public enum MonitoringRenderer {
+    public static func render(_ spec: Spec) -> [RenderedFile] {
+        [RenderedFile(path: "monitoring/prometheus/prometheus.yml", contents: PrometheusRenderer.config(spec, topology: .hosts))]
+            + PrometheusRenderer.ruleFiles(spec)
+            + RuleTestRenderer.render(spec)
+            + AlertmanagerRenderer.render(spec)
+            + GrafanaRenderer.render(spec)
+            + [RunbookRenderer.render(spec)]
+    }
+}

@@ -1,0 +1,125 @@
+/// A YAML document built in code and emitted deterministically (keys in the order given).
+///
+/// Strings are quoted whenever a reader could take them for anything but a string.
+public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByArrayLiteral {
+    case string(String)
+    /// Emitted as written: numbers and booleans.
+    case raw(String)
+    case list([YAMLValue])
+    case map([Pair])
+
+    public struct Pair: Sendable, Hashable {
+        public var key: String
+        public var value: YAMLValue
+        public init(_ key: String, _ value: YAMLValue) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: YAMLValue...) { self = .list(elements) }
+
+    public static func int(_ value: Int) -> YAMLValue { .raw("\(value)") }
+    public static func bool(_ value: Bool) -> YAMLValue { .raw(value ? "true" : "false") }
+    public static func object(_ pairs: (String, YAMLValue?)...) -> YAMLValue {
+        .map(pairs.compactMap { key, value in value.map { Pair(key, $0) } })
+    }
+    public static func strings(_ values: [String]) -> YAMLValue { .list(values.map(YAMLValue.string)) }
+
+    /// The document, ending in a newline, with `header` lines as comments on top.
+    public func document(header: [String] = []) -> String {
+        var out = header.map { "# \($0)\n" }.joined()
+        emit(into: &out, indent: 0, inList: false)
+        if !out.hasSuffix("\n") { out += "\n" }
+        return out
+    }
+
+    private var isEmptyCollection: Bool {
+        switch self {
+        case .list(let items): items.isEmpty
+        case .map(let pairs): pairs.isEmpty
+        default: false
+        }
+    }
+
+    private func emit(into out: inout String, indent: Int, inList: Bool) {
+        let pad = String(repeating: " ", count: indent)
+        switch self {
+        case .string(let text): out += YAMLValue.quote(text) + "\n"
+        case .raw(let text): out += text + "\n"
+        case .list(let items):
+            if items.isEmpty { out += "[]\n"; return }
+            for (index, item) in items.enumerated() {
+                if index > 0 || !inList { out += pad }
+                out += "- "
+                item.emitInline(into: &out, indent: indent + 2)
+            }
+        case .map(let pairs):
+            if pairs.isEmpty { out += "{}\n"; return }
+            for (index, pair) in pairs.enumerated() {
+                if index > 0 || !inList { out += pad }
+                out += YAMLValue.quote(pair.key) + ":"
+                switch pair.value {
+                case .list(let items) where !items.isEmpty:
+                    out += "\n"
+                    pair.value.emit(into: &out, indent: indent, inList: false)
+                case .map(let nested) where !nested.isEmpty:
+                    out += "\n"
+                    pair.value.emit(into: &out, indent: indent + 2, inList: false)
+                default:
+                    out += " "
+                    pair.value.emit(into: &out, indent: indent + 2, inList: false)
+                }
+            }
+        }
+    }
+
+    /// Emits a value that follows `- ` on the same line.
+    private func emitInline(into out: inout String, indent: Int) {
+        switch self {
+        case .map, .list:
+            if isEmptyCollection { emit(into: &out, indent: indent, inList: false) } else { emit(into: &out, indent: indent, inList: true) }
+        default:
+            emit(into: &out, indent: indent, inList: false)
+        }
+    }
+
+    private static let reserved: Set<String> = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"]
+
+    /// Plain when unambiguous, single-quoted when it holds no `'`, else double-quoted.
+    public static func quote(_ text: String) -> String {
+        if isPlainSafe(text) { return text }
+        if !text.contains("'"), !text.contains(where: { $0.isNewline || ($0.asciiValue.map { $0 < 0x20 } ?? false) }) {
+            return "'\(text)'"
+        }
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if scalar.value < 0x20 { out += "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+
+    static func isPlainSafe(_ text: String) -> Bool {
+        // Durations such as 15s or 1h30m read as strings in every YAML version.
+        if text.wholeMatch(of: /[0-9]+[a-z]+([0-9]+[a-z]+)*/) != nil { return true }
+        guard let first = text.unicodeScalars.first, !reserved.contains(text.lowercased()) else { return false }
+        guard first.properties.isAlphabetic || first == "/" || first == "_" else { return false }
+        guard text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_./@+-".unicodeScalars.contains($0)) }) else { return false }
+        return !text.hasSuffix(":") && Double(text) == nil
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

@@ -1,0 +1,54 @@
+/// The commented spec `emmyops init` writes: valid as it stands, every section explained.
+public enum ExampleSpec {
+    public static let text = """
+    # emmy.yaml: one file describes the SMS service, its hosts, monitoring and alerting.
+    # Every key has a default; delete what you do not need. Reference: `emmyops schema`.
+    version: 1
+    project: sms-emmy
+
+    app:
+      name: sms-api            # also the Prometheus job and the `service` alert label
+      port: 5000
+      runtime: native          # native: emmyops binary under `emmyops supervise`; docker: a container
+      default_region: KE       # numbers written without +country code are read as Kenyan
+      provider:
+        kind: log              # log (sandbox) | twilio | webhook
+      # Secrets are named here and read from the environment at run time; never write values.
+      secrets: [TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN]
+
+    hosts:
+      - { name: prod-1, address: 203.0.113.10, user: deploy, port: 22, roles: [app, monitoring] }
+
+    monitoring:
+      scrape_interval: 15s
+      evaluation_interval: 15s
+      prometheus: { port: 9090, retention: 15d }
+      alertmanager: { port: 9093 }
+      grafana: { port: 3000, admin_password: "${GRAFANA_ADMIN_PASSWORD}" }
+      node_exporter: { port: 9100 }
+
+    # All nine alerts are on with the defaults shown by `emmyops schema`; tune or disable here.
+    alerts:
+      app_down: { for: 30s, severity: critical }
+      high_error_rate: { threshold: 5%, for: 2m }
+      high_cpu: { threshold: 85%, for: 5m }
+
+    # Objectives render multi-window, multi-burn-rate alerts (page at 14.4x and 6x, ticket at 1x).
+    slo:
+      availability: 99.9%
+      latency: { p95: 2s }
+
+    notify:
+      receivers:
+        team:
+          slack: { webhook_url: "${SLACK_WEBHOOK_URL}", channel: "#ops" }
+      routes:
+        critical: [team]
+        warning: [team]
+
+    # emmyops' own alert receiver (`emmyops incident serve`); every alert is also sent here.
+    incident:
+      webhook: http://127.0.0.1:9095/alerts
+
+    """
+}

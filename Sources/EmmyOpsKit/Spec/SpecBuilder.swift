@@ -1,0 +1,158 @@
+import EmmyApp
+import Yams
+
+/// Builds the model from a YAML tree the `SchemaChecker` has seen. Lenient by design: a value
+/// the checker already reported keeps its default, so later checks still run on the rest.
+struct SpecBuilder {
+    let file: String
+
+    private typealias R = NodeReader
+
+    func build(_ root: Node) -> Spec {
+        var spec = Spec()
+        if let version = R.int(R.value(root, "version")) { spec.version = version }
+        if let project = R.string(R.value(root, "project")) { spec.project = project }
+        spec.app = app(R.value(root, "app"))
+        spec.hosts = R.items(R.value(root, "hosts")).compactMap(host)
+        spec.monitoring = monitoring(R.value(root, "monitoring"))
+        spec.alerts = alerts(R.value(root, "alerts"))
+        spec.slo = slo(R.value(root, "slo"))
+        spec.notify = notify(R.value(root, "notify"))
+        spec.incident = Incident(webhook: R.string(R.value(R.value(root, "incident"), "webhook")))
+        return spec
+    }
+
+    private func set<T>(_ target: inout T, _ value: T?) {
+        if let value { target = value }
+    }
+
+    private func duration(_ node: Node?) -> PromDuration? { R.string(node).flatMap(PromDuration.init(parsing:)) }
+    private func percent(_ node: Node?) -> Ratio? { R.string(node).flatMap(Ratio.init(percent:)) }
+    private func port(_ node: Node?) -> Int? { R.int(node).flatMap { (1...65535).contains($0) ? $0 : nil } }
+    private func strings(_ node: Node?) -> [String]? {
+        guard let node, case .sequence = node else { return nil }
+        return R.items(node).compactMap(R.string)
+    }
+
+    private func app(_ node: Node?) -> AppConfig {
+        var app = AppConfig()
+        set(&app.name, R.string(R.value(node, "name")))
+        set(&app.port, port(R.value(node, "port")))
+        set(&app.runtime, R.string(R.value(node, "runtime")).flatMap(AppRuntime.init(rawValue:)))
+        set(&app.image, R.string(R.value(node, "image")))
+        set(&app.healthPath, R.string(R.value(node, "health_path")))
+        set(&app.readyPath, R.string(R.value(node, "ready_path")))
+        set(&app.metricsPath, R.string(R.value(node, "metrics_path")))
+        set(&app.defaultRegion, R.string(R.value(node, "default_region")))
+        set(&app.provider, R.string(R.value(R.value(node, "provider"), "kind")).flatMap(ProviderKind.init(rawValue:)))
+        for (key, _, value) in R.pairs(R.value(node, "env")) {
+            if let text = R.string(value) { app.env[key] = ConfigValue(parsing: text) }
+        }
+        set(&app.secrets, strings(R.value(node, "secrets")))
+        return app
+    }
+
+    private func host(_ node: Node) -> Host? {
+        guard let name = R.string(R.value(node, "name")), let address = R.string(R.value(node, "address")) else { return nil }
+        var host = Host(name: name, address: address)
+        set(&host.user, R.string(R.value(node, "user")))
+        set(&host.port, port(R.value(node, "port")))
+        set(&host.roles, strings(R.value(node, "roles"))?.compactMap(Host.Role.init(rawValue:)))
+        return host
+    }
+
+    private func monitoring(_ node: Node?) -> Monitoring {
+        var m = Monitoring()
+        set(&m.scrapeInterval, duration(R.value(node, "scrape_interval")))
+        set(&m.evaluationInterval, duration(R.value(node, "evaluation_interval")))
+        set(&m.bindAddress, R.string(R.value(node, "bind_address")))
+        set(&m.runbookURL, R.string(R.value(node, "runbook_url")))
+        let prometheus = R.value(node, "prometheus")
+        set(&m.prometheus.port, port(R.value(prometheus, "port")))
+        set(&m.prometheus.retention, duration(R.value(prometheus, "retention")))
+        set(&m.prometheus.externalURL, R.string(R.value(prometheus, "external_url")))
+        set(&m.prometheus.image, R.string(R.value(prometheus, "image")))
+        let alertmanager = R.value(node, "alertmanager")
+        set(&m.alertmanager.port, port(R.value(alertmanager, "port")))
+        set(&m.alertmanager.externalURL, R.string(R.value(alertmanager, "external_url")))
+        set(&m.alertmanager.image, R.string(R.value(alertmanager, "image")))
+        set(&m.alertmanager.secretsDir, R.string(R.value(alertmanager, "secrets_dir")))
+        let grafana = R.value(node, "grafana")
+        set(&m.grafana.port, port(R.value(grafana, "port")))
+        set(&m.grafana.externalURL, R.string(R.value(grafana, "external_url")))
+        set(&m.grafana.image, R.string(R.value(grafana, "image")))
+        set(&m.grafana.adminUser, R.string(R.value(grafana, "admin_user")))
+        set(&m.grafana.adminPassword, R.string(R.value(grafana, "admin_password")).map(ConfigValue.init(parsing:)))
+        let nodeExporter = R.value(node, "node_exporter")
+        set(&m.nodeExporter.port, port(R.value(nodeExporter, "port")))
+        set(&m.nodeExporter.enabled, R.bool(R.value(nodeExporter, "enabled")))
+        set(&m.nodeExporter.image, R.string(R.value(nodeExporter, "image")))
+        return m
+    }
+
+    private func alerts(_ node: Node?) -> Alerts {
+        var alerts = Alerts()
+        for kind in AlertKind.allCases {
+            guard let entry = R.value(node, kind.rawValue) else { continue }
+            var settings = kind.defaults
+            set(&settings.enabled, R.bool(R.value(entry, "enabled")))
+            set(&settings.for, duration(R.value(entry, "for")))
+            set(&settings.severity, R.string(R.value(entry, "severity")).flatMap(Severity.init(rawValue:)))
+            let threshold = R.value(entry, "threshold")
+            switch kind.thresholdKind {
+            case .none: break
+            case .ratio: set(&settings.threshold, percent(threshold).map(AlertThreshold.ratio))
+            case .duration: set(&settings.threshold, duration(threshold).map(AlertThreshold.duration))
+            case .count: set(&settings.threshold, R.int(threshold).map(AlertThreshold.count))
+            }
+            alerts[kind] = settings
+        }
+        return alerts
+    }
+
+    private func slo(_ node: Node?) -> SLO {
+        var slo = SLO()
+        if let availability = R.value(node, "availability") {
+            slo.availability = percent(availability)
+        }
+        if let latency = R.value(node, "latency") {
+            slo.latency = R.pairs(latency).compactMap { key, _, value -> SLO.Latency? in
+                guard let percentile = Ratio(percent: String(key.dropFirst()) + "%"), let threshold = duration(value) else { return nil }
+                return SLO.Latency(percentile: percentile, threshold: threshold)
+            }.first
+        }
+        set(&slo.window, duration(R.value(node, "window")))
+        return slo
+    }
+
+    private func notify(_ node: Node?) -> Notify {
+        var notify = Notify()
+        notify.receivers = R.pairs(R.value(node, "receivers")).map { name, _, value in
+            var receiver = Receiver(name: name)
+            if let slack = R.value(value, "slack"), let url = R.string(R.value(slack, "webhook_url")) {
+                receiver.slack = .init(webhookURL: ConfigValue(parsing: url), channel: R.string(R.value(slack, "channel")))
+            }
+            if let email = R.value(value, "email"), let to = R.string(R.value(email, "to")),
+               let from = R.string(R.value(email, "from")), let host = R.string(R.value(email, "smarthost")) {
+                receiver.email = .init(to: to, from: from, smarthost: host,
+                                       authUsername: R.string(R.value(email, "auth_username")),
+                                       authPassword: R.string(R.value(email, "auth_password")).map(ConfigValue.init(parsing:)))
+            }
+            if let pagerduty = R.value(value, "pagerduty"), let key = R.string(R.value(pagerduty, "routing_key")) {
+                receiver.pagerduty = .init(routingKey: ConfigValue(parsing: key))
+            }
+            if let webhook = R.value(value, "webhook"), let url = R.string(R.value(webhook, "url")) {
+                receiver.webhook = .init(url: ConfigValue(parsing: url))
+            }
+            return receiver
+        }
+        for (key, _, value) in R.pairs(R.value(node, "routes")) {
+            if let severity = Severity(rawValue: key) { notify.routes[severity] = strings(value) ?? [] }
+        }
+        set(&notify.groupBy, strings(R.value(node, "group_by")))
+        set(&notify.groupWait, duration(R.value(node, "group_wait")))
+        set(&notify.groupInterval, duration(R.value(node, "group_interval")))
+        set(&notify.repeatInterval, duration(R.value(node, "repeat_interval")))
+        return notify
+    }
+}

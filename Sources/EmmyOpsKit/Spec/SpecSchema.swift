@@ -1,0 +1,156 @@
+import EmmyApp
+
+/// The shape of emmy.yaml: which keys exist, what each holds, and what it means.
+///
+/// One declaration drives the loader's structural checks (unknown keys, wrong types) and the
+/// JSON Schema `emmyops schema` prints, so the two cannot disagree.
+public indirect enum SchemaType: Sendable {
+    case string
+    /// A string that may be a `${SECRET}` reference.
+    case secretOrString
+    /// A `${SECRET}` reference and nothing else.
+    case secret
+    case integer(min: Int, max: Int)
+    case boolean
+    case port
+    case duration
+    case percent
+    case enumeration([String])
+    case list(SchemaType)
+    case object([SchemaField])
+    /// A mapping with free-form keys (receiver names, environment variables).
+    case map(SchemaType)
+}
+
+public struct SchemaField: Sendable {
+    public var name: String
+    public var type: SchemaType
+    public var description: String
+    public var required: Bool
+
+    public init(_ name: String, _ type: SchemaType, _ description: String, required: Bool = false) {
+        self.name = name
+        self.type = type
+        self.description = description
+        self.required = required
+    }
+}
+
+public enum SpecSchema {
+    static func alert(_ kind: AlertKind) -> SchemaField {
+        var fields = [
+            SchemaField("enabled", .boolean, "Set false to leave this alert out of the rules."),
+            SchemaField("for", .duration, "How long the condition must hold before the alert fires (default \(kind.defaults.for))."),
+            SchemaField("severity", .enumeration(Severity.allCases.map(\.rawValue)),
+                        "Severity label; routes pick receivers by it (default \(kind.defaults.severity.rawValue))."),
+        ]
+        switch kind.thresholdKind {
+        case .none: break
+        case .ratio:
+            fields.append(SchemaField("threshold", .percent, "Fires above this percentage (default \(kind.defaults.threshold!))."))
+        case .duration:
+            fields.append(SchemaField("threshold", .duration, "Fires when p95 batch processing time exceeds this (default \(kind.defaults.threshold!))."))
+        case .count:
+            fields.append(SchemaField("threshold", .integer(min: 0, max: 1_000_000_000), "Fires above this many events in 5 minutes (default \(kind.defaults.threshold!))."))
+        }
+        return SchemaField(kind.rawValue, .object(fields), "Tunes the \(kind.rawValue) alert.")
+    }
+
+    static let secretChannel: [SchemaField] = []
+
+    public static let root: SchemaType = .object([
+        SchemaField("version", .integer(min: 1, max: 1), "Spec format version; always 1.", required: true),
+        SchemaField("project", .string, "Project name, used in labels and resource names."),
+        SchemaField("app", .object([
+            SchemaField("name", .string, "Service name; also the Prometheus job and the `service` alert label."),
+            SchemaField("port", .port, "Port EmmyApp listens on (default 5000)."),
+            SchemaField("runtime", .enumeration(AppRuntime.allCases.map(\.rawValue)), "native: emmyops binary under `emmyops supervise`; docker: a container."),
+            SchemaField("image", .string, "Container image for the docker runtime."),
+            SchemaField("health_path", .string, "Liveness path (default /health)."),
+            SchemaField("ready_path", .string, "Readiness path (default /ready)."),
+            SchemaField("metrics_path", .string, "Prometheus exposition path (default /metrics)."),
+            SchemaField("default_region", .string, "ISO region used for numbers written without +country code (default KE)."),
+            SchemaField("provider", .object([
+                SchemaField("kind", .enumeration(ProviderKind.allCases.map(\.rawValue)), "log (sandbox), twilio or webhook."),
+            ]), "SMS provider settings."),
+            SchemaField("env", .map(.secretOrString), "Extra environment for the app; values may be ${SECRET} references."),
+            SchemaField("secrets", .list(.string), "Names of secrets the app reads from its environment; values are never rendered."),
+        ]), "The SMS server."),
+        SchemaField("hosts", .list(.object([
+            SchemaField("name", .string, "Unique host name.", required: true),
+            SchemaField("address", .string, "IP address or DNS name.", required: true),
+            SchemaField("user", .string, "SSH user (default deploy)."),
+            SchemaField("port", .port, "SSH port (default 22)."),
+            SchemaField("roles", .list(.enumeration(Host.Role.allCases.map(\.rawValue))), "What runs there: app, monitoring (default both)."),
+        ])), "Machines to deploy to and monitor."),
+        SchemaField("monitoring", .object([
+            SchemaField("scrape_interval", .duration, "How often Prometheus scrapes (default 15s)."),
+            SchemaField("evaluation_interval", .duration, "How often rules are evaluated (default 15s)."),
+            SchemaField("bind_address", .string, "Address compose publishes ports on (default 127.0.0.1)."),
+            SchemaField("runbook_url", .string, "Base URL of RUNBOOK.md; alerts link to its anchors."),
+            SchemaField("prometheus", .object([
+                SchemaField("port", .port, "Default 9090."),
+                SchemaField("retention", .duration, "TSDB retention (default 15d)."),
+                SchemaField("external_url", .string, "URL users reach Prometheus at."),
+                SchemaField("image", .string, "Container image for compose."),
+            ]), "Prometheus settings."),
+            SchemaField("alertmanager", .object([
+                SchemaField("port", .port, "Default 9093."),
+                SchemaField("external_url", .string, "URL users reach Alertmanager at."),
+                SchemaField("image", .string, "Container image for compose."),
+                SchemaField("secrets_dir", .string, "Directory holding one file per secret for *_file settings."),
+            ]), "Alertmanager settings."),
+            SchemaField("grafana", .object([
+                SchemaField("port", .port, "Default 3000."),
+                SchemaField("external_url", .string, "URL users reach Grafana at."),
+                SchemaField("image", .string, "Container image for compose."),
+                SchemaField("admin_user", .string, "Admin login (default admin)."),
+                SchemaField("admin_password", .secret, "A ${SECRET} reference; never a literal password."),
+            ]), "Grafana settings."),
+            SchemaField("node_exporter", .object([
+                SchemaField("port", .port, "Default 9100."),
+                SchemaField("enabled", .boolean, "Scrape node-exporter and render host alerts (default true)."),
+                SchemaField("image", .string, "Container image for compose."),
+            ]), "node-exporter settings."),
+        ]), "The monitoring stack."),
+        SchemaField("alerts", .object(AlertKind.allCases.map(alert)), "Per-alert overrides; every alert is on by default."),
+        SchemaField("slo", .object([
+            SchemaField("availability", .percent, "Share of requests that must not fail, e.g. 99.9%."),
+            SchemaField("latency", .object(["p50", "p90", "p95", "p99", "p99.9"].map {
+                SchemaField($0, .duration, "\($0.dropFirst())% of requests finish within this duration.")
+            }), "Latency objective, e.g. `p95: 2s`."),
+            SchemaField("window", .duration, "Error-budget window (default 30d)."),
+        ]), "Service level objectives; each renders multi-window, multi-burn-rate alerts."),
+        SchemaField("notify", .object([
+            SchemaField("receivers", .map(.object([
+                SchemaField("slack", .object([
+                    SchemaField("webhook_url", .secretOrString, "Incoming-webhook URL, as a ${SECRET}.", required: true),
+                    SchemaField("channel", .string, "Channel override, e.g. #ops."),
+                ]), "Post to Slack."),
+                SchemaField("email", .object([
+                    SchemaField("to", .string, "Recipient address.", required: true),
+                    SchemaField("from", .string, "Sender address.", required: true),
+                    SchemaField("smarthost", .string, "SMTP host:port.", required: true),
+                    SchemaField("auth_username", .string, "SMTP user."),
+                    SchemaField("auth_password", .secret, "SMTP password, as a ${SECRET}."),
+                ]), "Send email."),
+                SchemaField("pagerduty", .object([
+                    SchemaField("routing_key", .secretOrString, "Events v2 routing key, as a ${SECRET}.", required: true),
+                ]), "Page through PagerDuty."),
+                SchemaField("webhook", .object([
+                    SchemaField("url", .secretOrString, "URL that receives Alertmanager's JSON.", required: true),
+                ]), "POST to a webhook."),
+            ])), "Named receivers, each with one or more channels."),
+            SchemaField("routes", .object(Severity.allCases.map {
+                SchemaField($0.rawValue, .list(.string), "Receivers for \($0.rawValue) alerts.")
+            }), "Severity → receiver names."),
+            SchemaField("group_by", .list(.string), "Labels alerts are grouped by (default alertname, service)."),
+            SchemaField("group_wait", .duration, "Default 30s."),
+            SchemaField("group_interval", .duration, "Default 5m."),
+            SchemaField("repeat_interval", .duration, "Default 4h."),
+        ]), "Where alerts go."),
+        SchemaField("incident", .object([
+            SchemaField("webhook", .string, "URL of emmyops' own alert receiver; every alert is also sent there."),
+        ]), "Automated incident response."),
+    ])
+}

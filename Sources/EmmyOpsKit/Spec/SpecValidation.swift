@@ -1,0 +1,174 @@
+import EmmyApp
+import Foundation
+
+/// Checks that need the whole model: duplicates, port clashes, dangling receiver names,
+/// objectives out of range, thresholds the app's histograms cannot express.
+public enum SpecValidation {
+    public static func validate(_ spec: Spec) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        func error(_ path: String, _ message: String, hint: String? = nil) {
+            out.append(Diagnostic(.error, at: spec.sourceMap.location(of: path), path: path, message, hint: hint))
+        }
+        func warning(_ path: String, _ message: String, hint: String? = nil) {
+            out.append(Diagnostic(.warning, at: spec.sourceMap.location(of: path), path: path, message, hint: hint))
+        }
+
+        if !isLabelValue(spec.app.name) {
+            error("app.name", "`\(spec.app.name)` cannot be a Prometheus job name", hint: "use letters, digits, `-` and `_`")
+        }
+        for (index, path) in [spec.app.healthPath, spec.app.readyPath, spec.app.metricsPath].enumerated() where !path.hasPrefix("/") {
+            error("app." + ["health_path", "ready_path", "metrics_path"][index], "`\(path)` must start with `/`")
+        }
+
+        // Hosts: unique names and addresses.
+        var hostNames: [String: Int] = [:]
+        for (index, host) in spec.hosts.enumerated() {
+            if let first = hostNames[host.name] {
+                error("hosts[\(index)].name", "host `\(host.name)` is defined twice", hint: "the first is hosts[\(first)]")
+            } else {
+                hostNames[host.name] = index
+            }
+            if host.address.isEmpty || host.address.contains(where: { $0.isWhitespace || $0 == "/" }) {
+                error("hosts[\(index)].address", "`\(host.address)` is not a host address")
+            }
+            if host.roles.isEmpty { warning("hosts[\(index)].roles", "host `\(host.name)` has no roles, so nothing runs there") }
+        }
+
+        // Ports: the stack shares hosts, so every listener needs its own port.
+        let m = spec.monitoring
+        var ports: [(String, Int)] = [("app.port", spec.app.port), ("monitoring.prometheus.port", m.prometheus.port),
+                                      ("monitoring.alertmanager.port", m.alertmanager.port), ("monitoring.grafana.port", m.grafana.port)]
+        if m.nodeExporter.enabled { ports.append(("monitoring.node_exporter.port", m.nodeExporter.port)) }
+        if let url = spec.incident.webhook.flatMap(URL.init(string:)), let port = url.port, isLocal(url.host) {
+            ports.append(("incident.webhook", port))
+        }
+        var byPort: [Int: String] = [:]
+        for (path, port) in ports {
+            if let other = byPort[port] {
+                error(path, "port \(port) is already used by \(other)", hint: "give each listener its own port")
+            } else {
+                byPort[port] = path
+            }
+        }
+
+        // Intervals.
+        for (path, value) in [("monitoring.scrape_interval", m.scrapeInterval), ("monitoring.evaluation_interval", m.evaluationInterval),
+                              ("monitoring.prometheus.retention", m.prometheus.retention)] where value.milliseconds == 0 {
+            error(path, "must be longer than 0s")
+        }
+        if m.scrapeInterval.milliseconds > 0, m.scrapeInterval > PromDuration.minutes(5) {
+            warning("monitoring.scrape_interval", "scraping less often than every 5m leaves gaps in rate() windows")
+        }
+        if !m.runbookURL.isEmpty, m.runbookURL.contains("#") {
+            error("monitoring.runbook_url", "must not contain `#`", hint: "each alert adds its own anchor")
+        }
+
+        validateAlerts(spec, error: error, warning: warning)
+        validateSLO(spec, error: error, warning: warning)
+        validateNotify(spec, error: error, warning: warning)
+
+        if let webhook = spec.incident.webhook {
+            if let url = URL(string: webhook), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {} else {
+                error("incident.webhook", "`\(webhook)` is not an http(s) URL")
+            }
+        }
+        for (index, name) in spec.app.secrets.enumerated() where ConfigValue.secretName(in: "${\(name)}") == nil {
+            error("app.secrets[\(index)]", "`\(name)` is not a valid environment variable name")
+        }
+        return out
+    }
+
+    private static func validateAlerts(_ spec: Spec, error: (String, String, String?) -> Void, warning: (String, String, String?) -> Void) {
+        for kind in AlertKind.allCases {
+            let settings = spec.alerts[kind]
+            let path = "alerts.\(kind.rawValue)"
+            switch settings.threshold {
+            case .ratio(let ratio)?:
+                if ratio.value <= 0 || ratio.value >= 1 {
+                    error(path + ".threshold", "\(ratio.percentText) can never be crossed", "use a percentage between 0% and 100%, exclusive")
+                }
+            case .duration(let threshold)?:
+                let buckets = MetricCatalogue.batchProcessingDuration.buckets
+                if threshold.seconds < buckets.first! || threshold.seconds >= buckets.last! {
+                    error(path + ".threshold", "\(threshold) is outside what \(MetricCatalogue.batchProcessingDuration.name) can measure",
+                          "use a value from \(PromDuration(milliseconds: Int64(buckets.first! * 1000))) up to, but not including, \(PromDuration(milliseconds: Int64(buckets.last! * 1000)))")
+                }
+            case .count, .none:
+                break
+            }
+            if kind == .appDown, settings.enabled, settings.for.milliseconds > 0,
+               settings.for < spec.monitoring.scrapeInterval * 2 {
+                warning(path + ".for", "shorter than two scrape intervals (\(spec.monitoring.scrapeInterval * 2)); one slow scrape will page", nil)
+            }
+        }
+    }
+
+    private static func validateSLO(_ spec: Spec, error: (String, String, String?) -> Void, warning: (String, String, String?) -> Void) {
+        if let availability = spec.slo.availability {
+            if availability.value <= 0 || availability.value >= 1 {
+                error("slo.availability", "objective \(availability.percentText) is outside (0%, 100%)", "a 100% objective leaves no error budget; try 99.9%")
+            }
+        }
+        if let latency = spec.slo.latency {
+            let path = "slo.latency"
+            if latency.percentile.value <= 0 || latency.percentile.value >= 1 {
+                error(path, "percentile \(latency.percentile.percentText) is outside (0%, 100%)", nil)
+            }
+            let buckets = MetricCatalogue.httpRequestDuration.buckets
+            if !buckets.contains(latency.threshold.seconds) {
+                let choices = buckets.map { "\(PromDuration(milliseconds: Int64(($0 * 1000).rounded())))" }.joined(separator: ", ")
+                error(path, "\(latency.threshold) is not a bucket bound of \(MetricCatalogue.httpRequestDuration.name)", "use one of \(choices)")
+            }
+        }
+        if spec.slo.window < PromDuration.days(1) {
+            error("slo.window", "an error-budget window under 1d makes the 3d burn-rate window meaningless", nil)
+        }
+    }
+
+    private static func validateNotify(_ spec: Spec, error: (String, String, String?) -> Void, warning: (String, String, String?) -> Void) {
+        let names = spec.notify.receivers.map(\.name)
+        for receiver in spec.notify.receivers {
+            let path = "notify.receivers.\(receiver.name)"
+            if !isLabelValue(receiver.name) {
+                error(path, "receiver name `\(receiver.name)` must use letters, digits, `-` and `_`", nil)
+            }
+            if receiver.name == AlertmanagerRenderer.incidentReceiver || receiver.name == AlertmanagerRenderer.nullReceiver {
+                error(path, "`\(receiver.name)` is reserved for emmyops", "choose another name")
+            }
+            if receiver.slack == nil, receiver.email == nil, receiver.pagerduty == nil, receiver.webhook == nil {
+                error(path, "receiver `\(receiver.name)` has no channel", "add slack, email, pagerduty or webhook")
+            }
+            let secretish: [(String, ConfigValue?)] = [("slack.webhook_url", receiver.slack?.webhookURL),
+                                                        ("pagerduty.routing_key", receiver.pagerduty?.routingKey)]
+            for case let (key, .literal(_)?) in secretish {
+                warning("\(path).\(key)", "`\(key)` is written in the spec in clear", "store it as a secret and write `${\(key.split(separator: ".").last!.uppercased())}`")
+            }
+            if case .secret? = receiver.webhook?.url {
+                error("\(path).webhook.url", "Alertmanager 0.25 cannot read a webhook URL from a secret file",
+                      "write the URL itself, and keep credentials out of it")
+            }
+            if case .literal(let url)? = receiver.webhook?.url, URL(string: url)?.scheme == nil {
+                error("\(path).webhook.url", "`\(url)` is not a URL", nil)
+            }
+        }
+        for severity in Severity.allCases {
+            for (index, name) in (spec.notify.routes[severity] ?? []).enumerated() where !names.contains(name) {
+                let hint = Suggest.closest(to: name, in: names).map { "did you mean `\($0)`?" }
+                    ?? (names.isEmpty ? "define it under notify.receivers" : "receivers are: \(names.joined(separator: ", "))")
+                error("notify.routes.\(severity.rawValue)[\(index)]", "route names receiver `\(name)`, which does not exist", hint)
+            }
+        }
+        if !spec.notify.groupBy.contains("alertname") && !spec.notify.groupBy.contains("...") {
+            warning("notify.group_by", "grouping without `alertname` merges unrelated alerts into one notification", nil)
+        }
+    }
+
+    static func isLabelValue(_ text: String) -> Bool {
+        !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+    }
+
+    static func isLocal(_ host: String?) -> Bool {
+        guard let host else { return false }
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1"
+    }
+}

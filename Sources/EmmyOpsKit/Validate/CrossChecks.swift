@@ -1,0 +1,169 @@
+import EmmyApp
+import Foundation
+import Yams
+
+/// Checks the renderings against each other and against the app, without running any tool.
+public enum CrossChecks {
+    public static func run(_ spec: Spec, files: [RenderedFile]) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        let byPath = Dictionary(files.map { ($0.path, $0.contents) }, uniquingKeysWith: { first, _ in first })
+        func report(_ path: String, _ needle: String, _ message: String, hint: String? = nil) {
+            let text = byPath[path] ?? ""
+            let (line, column) = locate(needle, in: text)
+            out.append(Diagnostic(.error, at: SourceLocation(file: path, line: line, column: column), path: "", message, hint: hint))
+        }
+
+        let catalogue = AlertCatalogue(spec: spec)
+        let recorded = Set(catalogue.recordingRules.map(\.record))
+        let known = MetricCatalogue.knownSeries
+
+        // 1. Every series a rule or a panel reads is exposed by the app or node-exporter, or recorded.
+        for file in files where file.path.hasPrefix("monitoring/prometheus/rules/") {
+            for expr in ruleExpressions(file.contents) {
+                for name in PromQLNames.metrics(in: expr) where !known.contains(name) && !recorded.contains(name) {
+                    report(file.path, name, "`\(name)` is neither in EmmyApp's metric catalogue, nor node-exporter's, nor recorded by a rule")
+                }
+            }
+        }
+        for query in GrafanaRenderer.panelQueries(spec) {
+            for name in PromQLNames.metrics(in: query.expr) where !known.contains(name) && !recorded.contains(name) {
+                report("monitoring/grafana/dashboards/\(query.dashboard).json", name,
+                       "panel `\(query.panel)` reads `\(name)`, which nothing exposes")
+            }
+        }
+
+        // 2. Every alert has a firing test and a silent test.
+        let tests = testedAlerts(files.filter { $0.path.hasPrefix("monitoring/prometheus/tests/") })
+        for alert in catalogue.alerts {
+            let testPath = "monitoring/prometheus/tests/\(alert.group).test.yml"
+            if !tests.firing.contains(alert.name) {
+                report(testPath, alert.name, "alert `\(alert.name)` has no test in which it fires")
+            }
+            if !tests.silent.contains(alert.name) {
+                report(testPath, alert.name, "alert `\(alert.name)` has no test in which it stays silent")
+            }
+        }
+
+        // 3. Every routed receiver exists in alertmanager.yml; every alert carries the inhibition's labels.
+        let amPath = "monitoring/alertmanager/alertmanager.yml"
+        let defined = alertmanagerReceivers(byPath[amPath] ?? "")
+        for expectation in AlertmanagerRenderer.expectations(spec) {
+            for receiver in expectation.receivers where !defined.contains(receiver) {
+                report(amPath, receiver, "route target `\(receiver)` is not defined under receivers")
+            }
+        }
+        for alert in catalogue.alerts {
+            let labels = Set(PrometheusRenderer.labels(alert, spec: spec).map(\.0))
+            for label in AlertmanagerRenderer.inhibitEqual where !labels.contains(label) {
+                report("monitoring/prometheus/rules/\(alert.group).yml", alert.name,
+                       "alert `\(alert.name)` lacks the `\(label)` label the inhibition compares")
+            }
+        }
+
+        // 4. Runbook anchors exist.
+        let anchors = RunbookRenderer.anchors(in: byPath["monitoring/RUNBOOK.md"] ?? "")
+        for alert in catalogue.alerts where !anchors.contains(alert.anchor) {
+            report("monitoring/prometheus/rules/\(alert.group).yml", alert.name, "runbook_url anchor `#\(alert.anchor)` is not a heading of RUNBOOK.md")
+        }
+
+        // 5. Job names and ports agree across both Prometheus configs, compose and the spec.
+        let hostJobs = PrometheusRenderer.scrapeJobs(spec, topology: .hosts)
+        let composeJobs = PrometheusRenderer.scrapeJobs(spec, topology: .compose)
+        if hostJobs.map(\.job) != composeJobs.map(\.job) {
+            report("compose/prometheus/prometheus.yml", "job_name", "scrape jobs differ from monitoring/prometheus/prometheus.yml",
+                   hint: "\(composeJobs.map(\.job)) vs \(hostJobs.map(\.job))")
+        }
+        let published = ComposeRenderer.publishedPorts(spec)
+        let composeText = byPath["compose/docker-compose.yml"] ?? ""
+        for (job, service) in [(spec.appJob, "app"), (PrometheusRenderer.selfJob, "prometheus"),
+                               (PrometheusRenderer.alertmanagerJob, "alertmanager"), (AlertCatalogue.nodeJob, "node-exporter")] {
+            guard let port = published[service] else { continue }
+            for jobs in [hostJobs, composeJobs] {
+                guard let targets = jobs.first(where: { $0.job == job })?.targets else {
+                    report("monitoring/prometheus/prometheus.yml", "scrape_configs", "no scrape job `\(job)` for compose service `\(service)`")
+                    continue
+                }
+                for target in targets where !target.hasSuffix(":\(port)") {
+                    report("monitoring/prometheus/prometheus.yml", target, "job `\(job)` scrapes \(target), but \(service) listens on \(port)")
+                }
+            }
+            if !composeText.contains(":\(port):\(port)") {
+                report("compose/docker-compose.yml", service, "compose does not publish \(service) on port \(port)")
+            }
+        }
+        return out
+    }
+
+    /// Line and column (1-based) of the first occurrence of `needle`, or 1:1.
+    static func locate(_ needle: String, in text: String) -> (Int, Int) {
+        guard let range = text.range(of: needle) else { return (1, 1) }
+        let before = text[..<range.lowerBound]
+        let line = before.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+        let column = before.distance(from: before.lastIndex(of: "\n").map { before.index(after: $0) } ?? before.startIndex, to: before.endIndex) + 1
+        return (line, column)
+    }
+
+    static func ruleExpressions(_ yaml: String) -> [String] {
+        guard let root = try? Yams.compose(yaml: yaml) else { return [] }
+        return NodeReader.items(NodeReader.value(root, "groups")).flatMap { group in
+            NodeReader.items(NodeReader.value(group, "rules")).compactMap { NodeReader.string(NodeReader.value($0, "expr")) }
+        }
+    }
+
+    static func testedAlerts(_ files: [RenderedFile]) -> (firing: Set<String>, silent: Set<String>) {
+        var firing: Set<String> = [], silent: Set<String> = []
+        for file in files {
+            guard let root = try? Yams.compose(yaml: file.contents) else { continue }
+            for test in NodeReader.items(NodeReader.value(root, "tests")) {
+                let checks = NodeReader.items(NodeReader.value(test, "alert_rule_test"))
+                for check in checks {
+                    guard let name = NodeReader.string(NodeReader.value(check, "alertname")) else { continue }
+                    if NodeReader.items(NodeReader.value(check, "exp_alerts")).isEmpty {
+                        // A pending checkpoint inside a firing test is not a silent test.
+                        if checks.count == 1 { silent.insert(name) }
+                    } else {
+                        firing.insert(name)
+                    }
+                }
+            }
+        }
+        return (firing, silent)
+    }
+
+    static func alertmanagerReceivers(_ yaml: String) -> Set<String> {
+        guard let root = try? Yams.compose(yaml: yaml) else { return [] }
+        return Set(NodeReader.items(NodeReader.value(root, "receivers")).compactMap { NodeReader.string(NodeReader.value($0, "name")) })
+    }
+}
+
+/// Extracts metric names from PromQL: identifiers directly followed by a `{` selector.
+///
+/// Every selector emmyops renders carries matchers, so this finds every metric it reads.
+public enum PromQLNames {
+    public static func metrics(in expr: String) -> Set<String> {
+        var names: Set<String> = []
+        var current = ""
+        var inString = false
+        var braceDepth = 0
+        for char in expr {
+            if inString {
+                if char == "\"" { inString = false }
+                continue
+            }
+            switch char {
+            case "\"": inString = true; current = ""
+            case "{":
+                if braceDepth == 0, !current.isEmpty { names.insert(current) }
+                braceDepth += 1; current = ""
+            case "}": braceDepth -= 1; current = ""
+            default:
+                if braceDepth == 0, char.isLetter || char.isNumber || char == "_" || char == ":" {
+                    current.append(char)
+                } else {
+                    current = ""
+                }
+            }
+        }
+        return names
+    }
+}

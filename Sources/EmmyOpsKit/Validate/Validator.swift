@@ -1,0 +1,29 @@
+import Foundation
+
+/// `emmyops validate`: spec diagnostics, then cross-checks, then the real tools.
+public struct Validator: Sendable {
+    public struct Report: Sendable {
+        public var diagnostics: [Diagnostic]
+        public var missingTools: [String]
+        public var toolsRan: [String]
+        public var filesChecked: Int
+
+        public var errorCount: Int { diagnostics.filter { $0.severity == .error }.count }
+    }
+
+    public init() {}
+
+    /// Validates the spec at `path`. Throws `SpecError.unreadable` when the file cannot be read.
+    public func run(specPath: String, tools: ToolChecks.Mode) throws -> Report {
+        let loaded = try SpecLoader.loadResult(path: specPath)
+        guard let spec = loaded.spec else {
+            return Report(diagnostics: loaded.diagnostics, missingTools: [], toolsRan: [], filesChecked: 0)
+        }
+        let files = RenderTarget.all.render(spec)
+        var diagnostics = loaded.diagnostics + CrossChecks.run(spec, files: files)
+        let toolReport = try ToolChecks().run(spec, files: files, mode: tools)
+        diagnostics += toolReport.diagnostics
+        return Report(diagnostics: diagnostics, missingTools: Array(Set(toolReport.missing)).sorted(),
+                      toolsRan: toolReport.ran, filesChecked: files.count)
+    }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// The emmyops command: a dispatch table of subcommands, one per file.
+@main
+struct EmmyOps: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "emmyops",
+        abstract: "Render, prove and operate an SMS service described by one emmy.yaml.",
+        discussion: """
+        Exit codes: 0 ok; 1 the operation or validation found a problem; 2 the environment is \
+        unusable (missing tool, unreadable file); 64 bad command-line usage.
+        """,
+        version: EmmyOpsVersion.current,
+        subcommands: [Init.self, Validate.self, Render.self, RenderMonitoring.self, Schema.self, Probe.self]
+    )
+}
+
+enum EmmyOpsVersion {
+    static let current = "0.1.0"
+}

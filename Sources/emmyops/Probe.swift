@@ -1,0 +1,30 @@
+import ArgumentParser
+import EmmyOpsKit
+
+extension EmmyOps {
+    struct Probe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "GET a URL; exit 0 on a 2xx answer, 1 otherwise.",
+            discussion: "Container healthchecks use it, so images need no curl or wget.")
+
+        @Argument(help: "http:// URL to probe.")
+        var url: String
+
+        @Option(name: .long, help: "Seconds to wait for an answer.")
+        var timeout: Double = 5
+
+        func run() async throws {
+            let result = await HTTPProbe.get(url, timeout: timeout)
+            switch result {
+            case .success(let status) where (200..<300).contains(status):
+                print("\(url): \(status)")
+            case .success(let status):
+                Output.error("\(url): HTTP \(status)")
+                throw ExitCode(1)
+            case .failure(let error):
+                Output.error("\(url): \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}

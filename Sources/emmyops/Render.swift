@@ -1,0 +1,69 @@
+import ArgumentParser
+import EmmyOpsKit
+import Foundation
+
+extension RenderTarget: ExpressibleByArgument {}
+
+extension EmmyOps {
+    struct Render: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Render configs from the spec.",
+            discussion: """
+            Targets: all (everything), monitoring (Prometheus, rules and rule tests, Alertmanager, \
+            Grafana, RUNBOOK.md), compose (docker-compose.yml for the local stack). Output is \
+            deterministic; --check compares instead of writing and exits 1 with a unified diff.
+            """)
+
+        @Argument(help: "What to render: all, monitoring or compose.")
+        var target: RenderTarget = .all
+
+        @OptionGroup var specOptions: SpecOptions
+        @OptionGroup var renderOptions: RenderOptions
+
+        func run() throws {
+            try renderOptions.run(target, spec: specOptions.load())
+        }
+    }
+
+    struct RenderMonitoring: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "render-monitoring", abstract: "Alias of `render monitoring`.")
+
+        @OptionGroup var specOptions: SpecOptions
+        @OptionGroup var renderOptions: RenderOptions
+
+        func run() throws {
+            try renderOptions.run(.monitoring, spec: specOptions.load())
+        }
+    }
+}
+
+struct RenderOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Output directory.", valueName: "dir"))
+    var out: String = "."
+
+    @Flag(name: .long, help: "Compare with the output directory instead of writing; exit 1 with a diff when they differ.")
+    var check = false
+
+    func run(_ target: RenderTarget, spec: Spec) throws {
+        let files = target.render(spec)
+        let writer = RenderWriter(root: URL(fileURLWithPath: out))
+        if check {
+            let differences = writer.check(files)
+            for difference in differences { print(difference.diff, terminator: "") }
+            if !differences.isEmpty {
+                Output.error("\(differences.count) of \(files.count) rendered files differ from \(out); run `emmyops render \(target.rawValue) --out \(out)`")
+                throw ExitCode(1)
+            }
+            Output.note("\(files.count) files up to date in \(out)")
+            return
+        }
+        do {
+            let changed = try writer.write(files)
+            Output.note("rendered \(files.count) files into \(out) (\(changed.count) changed)")
+        } catch {
+            Output.error("cannot write into \(out): \(error.localizedDescription)")
+            throw ExitCode(2)
+        }
+    }
+}
