@@ -22,7 +22,7 @@ public struct ProcessRunner: Sendable {
     }
 
     public func run(_ executable: String, _ arguments: [String], currentDirectory: String? = nil,
-                    timeout: TimeInterval = 60) throws -> Output {
+                    input: Data? = nil, timeout: TimeInterval = 60) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -30,12 +30,18 @@ public struct ProcessRunner: Sendable {
         let outPipe = Pipe(), errPipe = Pipe()
         process.standardOutput = outPipe
         process.standardError = errPipe
-        process.standardInput = FileHandle.nullDevice
+        let inPipe = input.map { _ in Pipe() }
+        process.standardInput = inPipe ?? FileHandle.nullDevice
         let outData = PipeReader(outPipe.fileHandleForReading)
         let errData = PipeReader(errPipe.fileHandleForReading)
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
         try process.run()
+        if let inPipe, let input {
+            // Small inputs only (an exposition, a config); a pipe buffer holds 64 KiB.
+            try inPipe.fileHandleForWriting.write(contentsOf: input)
+            try inPipe.fileHandleForWriting.close()
+        }
         var timedOut = false
         if exited.wait(timeout: .now() + timeout) == .timedOut {
             timedOut = true

@@ -88,7 +88,6 @@ struct SchemaChecker {
                 continue
             }
             present.insert(key)
-            sourceMap.record(childPath, location(keyNode))
             check(value, against: field.type, path: childPath)
         }
         if case .mapping(let mapping) = node {

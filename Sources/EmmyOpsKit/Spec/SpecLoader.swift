@@ -60,9 +60,13 @@ public enum SpecLoader {
     /// Loads a spec from text; `file` names it in diagnostics.
     public static func load(text: String, file: String) -> Result {
         let at = { (line: Int, column: Int) in SourceLocation(file: file, line: line, column: column) }
-        if let (line, column) = NestingGuard.firstTooDeep(text, limit: maxDepth) {
+        if let (line, column) = InputGuard.firstTooDeep(text, limit: maxDepth) {
             return Result(spec: nil, diagnostics: [Diagnostic(.error, at: at(line, column), path: "",
                 "nesting is deeper than \(maxDepth) levels", hint: "emmy.yaml needs about six levels")])
+        }
+        if let (line, column) = InputGuard.firstComplexKey(text) {
+            return Result(spec: nil, diagnostics: [Diagnostic(.error, at: at(line, column), path: "",
+                "an alias or `?` cannot be used as a mapping key", hint: "write the key as plain text")])
         }
         let root: Node?
         do {
@@ -99,7 +103,7 @@ public enum SpecLoader {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
-            let prefix = context.map { "\($0.text): " } ?? ""
+            let prefix = context.map { "\($0.text) (started at \($0.mark.line):\($0.mark.column)): " } ?? ""
             return diag(mark, "invalid YAML: \(prefix)\(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             return diag(context.mark, "duplicate key \(duplicates.map { "`\($0)`" }.joined(separator: ", ")) in one mapping")

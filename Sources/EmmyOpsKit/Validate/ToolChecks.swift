@@ -1,3 +1,4 @@
+import EmmyApp
 import Foundation
 
 /// Runs the real checkers over a rendering written to a scratch folder and turns their
@@ -39,10 +40,10 @@ public struct ToolChecks: Sendable {
             report.missing.append(name)
             return nil
         }
-        func check(_ executable: String, _ arguments: [String], file: String, label: String, stdoutOnly: Bool = false) {
+        func check(_ executable: String, _ arguments: [String], file: String, label: String, stdoutOnly: Bool = false, input: Data? = nil) {
             report.ran.append(label)
             do {
-                let output = try runner.run(executable, arguments, currentDirectory: scratch.path, timeout: 120)
+                let output = try runner.run(executable, arguments, currentDirectory: scratch.path, input: input, timeout: 120)
                 if output.timedOut {
                     report.diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), path: "",
                                                          "\(label) did not finish within 120s"))
@@ -67,6 +68,9 @@ public struct ToolChecks: Sendable {
             for test in tests {
                 check(promtool, ["test", "rules", test], file: test, label: "promtool test rules \(test)")
             }
+            // The names every rule and panel was checked against must themselves follow the conventions.
+            check(promtool, ["check", "metrics"], file: "Sources/EmmyApp/MetricCatalogue.swift",
+                  label: "promtool check metrics (EmmyApp's catalogue)", input: Data(MetricCatalogue.sampleExposition().utf8))
         }
         if let amtool = tool("amtool") {
             let config = "monitoring/alertmanager/alertmanager.yml"
