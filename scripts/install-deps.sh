@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the real tools the test suite drives (promtool, amtool, prometheus,
-# alertmanager, node-exporter, docker-compose). Idempotent: a second run that
-# finds everything on PATH does nothing.
+# Installs the real tools the test suite drives: Debian packages (promtool, amtool,
+# prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init) and
+# PyPI tools, each in its own virtualenv under /opt/emmyops-tools with its commands
+# linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto).
+# Idempotent: a second run that finds everything does nothing.
 set -euo pipefail
 
 need=()
@@ -12,11 +14,8 @@ command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 [ -e /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
-
-if [ ${#need[@]} -eq 0 ]; then
-  echo "install-deps: everything present"
-  exit 0
-fi
+command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v cloud-init >/dev/null || need+=(cloud-init)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -28,7 +27,34 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   $SUDO chmod 755 /usr/sbin/policy-rc.d
 fi
 
-mapfile -t uniq < <(printf '%s\n' "${need[@]}" | sort -u)
-echo "install-deps: installing ${uniq[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${uniq[@]}" >/dev/null
+if [ ${#need[@]} -gt 0 ]; then
+  mapfile -t uniq < <(printf '%s\n' "${need[@]}" | sort -u)
+  echo "install-deps: installing ${uniq[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${uniq[@]}" >/dev/null
+fi
+
+# PyPI tools: one virtualenv each (checkov brings its own hcl2 module, so python-hcl2 must
+# not share its environment), pinned to versions known to work offline here.
+tools=/opt/emmyops-tools
+pip_tool() { # venv-name requirement command [command...]: links each command onto PATH
+  local name=$1 requirement=$2; shift 2
+  if [ ! -x "$tools/$name/bin/$1" ]; then
+    echo "install-deps: pip installing $requirement"
+    $SUDO python3 -m venv "$tools/$name"
+    $SUDO "$tools/$name/bin/pip" install -q --disable-pip-version-check $requirement
+  fi
+  for cmd in "$@"; do $SUDO ln -sf "$tools/$name/bin/$cmd" "/usr/local/bin/$cmd"; done
+}
+pip_tool checkov "checkov==3.3.30" checkov
+pip_tool zizmor "zizmor" zizmor
+pip_tool check-jsonschema "check-jsonschema" check-jsonschema
+pip_tool moto "moto[server]==5.2.5" moto_server
+# python-hcl2 is a library: its venv's interpreter is linked as emmy-hcl2-python.
+if ! "$tools/hcl2/bin/python" -c "import hcl2" 2>/dev/null; then
+  echo "install-deps: pip installing python-hcl2"
+  $SUDO python3 -m venv "$tools/hcl2"
+  $SUDO "$tools/hcl2/bin/pip" install -q --disable-pip-version-check "python-hcl2==8.1.4"
+fi
+$SUDO ln -sf "$tools/hcl2/bin/python" /usr/local/bin/emmy-hcl2-python
+echo "install-deps: done"

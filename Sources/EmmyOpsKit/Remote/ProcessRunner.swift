@@ -22,10 +22,13 @@ public struct ProcessRunner: Sendable {
     }
 
     public func run(_ executable: String, _ arguments: [String], currentDirectory: String? = nil,
-                    input: Data? = nil, timeout: TimeInterval = 60) throws -> Output {
+                    input: Data? = nil, environment: [String: String]? = nil, timeout: TimeInterval = 60) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let outPipe = Pipe(), errPipe = Pipe()
         process.standardOutput = outPipe

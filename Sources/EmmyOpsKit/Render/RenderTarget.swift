@@ -1,6 +1,6 @@
 /// What `emmyops render` can produce.
 public enum RenderTarget: String, Sendable, CaseIterable {
-    case all, monitoring, compose
+    case all, monitoring, compose, terraform, github
 
     /// Renders this target; `all` is every other target, in order.
     public func render(_ spec: Spec) -> [RenderedFile] {
@@ -8,6 +8,8 @@ public enum RenderTarget: String, Sendable, CaseIterable {
         case .all: RenderTarget.allCases.filter { $0 != .all }.flatMap { $0.render(spec) }
         case .monitoring: MonitoringRenderer.render(spec)
         case .compose: ComposeRenderer.render(spec)
+        case .terraform: TerraformRenderer.render(spec)
+        case .github: GitHubRenderer.render(spec)
         }
     }
 }

@@ -13,6 +13,11 @@ public struct Spec: Sendable {
     public var slo: SLO
     public var notify: Notify
     public var incident: Incident
+    public var release: Release
+    public var backup: Backup
+    /// Present when the spec describes cloud infrastructure.
+    public var infrastructure: Infrastructure?
+    public var github: GitHubSettings
     /// Where each key path was written, for diagnostics found after loading.
     public var sourceMap: SourceMap
 
@@ -26,6 +31,10 @@ public struct Spec: Sendable {
         slo: SLO = SLO(),
         notify: Notify = Notify(),
         incident: Incident = Incident(),
+        release: Release = Release(),
+        backup: Backup = Backup(),
+        infrastructure: Infrastructure? = nil,
+        github: GitHubSettings = GitHubSettings(),
         sourceMap: SourceMap = SourceMap(file: "emmy.yaml")
     ) {
         self.version = version
@@ -37,6 +46,10 @@ public struct Spec: Sendable {
         self.slo = slo
         self.notify = notify
         self.incident = incident
+        self.release = release
+        self.backup = backup
+        self.infrastructure = infrastructure
+        self.github = github
         self.sourceMap = sourceMap
     }
 

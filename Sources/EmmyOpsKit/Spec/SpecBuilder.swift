@@ -6,7 +6,7 @@ import Yams
 struct SpecBuilder {
     let file: String
 
-    private typealias R = NodeReader
+    typealias R = NodeReader
 
     func build(_ root: Node) -> Spec {
         var spec = Spec()
@@ -19,17 +19,29 @@ struct SpecBuilder {
         spec.slo = slo(R.value(root, "slo"))
         spec.notify = notify(R.value(root, "notify"))
         spec.incident = Incident(webhook: R.string(R.value(R.value(root, "incident"), "webhook")))
+        let release = R.value(root, "release")
+        set(&spec.release.version, R.string(R.value(release, "version")))
+        spec.release.url = R.string(R.value(release, "url"))
+        spec.release.sha256 = R.string(R.value(release, "sha256"))
+        let backup = R.value(root, "backup")
+        spec.backup.target = R.string(R.value(backup, "target"))
+        let keep = R.value(backup, "keep")
+        set(&spec.backup.keep.daily, R.int(R.value(keep, "daily")))
+        set(&spec.backup.keep.weekly, R.int(R.value(keep, "weekly")))
+        set(&spec.backup.keep.monthly, R.int(R.value(keep, "monthly")))
+        if let node = R.value(root, "infrastructure"), !R.isNull(node) { spec.infrastructure = infrastructure(node) }
+        spec.github = github(R.value(root, "github"))
         return spec
     }
 
-    private func set<T>(_ target: inout T, _ value: T?) {
+    func set<T>(_ target: inout T, _ value: T?) {
         if let value { target = value }
     }
 
-    private func duration(_ node: Node?) -> PromDuration? { R.string(node).flatMap(PromDuration.init(parsing:)) }
-    private func percent(_ node: Node?) -> Ratio? { R.string(node).flatMap(Ratio.init(percent:)) }
-    private func port(_ node: Node?) -> Int? { R.int(node).flatMap { (1...65535).contains($0) ? $0 : nil } }
-    private func strings(_ node: Node?) -> [String]? {
+    func duration(_ node: Node?) -> PromDuration? { R.string(node).flatMap(PromDuration.init(parsing:)) }
+    func percent(_ node: Node?) -> Ratio? { R.string(node).flatMap(Ratio.init(percent:)) }
+    func port(_ node: Node?) -> Int? { R.int(node).flatMap { (1...65535).contains($0) ? $0 : nil } }
+    func strings(_ node: Node?) -> [String]? {
         guard let node, case .sequence = node else { return nil }
         return R.items(node).compactMap(R.string)
     }

@@ -56,8 +56,6 @@ public enum SpecSchema {
         return SchemaField(kind.rawValue, .object(fields), "Tunes the \(kind.rawValue) alert.")
     }
 
-    static let secretChannel: [SchemaField] = []
-
     public static let root: SchemaType = .object([
         SchemaField("version", .integer(min: 1, max: 1), "Spec format version; always 1.", required: true),
         SchemaField("project", .string, "Project name, used in labels and resource names."),
@@ -152,5 +150,20 @@ public enum SpecSchema {
         SchemaField("incident", .object([
             SchemaField("webhook", .string, "URL of emmyops' own alert receiver; every alert is also sent there."),
         ]), "Automated incident response."),
+        SchemaField("release", .object([
+            SchemaField("version", .string, "emmyops version hosts run."),
+            SchemaField("url", .string, "https:// URL of the emmyops Linux binary that cloud-init installs."),
+            SchemaField("sha256", .string, "SHA-256 of that binary; the install fails on a mismatch."),
+        ]), "The emmyops release hosts install."),
+        SchemaField("backup", .object([
+            SchemaField("target", .string, "Where backups go, e.g. s3://acme-emmy-backups/prod."),
+            SchemaField("keep", .object([
+                SchemaField("daily", .integer(min: 0, max: 3650), "Daily backups kept (default 7)."),
+                SchemaField("weekly", .integer(min: 0, max: 520), "Weekly backups kept (default 4)."),
+                SchemaField("monthly", .integer(min: 0, max: 120), "Monthly backups kept (default 6)."),
+            ]), "Retention; the bucket lifecycle keeps objects at least this long."),
+        ]), "Database backups."),
+        infrastructure,
+        github,
     ])
 }

@@ -66,6 +66,7 @@ public enum SpecValidation {
         validateAlerts(spec, error: error, warning: warning)
         validateSLO(spec, error: error, warning: warning)
         validateNotify(spec, error: error, warning: warning)
+        InfrastructureValidation.validate(spec, error: error, warning: warning)
 
         if let webhook = spec.incident.webhook {
             if let url = URL(string: webhook), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {} else {

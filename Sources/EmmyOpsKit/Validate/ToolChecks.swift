@@ -2,7 +2,7 @@ import EmmyApp
 import Foundation
 
 /// Runs the real checkers over a rendering written to a scratch folder and turns their
-/// findings into diagnostics: promtool, amtool and docker-compose.
+/// findings into diagnostics. Each family of renderings adds its checks in its own file.
 public struct ToolChecks: Sendable {
     public enum Mode: String, Sendable, CaseIterable {
         /// Run the tools found on PATH; note the missing ones.
@@ -20,78 +20,104 @@ public struct ToolChecks: Sendable {
         public var ran: [String] = []
     }
 
-    let runner = ProcessRunner()
-
     public init() {}
 
+    /// Every tool some check may run.
     public static let tools = ["promtool", "amtool", "docker-compose"]
 
     public func run(_ spec: Spec, files: [RenderedFile], mode: Mode) throws -> Report {
-        var report = Report()
-        guard mode != .off else { return report }
+        guard mode != .off else { return Report() }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("emmyops-validate-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         try RenderWriter(root: scratch).write(files)
-        // Compose mounts ./secrets; the files need not hold real values for a config check.
-        try FileManager.default.createDirectory(at: scratch.appendingPathComponent("compose/secrets"), withIntermediateDirectories: true)
-
-        func tool(_ name: String) -> String? {
-            if let path = ProcessRunner.which(name) { return path }
-            report.missing.append(name)
-            return nil
-        }
-        func check(_ executable: String, _ arguments: [String], file: String, label: String, stdoutOnly: Bool = false, input: Data? = nil) {
-            report.ran.append(label)
-            do {
-                let output = try runner.run(executable, arguments, currentDirectory: scratch.path, input: input, timeout: 120)
-                if output.timedOut {
-                    report.diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), path: "",
-                                                         "\(label) did not finish within 120s"))
-                } else if output.status != 0 {
-                    let text = stdoutOnly ? output.stdout : output.stdout + output.stderr
-                    report.diagnostics += diagnostics(from: text, file: file, label: label, scratch: scratch.path)
-                }
-            } catch {
-                report.diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), path: "",
-                                                     "cannot run \(label): \(error)"))
-            }
-        }
-
-        let rules = files.map(\.path).filter { $0.hasPrefix("monitoring/prometheus/rules/") }
-        let tests = files.map(\.path).filter { $0.hasPrefix("monitoring/prometheus/tests/") }
-        if let promtool = tool("promtool") {
-            for config in ["monitoring/prometheus/prometheus.yml", "compose/prometheus/prometheus.yml"] where files.contains(where: { $0.path == config }) {
-                // The compose config's rule glob is relative to the container; check its syntax alone.
-                check(promtool, ["check", "config", "--syntax-only", config], file: config, label: "promtool check config \(config)")
-            }
-            check(promtool, ["check", "rules", "--lint=all", "--lint-fatal"] + rules, file: rules.first ?? "", label: "promtool check rules")
-            for test in tests {
-                check(promtool, ["test", "rules", test], file: test, label: "promtool test rules \(test)")
-            }
-            // The names every rule and panel was checked against must themselves follow the conventions.
-            check(promtool, ["check", "metrics"], file: "Sources/EmmyApp/MetricCatalogue.swift",
-                  label: "promtool check metrics (EmmyApp's catalogue)", input: Data(MetricCatalogue.sampleExposition().utf8))
-        }
-        if let amtool = tool("amtool") {
-            let config = "monitoring/alertmanager/alertmanager.yml"
-            check(amtool, ["check-config", config], file: config, label: "amtool check-config")
-            for expectation in AlertmanagerRenderer.expectations(spec) {
-                let labels = expectation.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-                check(amtool, ["config", "routes", "test", "--config.file=\(config)",
-                               "--verify.receivers=\(expectation.receivers.joined(separator: ","))"] + labels,
-                      file: "monitoring/alertmanager/routes.expected.yml",
-                      label: "amtool config routes test \(labels.joined(separator: " "))", stdoutOnly: true)
-            }
-        }
-        if let compose = tool("docker-compose") {
-            check(compose, ["-f", "compose/docker-compose.yml", "config", "-q"], file: "compose/docker-compose.yml", label: "docker-compose config")
-        }
-        return report
+        let session = ToolSession(scratch: scratch)
+        monitoringChecks(spec, files: files, session)
+        terraformChecks(spec, files: files, session)
+        githubChecks(spec, files: files, session)
+        return session.report
     }
 
-    /// Turns a tool's complaint into diagnostics, keeping any `line:col` it names.
-    func diagnostics(from text: String, file: String, label: String, scratch: String) -> [Diagnostic] {
-        let cleaned = text.replacingOccurrences(of: scratch + "/", with: "")
+    private func monitoringChecks(_ spec: Spec, files: [RenderedFile], _ session: ToolSession) {
+        let paths = files.map(\.path)
+        let rules = paths.filter { $0.hasPrefix("monitoring/prometheus/rules/") }
+        let tests = paths.filter { $0.hasPrefix("monitoring/prometheus/tests/") }
+        if let promtool = session.tool("promtool") {
+            if paths.contains("monitoring/prometheus/prometheus.yml") {
+                session.check(promtool, ["check", "config", "monitoring/prometheus/prometheus.yml"],
+                              file: "monitoring/prometheus/prometheus.yml", label: "promtool check config monitoring/prometheus/prometheus.yml")
+            }
+            if paths.contains("compose/prometheus/prometheus.yml") {
+                // Its rule glob points inside the container; check the config's syntax alone.
+                session.check(promtool, ["check", "config", "--syntax-only", "compose/prometheus/prometheus.yml"],
+                              file: "compose/prometheus/prometheus.yml", label: "promtool check config compose/prometheus/prometheus.yml")
+            }
+            if !rules.isEmpty {
+                session.check(promtool, ["check", "rules", "--lint=all", "--lint-fatal"] + rules, file: rules[0], label: "promtool check rules")
+            }
+            for test in tests {
+                session.check(promtool, ["test", "rules", test], file: test, label: "promtool test rules \(test)")
+            }
+            // The names every rule and panel was checked against must themselves follow the conventions.
+            session.check(promtool, ["check", "metrics"], file: "Sources/EmmyApp/MetricCatalogue.swift",
+                          label: "promtool check metrics (EmmyApp's catalogue)", input: Data(MetricCatalogue.sampleExposition().utf8))
+        }
+        if paths.contains("monitoring/alertmanager/alertmanager.yml"), let amtool = session.tool("amtool") {
+            let config = "monitoring/alertmanager/alertmanager.yml"
+            session.check(amtool, ["check-config", config], file: config, label: "amtool check-config")
+            for expectation in AlertmanagerRenderer.expectations(spec) {
+                let labels = expectation.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                // amtool warns about --config.file on stderr; its verdict is on stdout.
+                session.check(amtool, ["config", "routes", "test", "--config.file=\(config)",
+                                       "--verify.receivers=\(expectation.receivers.joined(separator: ","))"] + labels,
+                              file: "monitoring/alertmanager/routes.expected.yml",
+                              label: "amtool config routes test \(labels.joined(separator: " "))", stdoutOnly: true)
+            }
+        }
+        if paths.contains("compose/docker-compose.yml"), let compose = session.tool("docker-compose") {
+            // Compose mounts ./secrets; the files need not hold real values for a config check.
+            try? FileManager.default.createDirectory(at: session.scratch.appendingPathComponent("compose/secrets"), withIntermediateDirectories: true)
+            session.check(compose, ["-f", "compose/docker-compose.yml", "config", "-q"], file: "compose/docker-compose.yml", label: "docker-compose config")
+        }
+    }
+}
+
+/// One validation run's scratch folder, tool lookups and findings.
+final class ToolSession {
+    let scratch: URL
+    private(set) var report = ToolChecks.Report()
+    private let runner = ProcessRunner()
+
+    init(scratch: URL) { self.scratch = scratch }
+
+    /// The tool's path, or nil after noting it missing.
+    func tool(_ name: String) -> String? {
+        if let path = ProcessRunner.which(name) { return path }
+        if !report.missing.contains(name) { report.missing.append(name) }
+        return nil
+    }
+
+    func note(_ diagnostic: Diagnostic) { report.diagnostics.append(diagnostic) }
+
+    /// Runs a checker in the scratch folder; a non-zero exit becomes a diagnostic on `file`.
+    func check(_ executable: String, _ arguments: [String], file: String, label: String, stdoutOnly: Bool = false,
+               input: Data? = nil, environment: [String: String]? = nil, timeout: TimeInterval = 120) {
+        report.ran.append(label)
+        do {
+            let output = try runner.run(executable, arguments, currentDirectory: scratch.path, input: input,
+                                        environment: environment, timeout: timeout)
+            if output.timedOut {
+                note(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), path: "", "\(label) did not finish within \(Int(timeout))s"))
+            } else if output.status != 0 {
+                note(diagnostic(from: stdoutOnly ? output.stdout : output.stdout + output.stderr, file: file, label: label))
+            }
+        } catch {
+            note(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), path: "", "cannot run \(label): \(error)"))
+        }
+    }
+
+    /// Turns a tool's complaint into a diagnostic, keeping the first `line:col` it names.
+    func diagnostic(from text: String, file: String, label: String) -> Diagnostic {
+        let cleaned = text.replacingOccurrences(of: scratch.path + "/", with: "")
         let lines = cleaned.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("Checking") && !$0.contains("SUCCESS") && !$0.hasPrefix("level=warn") }
         let message = lines.prefix(12).joined(separator: " | ")
@@ -100,7 +126,7 @@ public struct ToolChecks: Sendable {
             line = Int(match.1) ?? 1
             column = Int(match.2) ?? 1
         }
-        return [Diagnostic(.error, at: SourceLocation(file: file, line: line, column: column), path: "",
-                           "\(label) failed: \(message.isEmpty ? "exit status non-zero" : message)")]
+        return Diagnostic(.error, at: SourceLocation(file: file, line: line, column: column), path: "",
+                          "\(label) failed: \(message.isEmpty ? "exit status non-zero" : message)")
     }
 }
