@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .executableTarget(
@@ -23,7 +24,7 @@ let package = Package(
         ),
         .target(
             name: "EmmyOpsKit",
-            dependencies: ["EmmyApp", "Yams"]
+            dependencies: ["EmmyApp", "Yams", .product(name: "Mustache", package: "swift-mustache")]
         ),
         .target(name: "EmmyApp"),
         .testTarget(
