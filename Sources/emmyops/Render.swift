@@ -49,7 +49,7 @@ struct RenderOptions: ParsableArguments {
         let files = target.render(spec)
         let writer = RenderWriter(root: URL(fileURLWithPath: out))
         if check {
-            let differences = writer.check(files)
+            let differences = writer.check(files, owned: target.ownedFolders)
             for difference in differences { print(difference.diff, terminator: "") }
             if !differences.isEmpty {
                 Output.error("\(differences.count) of \(files.count) rendered files differ from \(out); run `emmyops render \(target.rawValue) --out \(out)`")
@@ -59,8 +59,9 @@ struct RenderOptions: ParsableArguments {
             return
         }
         do {
-            let changed = try writer.write(files)
-            Output.note("rendered \(files.count) files into \(out) (\(changed.count) changed)")
+            let outcome = try writer.write(files, owned: target.ownedFolders)
+            let removed = outcome.removed.isEmpty ? "" : ", \(outcome.removed.count) stale removed: \(outcome.removed.joined(separator: ", "))"
+            Output.note("rendered \(files.count) files into \(out) (\(outcome.changed.count) changed\(removed))")
         } catch {
             Output.error("cannot write into \(out): \(error.localizedDescription)")
             throw ExitCode(2)

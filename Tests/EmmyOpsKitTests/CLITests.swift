@@ -77,6 +77,28 @@ import Testing
         #expect(again == original)
     }
 
+    @Test func staleRenderingsAreRemovedButUserFilesStay() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spec = dir.appendingPathComponent("emmy.yaml")
+        try "version: 1\n".write(to: spec, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["render", "all", "--out", "r"], in: dir).status == 0)
+        let hostRules = dir.appendingPathComponent("r/monitoring/prometheus/rules/emmy-host.yml")
+        let userFile = dir.appendingPathComponent("r/monitoring/prometheus/rules/mine.yml")
+        try "groups: []\n".write(to: userFile, atomically: true, encoding: .utf8)
+        #expect(FileManager.default.fileExists(atPath: hostRules.path))
+
+        try "version: 1\nmonitoring:\n  node_exporter: { enabled: false }\n".write(to: spec, atomically: true, encoding: .utf8)
+        let check = try CLI.run(["render", "all", "--out", "r", "--check"], in: dir)
+        #expect(check.status == 1)
+        #expect(check.stdout.contains("+++ /dev/null"), "a stale file shows as a deletion")
+        let render = try CLI.run(["render", "all", "--out", "r"], in: dir)
+        #expect(render.stderr.contains("3 stale removed:") && render.stderr.contains("monitoring/prometheus/rules/emmy-host.yml"))
+        #expect(!FileManager.default.fileExists(atPath: hostRules.path))
+        #expect(FileManager.default.fileExists(atPath: userFile.path), "files emmyops did not write are never removed")
+        #expect(try CLI.run(["render", "all", "--out", "r", "--check"], in: dir).status == 0)
+    }
+
     @Test func schemaIsJSONSchema() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

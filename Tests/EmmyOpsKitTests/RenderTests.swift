@@ -23,7 +23,8 @@ import Testing
         var onDisk: Set<String> = []
         while let path = enumerator?.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: golden.appendingPathComponent(path).path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            if path != RenderWriter.manifestName,
+               FileManager.default.fileExists(atPath: golden.appendingPathComponent(path).path, isDirectory: &isDirectory), !isDirectory.boolValue {
                 onDisk.insert(path)
             }
         }

@@ -49,7 +49,11 @@ public struct ProcessRunner: Sendable {
         if exited.wait(timeout: .now() + timeout) == .timedOut {
             timedOut = true
             process.terminate()
-            exited.wait()
+            // A child that ignores SIGTERM (or inherited a mask blocking it) gets SIGKILL.
+            if exited.wait(timeout: .now() + 5) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                exited.wait()
+            }
         }
         return Output(status: process.terminationStatus, stdout: outData.finish(), stderr: errData.finish(), timedOut: timedOut)
     }

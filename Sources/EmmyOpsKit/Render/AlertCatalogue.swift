@@ -125,38 +125,40 @@ public struct AlertCatalogue: Sendable {
                               firstTrueStep: 1, outputLabels: ["instance": nodeInstance]))
         case .highMemory:
             let t = ratio(threshold)
-            let total: Decimal = 8_000_000_000
-            let expr = "1 - (\(sel("node_memory_MemAvailable_bytes", nodeJ)) / \(sel("node_memory_MemTotal_bytes", nodeJ))) > \(t)"
-            let n = steps(settings.for, firstTrue: 0)
-            func series(_ available: Decimal) -> [InputSeries] {
-                [InputSeries("node_memory_MemAvailable_bytes", nodeLabels, "\(Ratio.format(available))x\(n)"),
-                 InputSeries("node_memory_MemTotal_bytes", nodeLabels, "\(Ratio.format(total))x\(n)")]
-            }
+            let (available, total) = ("node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes")
+            let expr = "1 - (\(sel(available, nodeJ)) / \(sel(total, nodeJ))) > \(t)"
             return definition("EmmyHostHighMemory", "emmy-host", expr,
                 "A host is running out of memory.",
                 "Memory usage on {{ $labels.instance }} has been above \(t.percentText) for more than \(settings.for).",
                 Runbooks.highMemory(spec),
-                AlertScenario(firing: series(total * (1 - t.value) / 2), silent: series(total * (1 - t.value / 2)),
-                              firstTrueStep: 0, outputLabels: ["job": AlertCatalogue.nodeJob, "instance": nodeInstance]))
+                usageScenario(available: available, total: total, capacity: 8_000_000_000, labels: nodeLabels, threshold: t,
+                              holdFor: settings.for, output: ["job": AlertCatalogue.nodeJob, "instance": nodeInstance]))
         case .lowDisk:
             let t = ratio(threshold)
             let fs = "fstype!~\"tmpfs|overlay|squashfs|ramfs\""
-            let expr = "1 - (\(sel("node_filesystem_avail_bytes", nodeJ, fs)) / \(sel("node_filesystem_size_bytes", nodeJ, fs))) > \(t)"
-            let size: Decimal = 100_000_000_000
-            let labels = nodeLabels + [("device", "/dev/vda1"), ("fstype", "ext4"), ("mountpoint", "/")]
-            let n = steps(settings.for, firstTrue: 0)
-            func series(_ available: Decimal) -> [InputSeries] {
-                [InputSeries("node_filesystem_avail_bytes", labels, "\(Ratio.format(available))x\(n)"),
-                 InputSeries("node_filesystem_size_bytes", labels, "\(Ratio.format(size))x\(n)")]
-            }
+            let (available, size) = ("node_filesystem_avail_bytes", "node_filesystem_size_bytes")
+            let expr = "1 - (\(sel(available, nodeJ, fs)) / \(sel(size, nodeJ, fs))) > \(t)"
+            let disk = [("device", "/dev/vda1"), ("fstype", "ext4"), ("mountpoint", "/")]
             return definition("EmmyHostLowDisk", "emmy-host", expr,
                 "A filesystem is nearly full.",
                 "{{ $labels.mountpoint }} on {{ $labels.instance }} has been more than \(t.percentText) full for more than \(settings.for).",
                 Runbooks.lowDisk(spec),
-                AlertScenario(firing: series(size * (1 - t.value) / 2), silent: series(size * (1 - t.value / 2)), firstTrueStep: 0,
-                              outputLabels: ["job": AlertCatalogue.nodeJob, "instance": nodeInstance, "device": "/dev/vda1",
-                                             "fstype": "ext4", "mountpoint": "/"]))
+                usageScenario(available: available, total: size, capacity: 100_000_000_000, labels: nodeLabels + disk, threshold: t,
+                              holdFor: settings.for,
+                              output: ["job": AlertCatalogue.nodeJob, "instance": nodeInstance, "device": "/dev/vda1", "fstype": "ext4", "mountpoint": "/"]))
         }
+    }
+
+    /// Two gauges, available and total, whose used share is halfway between the threshold
+    /// and 100% (firing) or half the threshold (silent).
+    private func usageScenario(available: String, total: String, capacity: Decimal, labels: [(String, String)], threshold: Ratio,
+                               holdFor: PromDuration, output: [String: String]) -> AlertScenario {
+        let n = steps(holdFor, firstTrue: 0)
+        func series(_ free: Decimal) -> [InputSeries] {
+            [InputSeries(available, labels, "\(Ratio.format(free))x\(n)"), InputSeries(total, labels, "\(Ratio.format(capacity))x\(n)")]
+        }
+        return AlertScenario(firing: series(capacity * (1 - threshold.value) / 2), silent: series(capacity * (1 - threshold.value / 2)),
+                             firstTrueStep: 0, outputLabels: output)
     }
 
     private func ratio(_ threshold: AlertThreshold?) -> Ratio {

@@ -2,6 +2,11 @@
 public enum RenderTarget: String, Sendable, CaseIterable {
     case all, monitoring, compose, terraform, github
 
+    /// Folders this target's renderings live in; stale files there are removed.
+    public var ownedFolders: [String] {
+        self == .all ? RenderTarget.allCases.filter { $0 != .all }.flatMap(\.ownedFolders) : ["\(rawValue)/"]
+    }
+
     /// Renders this target; `all` is every other target, in order.
     public func render(_ spec: Spec) -> [RenderedFile] {
         switch self {

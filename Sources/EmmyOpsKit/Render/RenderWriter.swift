@@ -1,41 +1,76 @@
 import Foundation
 
 /// The one place renderings touch disk: writes them, or compares them with what is there.
+///
+/// A manifest (`.emmyops-manifest`) lists every file emmyops wrote into the folder, so a file
+/// the spec no longer renders (an alert group disabled, say) is removed instead of lingering
+/// where Prometheus would still load it; files emmyops never wrote are never touched.
 public struct RenderWriter: Sendable {
+    public static let manifestName = ".emmyops-manifest"
     public let root: URL
 
     public init(root: URL) { self.root = root }
 
-    /// A file whose contents on disk differ from the rendering (or is missing).
+    /// A file that differs from the rendering: changed, missing, or stale.
     public struct Difference: Sendable {
         public var path: String
         public var diff: String
     }
 
-    /// Writes every file atomically; returns the paths that changed.
+    /// What one `write` did.
+    public struct Outcome: Sendable {
+        public var changed: [String] = []
+        public var removed: [String] = []
+    }
+
+    /// Writes every file atomically and removes stale files under `owned` folder prefixes.
     @discardableResult
-    public func write(_ files: [RenderedFile]) throws -> [String] {
-        var changed: [String] = []
+    public func write(_ files: [RenderedFile], owned: [String] = []) throws -> Outcome {
+        var outcome = Outcome()
         for file in files {
             let url = root.appendingPathComponent(file.path)
             let data = Data(file.contents.utf8)
             if (try? Data(contentsOf: url)) == data { continue }
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: url, options: .atomic)
-            changed.append(file.path)
+            outcome.changed.append(file.path)
         }
-        return changed
+        let rendered = Set(files.map(\.path))
+        let previous = manifest()
+        for path in stale(previous, rendered: rendered, owned: owned) {
+            try? FileManager.default.removeItem(at: root.appendingPathComponent(path))
+            outcome.removed.append(path)
+        }
+        let kept = previous.filter { path in !owned.contains { path.hasPrefix($0) } }
+        let entries = Set(kept).union(rendered).sorted()
+        try Data((entries.joined(separator: "\n") + "\n").utf8).write(to: root.appendingPathComponent(Self.manifestName), options: .atomic)
+        return outcome
     }
 
-    /// Compares every file with disk; a unified diff per file that differs.
-    public func check(_ files: [RenderedFile]) -> [Difference] {
-        files.compactMap { file in
+    /// Compares every file with disk: a unified diff per changed or missing file, and a
+    /// removal diff for each stale file emmyops wrote earlier under `owned`.
+    public func check(_ files: [RenderedFile], owned: [String] = []) -> [Difference] {
+        var differences: [Difference] = files.compactMap { file in
             let url = root.appendingPathComponent(file.path)
-            let current = (try? String(contentsOf: url, encoding: .utf8))
+            let current = try? String(contentsOf: url, encoding: .utf8)
             if current == file.contents { return nil }
-            let label = root.appendingPathComponent(file.path).path
             return Difference(path: file.path, diff: UnifiedDiff.diff(old: current ?? "", new: file.contents,
-                                                                      oldLabel: current == nil ? "/dev/null" : label, newLabel: label + " (rendered)"))
+                                                                      oldLabel: current == nil ? "/dev/null" : url.path, newLabel: url.path + " (rendered)"))
         }
+        for path in stale(manifest(), rendered: Set(files.map(\.path)), owned: owned) {
+            let url = root.appendingPathComponent(path)
+            guard let current = try? String(contentsOf: url, encoding: .utf8) else { continue }
+            differences.append(Difference(path: path, diff: UnifiedDiff.diff(old: current, new: "", oldLabel: url.path, newLabel: "/dev/null")))
+        }
+        return differences
+    }
+
+    private func manifest() -> [String] {
+        guard let text = try? String(contentsOf: root.appendingPathComponent(Self.manifestName), encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.contains("..") && !$0.hasPrefix("/") }
+    }
+
+    private func stale(_ previous: [String], rendered: Set<String>, owned: [String]) -> [String] {
+        previous.filter { path in !rendered.contains(path) && owned.contains { path.hasPrefix($0) } }
     }
 }

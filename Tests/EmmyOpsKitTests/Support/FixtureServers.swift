@@ -1,0 +1,84 @@
+import EmmyOpsKit
+import Foundation
+
+/// The external programs the closed-loop test drives, found on PATH once.
+enum LoopTools {
+    static let prometheus = ProcessRunner.which("prometheus")
+    /// Debian names the binary `prometheus-alertmanager`; upstream calls it `alertmanager`.
+    static let alertmanager = ProcessRunner.which("prometheus-alertmanager") ?? ProcessRunner.which("alertmanager")
+    static let python = ProcessRunner.which("python3")
+
+    static var missing: [String] {
+        [("prometheus", prometheus), ("alertmanager", alertmanager), ("python3", python)].filter { $0.1 == nil }.map(\.0)
+    }
+
+    /// CI sets EMMY_REQUIRE_TOOLS=1 so a missing tool fails the test instead of skipping it.
+    static var required: Bool { ProcessInfo.processInfo.environment["EMMY_REQUIRE_TOOLS"] == "1" }
+}
+
+/// Tiny Python HTTP servers on 127.0.0.1, written to a directory and run with python3.
+enum FixtureServers {
+    /// Serves a file at /metrics with the text exposition content type; any other path is 404.
+    static let scrapeTarget = """
+    import sys
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    port, path = int(sys.argv[1]), sys.argv[2]
+    body = open(path, "rb").read()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path != "/metrics":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    """
+
+    /// Appends every POST body as one line to a file and answers 200; GET answers 200 (readiness).
+    static let webhookRecorder = """
+    import sys, threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    port, out = int(sys.argv[1]), sys.argv[2]
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            # JSON allows newlines only as whitespace, so flattening keeps one payload per line.
+            line = body.decode("utf-8", "replace").replace("\\n", " ") + "\\n"
+            with lock, open(out, "a") as f:
+                f.write(line)
+            self.reply()
+
+        def do_GET(self):
+            self.reply()
+
+        def reply(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    """
+
+    /// Writes `script` into `directory` and starts it with python3.
+    static func start(_ name: String, script: String, arguments: [String], in directory: URL) throws -> ProcessHarness {
+        let url = directory.appendingPathComponent("\(name).py")
+        try script.write(to: url, atomically: true, encoding: .utf8)
+        return try ProcessHarness(name: name, executable: LoopTools.python!, arguments: ["-u", url.path] + arguments,
+                                  logDirectory: directory)
+    }
+}
