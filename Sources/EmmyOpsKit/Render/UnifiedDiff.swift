@@ -69,10 +69,11 @@ public enum UnifiedDiff {
         while i < midA.count || j < midB.count {
             if i < midA.count, j < midB.count, midA[i] == midB[j] {
                 ops.append(Op(kind: .same, text: midA[i], oldLine: prefix + i, newLine: prefix + j)); i += 1; j += 1
-            } else if j < midB.count, i == midA.count || table[i][j + 1] >= table[i + 1][j] {
-                ops.append(Op(kind: .insert, text: midB[j], oldLine: prefix + i, newLine: prefix + j)); j += 1
-            } else {
+            } else if i < midA.count, j == midB.count || table[i + 1][j] >= table[i][j + 1] {
+                // Deletions before insertions, as diff(1) prints them.
                 ops.append(Op(kind: .delete, text: midA[i], oldLine: prefix + i, newLine: prefix + j)); i += 1
+            } else {
+                ops.append(Op(kind: .insert, text: midB[j], oldLine: prefix + i, newLine: prefix + j)); j += 1
             }
         }
         for k in 0..<suffix {

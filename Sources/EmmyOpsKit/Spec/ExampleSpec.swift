@@ -22,6 +22,8 @@ public enum ExampleSpec {
     monitoring:
       scrape_interval: 15s
       evaluation_interval: 15s
+      # Where RUNBOOK.md is published; every alert links to its section there.
+      runbook_url: https://github.com/OWNER/REPO/blob/main/monitoring/RUNBOOK.md
       prometheus: { port: 9090, retention: 15d }
       alertmanager: { port: 9093 }
       grafana: { port: 3000, admin_password: "${GRAFANA_ADMIN_PASSWORD}" }

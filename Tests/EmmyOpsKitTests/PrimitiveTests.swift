@@ -1,0 +1,70 @@
+@testable import EmmyOpsKit
+import Foundation
+import Testing
+
+@Suite struct PrimitiveTests {
+    @Test(arguments: [("30s", 30_000, "30s"), ("90s", 90_000, "1m30s"), ("1h30m", 5_400_000, "1h30m"), ("500ms", 500, "500ms"),
+                      ("3d", 259_200_000, "3d"), ("0s", 0, "0s"), ("2w", 1_209_600_000, "2w"), ("1y", 31_536_000_000, "1y")])
+    func durationsParseAndPrintLikePrometheus(_ text: String, _ milliseconds: Int64, _ canonical: String) throws {
+        let duration = try #require(PromDuration(parsing: text))
+        #expect(duration.milliseconds == milliseconds)
+        #expect(duration.description == canonical)
+    }
+
+    @Test(arguments: ["", "30", "s", "5 m", "30m1h", "1h1h", "-5s", "1.5s", "999999999999999y", "5mm"])
+    func badDurationsAreRejected(_ text: String) {
+        #expect(PromDuration(parsing: text) == nil)
+    }
+
+    @Test func ratiosAreExactDecimals() throws {
+        let budget = 1 - (try #require(Ratio(percent: "99.9%"))).value
+        #expect(Ratio.format(Decimal(string: "14.4")! * budget) == "0.0144")
+        #expect(Ratio.format(6 * budget) == "0.006")
+        #expect(Ratio(percent: "5%")?.description == "0.05")
+        #expect(Ratio(percent: "99.95%")?.percentText == "99.95%")
+        for bad in ["5", "5 %%", "%", ".5%", "5.%", "abc%", "1e2%"] { #expect(Ratio(percent: bad) == nil, "\(bad)") }
+    }
+
+    @Test func yamlQuotesAnythingAmbiguous() {
+        #expect(YAMLValue.quote("critical") == "critical")
+        #expect(YAMLValue.quote("15s") == "15s")
+        for ambiguous in ["yes", "No", "null", "~", "3.8", "5000", "", "a: b", "#x", "{{ $labels.job }}", "- x", "@x"] {
+            #expect(YAMLValue.quote(ambiguous) != ambiguous, "\(ambiguous) must be quoted")
+        }
+        #expect(YAMLValue.quote("up{job=\"x\"} == 0") == "'up{job=\"x\"} == 0'")
+        #expect(YAMLValue.quote("it's \"both\"") == "\"it's \\\"both\\\"\"")
+        #expect(YAMLValue.quote("line\nbreak") == "\"line\\nbreak\"")
+    }
+
+    @Test func unifiedDiffShowsOnlyTheChange() {
+        let old = (1...20).map { "line \($0)" }.joined(separator: "\n") + "\n"
+        let new = old.replacingOccurrences(of: "line 10\n", with: "line ten\n")
+        let diff = UnifiedDiff.diff(old: old, new: new, oldLabel: "a", newLabel: "b")
+        #expect(diff == """
+        --- a
+        +++ b
+        @@ -7,7 +7,7 @@
+         line 7
+         line 8
+         line 9
+        -line 10
+        +line ten
+         line 11
+         line 12
+         line 13
+
+        """)
+    }
+
+    @Test func promqlNamesFindSelectorsOnly() {
+        let names = PromQLNames.metrics(in: #"sum by (job) (rate(a_total{job="x",status=~"5.."}[5m])) / b{le="2.0"} > 0.05 and job:c:ratio_rate5m{job="x"}"#)
+        #expect(names == ["a_total", "b", "job:c:ratio_rate5m"])
+    }
+
+    @Test func cidrs() throws {
+        let vpc = try #require(CIDR("10.0.0.0/16"))
+        #expect(vpc.contains(try #require(CIDR("10.0.1.0/24"))))
+        #expect(!vpc.contains(try #require(CIDR("10.1.0.0/24"))))
+        for bad in ["10.0.0.1/16", "10.0.0.0", "10.0.0.0/33", "300.0.0.0/8", "10.0.0/8", "010.0.0.0/8"] { #expect(CIDR(bad) == nil, "\(bad)") }
+    }
+}
