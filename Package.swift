@@ -30,6 +30,8 @@ let package = Package(
         .testTarget(
             name: "EmmyOpsKitTests",
             dependencies: ["EmmyOpsKit", "EmmyApp"],
+            // Golden renderings are compared by path from the source tree, not bundled.
+            exclude: ["Golden"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "EmmyAppTests", dependencies: ["EmmyApp"]),
