@@ -1,0 +1,83 @@
+/// Turns CSV records into rows keyed by header name: the first record is the header, names
+/// trimmed and lower-cased so `Phone `, `PHONE` and `phone` all match a `{phone}` placeholder.
+public struct CSVTable: Sendable {
+    public struct Row: Sendable, Hashable {
+        public var row: Int
+        /// Header name (trimmed, lower-cased) → value (trimmed).
+        public var values: [String: String]
+    }
+
+    public enum Problem: Error, Sendable, Hashable, CustomStringConvertible {
+        case parse(CSVParser.Problem)
+        case ragged(row: Int, expected: Int, got: Int)
+        case missingHeader
+        case duplicateHeader(String)
+
+        public var row: Int? {
+            switch self {
+            case .parse(let problem): problem.row
+            case .ragged(let row, _, _): row
+            case .missingHeader, .duplicateHeader: nil
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .parse(let problem): problem.description
+            case .ragged(let row, let expected, let got): "row \(row) has \(got) fields; the header has \(expected)"
+            case .missingHeader: "the file has no header row"
+            case .duplicateHeader(let name): "the header names `\(name)` twice"
+            }
+        }
+    }
+
+    private var parser: CSVParser
+    public private(set) var header: [String]?
+
+    public init(maxFieldBytes: Int = 64 * 1024) {
+        parser = CSVParser(maxFieldBytes: maxFieldBytes)
+    }
+
+    /// Parses a chunk; returns the rows (or per-row problems) it completes. A header problem
+    /// is returned once and is fatal for the file.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Result<Row, Problem>] {
+        map(parser.feed(bytes))
+    }
+
+    public mutating func finish() -> [Result<Row, Problem>] {
+        var out = map(parser.finish())
+        if header == nil { out.append(.failure(.missingHeader)) }
+        return out
+    }
+
+    private mutating func map(_ records: [Result<CSVParser.Record, CSVParser.Problem>]) -> [Result<Row, Problem>] {
+        var out: [Result<Row, Problem>] = []
+        for result in records {
+            switch result {
+            case .failure(let problem):
+                out.append(.failure(.parse(problem)))
+            case .success(let record):
+                if record.fields.allSatisfy({ $0.trimmingWhitespace().isEmpty }) { continue }  // blank line
+                guard let header else {
+                    let names = record.fields.map { $0.trimmingWhitespace().lowercased() }
+                    var seen: Set<String> = []
+                    if let duplicate = names.first(where: { !$0.isEmpty && !seen.insert($0).inserted }) {
+                        out.append(.failure(.duplicateHeader(duplicate)))
+                    }
+                    self.header = names
+                    continue
+                }
+                guard record.fields.count == header.count else {
+                    out.append(.failure(.ragged(row: record.row, expected: header.count, got: record.fields.count)))
+                    continue
+                }
+                var values: [String: String] = [:]
+                for (name, value) in zip(header, record.fields) where !name.isEmpty {
+                    values[name] = value.trimmingWhitespace()
+                }
+                out.append(.success(Row(row: record.row, values: values)))
+            }
+        }
+        return out
+    }
+}
