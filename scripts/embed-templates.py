@@ -23,7 +23,7 @@ for path in templates:
         hashes += "#"
     out.append(f'        "{name}": {hashes}"""')
     out.extend(text.rstrip("\n").split("\n"))
-    out.append(f'        """{hashes} + "\\n",')
+    out.append(f'"""{hashes} + "\\n",')
 if not templates:
     out[-1] = "    static let all: [String: String] = [:"
 out += ["    ]", "}", ""]

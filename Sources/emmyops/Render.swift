@@ -10,7 +10,8 @@ extension EmmyOps {
             abstract: "Render configs from the spec.",
             discussion: """
             Targets: all (everything), monitoring (Prometheus, rules and rule tests, Alertmanager, \
-            Grafana, RUNBOOK.md), compose (docker-compose.yml for the local stack). Output is \
+            Grafana, RUNBOOK.md), compose (docker-compose.yml for the local stack), terraform (AWS, \
+            from the infrastructure section). Output is \
             deterministic; --check compares instead of writing and exits 1 with a unified diff.
             """)
 
@@ -21,7 +22,12 @@ extension EmmyOps {
         @OptionGroup var renderOptions: RenderOptions
 
         func run() throws {
-            try renderOptions.run(target, spec: specOptions.load())
+            let spec = try specOptions.load()
+            if target == .terraform, spec.infrastructure == nil {
+                Output.error("\(specOptions.spec) has no infrastructure section, so there is no Terraform to render; add `infrastructure:` (see `emmyops schema`)")
+                throw ExitCode(1)
+            }
+            try renderOptions.run(target, spec: spec)
         }
     }
 

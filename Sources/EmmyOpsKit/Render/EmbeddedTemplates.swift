@@ -2,6 +2,132 @@
 
 enum EmbeddedTemplates {
     /// Template name (path under Templates/ without .mustache) → source.
-    static let all: [String: String] = [:
+    static let all: [String: String] = [
+        "cloud-init/user-data": #"""
+{{% CONTENT_TYPE: TEXT}}
+#cloud-config
+# {{header}}
+# First boot of the {{project}} host: users, SSH hardening, the pinned emmyops release and its
+# systemd unit. Terraform's templatefile() fills in the deploy user's public key.
+
+# No package upgrades at boot (unattended-upgrades applies Ubuntu's security updates), and no
+# third-party repositories.
+package_update: false
+package_upgrade: false
+ssh_pwauth: false
+disable_root: true
+
+users:
+  # Runs emmyops: no password, no sudo, no login shell.
+  - name: {{serviceUser}}
+    system: true
+    homedir: {{dataDir}}
+    no_create_home: true
+    shell: /usr/sbin/nologin
+    lock_passwd: true
+  # The operator's SSH login, with the key from var.ssh_public_key; it may only manage the unit.
+  - name: {{deployUser}}
+    shell: /bin/bash
+    lock_passwd: true
+    groups: [{{serviceUser}}]
+    sudo: "ALL=(root) NOPASSWD: /usr/bin/systemctl start emmyops.service, /usr/bin/systemctl stop emmyops.service, /usr/bin/systemctl restart emmyops.service, /usr/bin/systemctl status emmyops.service"
+    ssh_authorized_keys:
+      - "${ssh_public_key}"
+
+write_files:
+  - path: /etc/ssh/sshd_config.d/10-emmyops.conf
+    owner: root:root
+    permissions: "0644"
+    content: |
+      # {{header}}
+      Port {{sshPort}}
+      PasswordAuthentication no
+      KbdInteractiveAuthentication no
+      PermitRootLogin no
+      AllowUsers {{deployUser}}
+  - path: /etc/systemd/system/emmyops.service
+    owner: root:root
+    permissions: "0644"
+    content: |
+{{{unit}}}
+{{#release}}
+  - path: /usr/local/sbin/emmyops-install
+    owner: root:root
+    permissions: "0755"
+    content: |
+      #!/bin/sh
+      # {{header}}
+      # Installs emmyops {{version}} only if its SHA-256 matches the one pinned in emmy.yaml.
+      set -eu
+      tmp="$(mktemp -d)"
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --proto =https --proto-redir =https --tlsv1.2 \
+        --retry 10 --retry-delay 6 --retry-all-errors --output "$tmp/emmyops" \
+        '{{url}}'
+      echo "{{sha256}}  $tmp/emmyops" | sha256sum --check --strict -
+      install -m 0755 -o root -g root "$tmp/emmyops" {{binary}}
+{{/release}}
+
+runcmd:
+  - [install, -d, -o, {{deployUser}}, -g, {{serviceUser}}, -m, "0750", {{configDir}}]
+  - [systemctl, daemon-reload]
+  - [systemctl, try-restart, ssh.socket, ssh.service]
+{{#release}}
+  # A checksum mismatch stops here: nothing unverified is installed or started.
+  - [sh, -c, "/usr/local/sbin/emmyops-install && systemctl enable --now emmyops.service"]
+{{/release}}
+{{^release}}
+  # No release.url in emmy.yaml, so no binary is installed here: `emmyops deploy` installs
+  # it; the unit is enabled and starts once the binary and the spec are in place.
+  - [systemctl, enable, emmyops.service]
+{{/release}}
+"""# + "\n",
+        "systemd/emmyops.service": #"""
+{{% CONTENT_TYPE: TEXT}}
+# {{header}}
+# emmyops supervising {{appName}} for {{project}}, as the unprivileged user {{serviceUser}}.
+[Unit]
+Description=emmyops supervising {{appName}} ({{project}})
+Wants=network-online.target
+After=network-online.target
+# Starts once a deploy has written the spec.
+ConditionPathExists={{specPath}}
+
+[Service]
+Type=simple
+User={{serviceUser}}
+Group={{serviceUser}}
+ExecStart={{binary}} supervise --spec {{specPath}} --data-dir {{dataDir}}
+EnvironmentFile=-{{environmentFile}}
+Restart=on-failure
+RestartSec=5
+StateDirectory={{stateDirectory}}
+StateDirectoryMode=0750
+UMask=0027
+NoNewPrivileges=yes
+ProtectSystem=strict
+ReadWritePaths={{dataDir}}
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+SystemCallArchitectures=native
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+CapabilityBoundingSet=
+AmbientCapabilities=
+
+[Install]
+WantedBy=multi-user.target
+"""# + "\n",
     ]
 }
