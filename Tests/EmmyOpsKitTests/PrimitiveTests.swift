@@ -28,7 +28,7 @@ import Testing
     @Test func yamlQuotesAnythingAmbiguous() {
         #expect(YAMLValue.quote("critical") == "critical")
         #expect(YAMLValue.quote("15s") == "15s")
-        for ambiguous in ["yes", "No", "null", "~", "3.8", "5000", "", "a: b", "#x", "{{ $labels.job }}", "- x", "@x"] {
+        for ambiguous in ["0x1f", "1e5", "0o17", ".inf", "yes", "No", "null", "~", "3.8", "5000", "", "a: b", "#x", "{{ $labels.job }}", "- x", "@x"] {
             #expect(YAMLValue.quote(ambiguous) != ambiguous, "\(ambiguous) must be quoted")
         }
         #expect(YAMLValue.quote("up{job=\"x\"} == 0") == "'up{job=\"x\"} == 0'")

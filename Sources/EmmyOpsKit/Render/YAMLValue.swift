@@ -7,6 +7,9 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
     case raw(String)
     case list([YAMLValue])
     case map([Pair])
+    /// A multi-line string in literal block style (`|`), as scripts read best. Build it with
+    /// `text(_:)`, which keeps single-line strings as `.string`.
+    case literal(String)
 
     public struct Pair: Sendable, Hashable {
         public var key: String
@@ -26,6 +29,10 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
         .map(pairs.compactMap { key, value in value.map { Pair(key, $0) } })
     }
     public static func strings(_ values: [String]) -> YAMLValue { .list(values.map(YAMLValue.string)) }
+    /// A string: literal block style when it spans lines and a block can hold it exactly, else quoted.
+    public static func text(_ value: String) -> YAMLValue {
+        value.contains("\n") && canBeLiteral(value) ? .literal(value) : .string(value)
+    }
 
     /// The document, ending in a newline, with `header` lines as comments on top.
     public func document(header: [String] = []) -> String {
@@ -48,6 +55,7 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
         switch self {
         case .string(let text): out += YAMLValue.quote(text) + "\n"
         case .raw(let text): out += text + "\n"
+        case .literal(let text): YAMLValue.emitLiteral(text, into: &out, pad: pad)
         case .list(let items):
             if items.isEmpty { out += "[]\n"; return }
             for (index, item) in items.enumerated() {
@@ -85,6 +93,30 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
         }
     }
 
+    /// Whether a literal block reproduces `text` exactly: printable characters, tabs and line
+    /// feeds only, no line that is only spaces (it would change the block's indentation) and no
+    /// leading spaces on the first line.
+    static func canBeLiteral(_ text: String) -> Bool {
+        guard !text.isEmpty, text.first != " ", !text.hasPrefix("\n") else { return false }
+        let printable = text.unicodeScalars.allSatisfy { $0 == "\n" || $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F && $0.value != 0xFEFF) }
+        let blankLines = text.split(separator: "\n", omittingEmptySubsequences: false).contains { !$0.isEmpty && $0.allSatisfy { $0 == " " } }
+        return printable && !blankLines
+    }
+
+    /// `|` (keep one final newline), `|-` (strip: no final newline) or `|+` (keep several), then
+    /// each line at `pad`; empty lines stay empty so no line ends in spaces.
+    private static func emitLiteral(_ text: String, into out: inout String, pad: String) {
+        guard canBeLiteral(text) else { out += quote(text) + "\n"; return }
+        var body = Substring(text)
+        var trailing = 0
+        while body.hasSuffix("\n") { body = body.dropLast(); trailing += 1 }
+        out += trailing == 0 ? "|-\n" : trailing == 1 ? "|\n" : "|+\n"
+        for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
+            out += line.isEmpty ? "\n" : pad + line + "\n"
+        }
+        if trailing > 1 { out += String(repeating: "\n", count: trailing - 1) }
+    }
+
     private static let reserved: Set<String> = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"]
 
     /// Plain when unambiguous, single-quoted when it holds no `'`, else double-quoted.
@@ -109,12 +141,22 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
     }
 
     static func isPlainSafe(_ text: String) -> Bool {
-        // Durations such as 15s or 1h30m read as strings in every YAML version.
-        if text.wholeMatch(of: /[0-9]+[a-z]+([0-9]+[a-z]+)*/) != nil { return true }
+        if isDuration(text) { return true }
         guard let first = text.unicodeScalars.first, !reserved.contains(text.lowercased()) else { return false }
         guard first.properties.isAlphabetic || first == "/" || first == "_" else { return false }
         guard text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_./@+-".unicodeScalars.contains($0)) }) else { return false }
         return !text.hasSuffix(":") && Double(text) == nil
+    }
+}
+
+extension YAMLValue {
+    /// Durations such as `15s` or `1h30m` read as strings in every YAML version. Checked by
+    /// hand: a Regex literal is re-parsed on every call and dominated rendering time.
+    static func isDuration(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard let first = bytes.first, let last = bytes.last, UInt8(ascii: "0")...UInt8(ascii: "9") ~= first,
+              "ywdhms".utf8.contains(last) else { return false }
+        return bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")) ~= $0 || "ywdhms".utf8.contains($0) }
     }
 }
 

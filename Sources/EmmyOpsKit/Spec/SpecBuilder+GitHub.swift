@@ -8,6 +8,7 @@ extension SpecBuilder {
         github.testCommand = R.string(R.value(node, "test_command"))
         set(&github.environment, R.string(R.value(node, "environment")))
         set(&github.backupCron, R.string(R.value(node, "backup_cron")))
+        set(&github.swiftImage, R.string(R.value(node, "swift_image")))
         return github
     }
 }
