@@ -50,11 +50,17 @@ pip_tool checkov "checkov==3.3.30" checkov
 pip_tool zizmor "zizmor" zizmor
 pip_tool check-jsonschema "check-jsonschema" check-jsonschema
 pip_tool moto "moto[server]==5.2.5" moto_server
-# python-hcl2 is a library: its venv's interpreter is linked as emmy-hcl2-python.
+# python-hcl2 is a library: a wrapper runs its venv's interpreter as emmy-hcl2-python (a
+# symlink would not do: Python finds its virtualenv from the path it was started by).
 if ! "$tools/hcl2/bin/python" -c "import hcl2" 2>/dev/null; then
   echo "install-deps: pip installing python-hcl2"
   $SUDO python3 -m venv "$tools/hcl2"
   $SUDO "$tools/hcl2/bin/pip" install -q --disable-pip-version-check "python-hcl2==8.1.4"
 fi
-$SUDO ln -sf "$tools/hcl2/bin/python" /usr/local/bin/emmy-hcl2-python
+wrapper=/usr/local/bin/emmy-hcl2-python
+if [ ! -f "$wrapper" ] || [ -L "$wrapper" ]; then
+  $SUDO rm -f "$wrapper"   # never write through an old symlink into the interpreter itself
+  printf '#!/bin/sh\nexec %s/hcl2/bin/python "$@"\n' "$tools" | $SUDO tee "$wrapper" >/dev/null
+  $SUDO chmod 755 "$wrapper"
+fi
 echo "install-deps: done"

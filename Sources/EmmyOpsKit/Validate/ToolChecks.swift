@@ -23,7 +23,8 @@ public struct ToolChecks: Sendable {
     public init() {}
 
     /// Every tool some check may run.
-    public static let tools = ["promtool", "amtool", "docker-compose"]
+    public static let tools = ["promtool", "amtool", "docker-compose", "terraform", "checkov", "cloud-init", "emmy-hcl2-python",
+                               "zizmor", "check-jsonschema", "shellcheck"]
 
     public func run(_ spec: Spec, files: [RenderedFile], mode: Mode) throws -> Report {
         guard mode != .off else { return Report() }
@@ -98,21 +99,32 @@ final class ToolSession {
 
     func note(_ diagnostic: Diagnostic) { report.diagnostics.append(diagnostic) }
 
-    /// Runs a checker in the scratch folder; a non-zero exit becomes a diagnostic on `file`.
-    func check(_ executable: String, _ arguments: [String], file: String, label: String, stdoutOnly: Bool = false,
-               input: Data? = nil, environment: [String: String]? = nil, timeout: TimeInterval = 120) {
+    /// Runs a tool in the scratch folder and records that it ran; nil (after noting why) when
+    /// it could not start or finish. Callers that parse a tool's own report use this.
+    func run(_ executable: String, _ arguments: [String], file: String, label: String, input: Data? = nil,
+             environment: [String: String]? = nil, timeout: TimeInterval = 120) -> ProcessRunner.Output? {
         report.ran.append(label)
+        let location = SourceLocation(file: file, line: 1, column: 1)
         do {
             let output = try runner.run(executable, arguments, currentDirectory: scratch.path, input: input,
                                         environment: environment, timeout: timeout)
             if output.timedOut {
-                note(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), path: "", "\(label) did not finish within \(Int(timeout))s"))
-            } else if output.status != 0 {
-                note(diagnostic(from: stdoutOnly ? output.stdout : output.stdout + output.stderr, file: file, label: label))
+                note(Diagnostic(.error, at: location, path: "", "\(label) did not finish within \(Int(timeout))s"))
+                return nil
             }
+            return output
         } catch {
-            note(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), path: "", "cannot run \(label): \(error)"))
+            note(Diagnostic(.error, at: location, path: "", "cannot run \(label): \(error)"))
+            return nil
         }
+    }
+
+    /// Runs a checker whose verdict is its exit status; a failure becomes a diagnostic on `file`.
+    func check(_ executable: String, _ arguments: [String], file: String, label: String, stdoutOnly: Bool = false,
+               input: Data? = nil, environment: [String: String]? = nil, timeout: TimeInterval = 120) {
+        guard let output = run(executable, arguments, file: file, label: label, input: input, environment: environment, timeout: timeout),
+              output.status != 0 else { return }
+        note(diagnostic(from: stdoutOnly ? output.stdout : output.stdout + output.stderr, file: file, label: label))
     }
 
     /// Turns a tool's complaint into a diagnostic, keeping the first `line:col` it names.
