@@ -57,6 +57,14 @@ public struct AppConfig: Sendable, Hashable {
     public var env: [String: ConfigValue]
     /// Names of secrets the app reads from its environment (never their values).
     public var secrets: [String]
+    /// Requests per period per client: `upload`, `messages`.
+    public var rateLimits: [String: ServerConfig.Rate]
+    /// Require bearer tokens on state-changing endpoints.
+    public var authRequired: Bool
+    /// Proxies whose X-Forwarded-For header is believed.
+    public var trustedProxies: [String]
+    /// Seconds within which the same text to the same number is a duplicate; 0 disables.
+    public var dedupeWindowSeconds: Double
 
     public init(
         name: String = "sms-api",
@@ -69,7 +77,11 @@ public struct AppConfig: Sendable, Hashable {
         defaultRegion: String = "KE",
         provider: ProviderKind = .log,
         env: [String: ConfigValue] = [:],
-        secrets: [String] = []
+        secrets: [String] = [],
+        rateLimits: [String: ServerConfig.Rate] = ["upload": .init(count: 5, period: 60), "messages": .init(count: 1, period: 1)],
+        authRequired: Bool = false,
+        trustedProxies: [String] = [],
+        dedupeWindowSeconds: Double = 86_400
     ) {
         self.name = name
         self.port = port
@@ -82,5 +94,24 @@ public struct AppConfig: Sendable, Hashable {
         self.provider = provider
         self.env = env
         self.secrets = secrets
+        self.rateLimits = rateLimits
+        self.authRequired = authRequired
+        self.trustedProxies = trustedProxies
+        self.dedupeWindowSeconds = dedupeWindowSeconds
+    }
+
+    /// The server settings this section implies; the command line adds host, port and data dir.
+    public func serverConfig(host: String, port: Int? = nil, dataDirectory: String) -> ServerConfig {
+        var config = ServerConfig()
+        config.host = host
+        config.port = port ?? self.port
+        config.dataDirectory = dataDirectory
+        config.defaultRegion = defaultRegion
+        config.dedupeWindow = dedupeWindowSeconds
+        config.authRequired = authRequired
+        config.trustedProxies = Set(trustedProxies)
+        if let upload = rateLimits["upload"] { config.rateLimits.upload = upload }
+        if let messages = rateLimits["messages"] { config.rateLimits.messages = messages }
+        return config
     }
 }

@@ -5,6 +5,8 @@ public struct CSVTable: Sendable {
         public var row: Int
         /// Header name (trimmed, lower-cased) → value (trimmed).
         public var values: [String: String]
+        /// The record's fields as written, for echoing a rejected row back.
+        public var fields: [String]
     }
 
     public enum Problem: Error, Sendable, Hashable, CustomStringConvertible {
@@ -75,7 +77,7 @@ public struct CSVTable: Sendable {
                 for (name, value) in zip(header, record.fields) where !name.isEmpty {
                     values[name] = value.trimmingWhitespace()
                 }
-                out.append(.success(Row(row: record.row, values: values)))
+                out.append(.success(Row(row: record.row, values: values, fields: record.fields)))
             }
         }
         return out

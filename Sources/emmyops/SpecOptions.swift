@@ -7,6 +7,9 @@ struct SpecOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Path to the spec.", valueName: "file"))
     var spec: String = "emmy.yaml"
 
+    init() {}
+    init(spec: String) { self.spec = spec }
+
     /// Loads the spec, printing diagnostics to stderr; exits 1 on spec errors, 2 when unreadable.
     func load() throws -> Spec {
         do {

@@ -26,6 +26,7 @@ public enum JSONSchemaRenderer {
         case .port: out["type"] = "integer"; out["minimum"] = 1; out["maximum"] = 65535
         case .duration: out["type"] = "string"; out["pattern"] = durationPattern
         case .percent: out["type"] = "string"; out["pattern"] = percentPattern
+        case .rate: out["type"] = "string"; out["pattern"] = "^[0-9]+/(second|minute|hour|day)$"
         case .enumeration(let values): out["type"] = "string"; out["enum"] = values
         case .list(let item): out["type"] = "array"; out["items"] = node(item, description: nil)
         case .map(let value):

@@ -149,6 +149,10 @@ struct SchemaChecker {
                 } ?? "write a percentage such as `5%` or `99.9%`"
                 error(node, path, "`\(text)` is not a percentage", hint: hint)
             }
+        case .rate:
+            if ServerConfig.Rate(parsing: text) == nil {
+                error(node, path, "`\(text)` is not a rate", hint: "write requests per period, e.g. `5/minute`, `1/second`, `100/hour`")
+            }
         case .enumeration(let values):
             if !values.contains(text) {
                 let hint = Suggest.closest(to: text, in: values).map { "did you mean `\($0)`?" }
@@ -169,6 +173,7 @@ struct SchemaChecker {
         case .port: "a port number"
         case .duration: "a duration"
         case .percent: "a percentage"
+        case .rate: "a rate such as 5/minute"
         case .enumeration(let values): "one of \(values.joined(separator: ", "))"
         case .list: "a list"
         case .object, .map: "a mapping"

@@ -61,6 +61,12 @@ struct SpecBuilder {
             if let text = R.string(value) { app.env[key] = ConfigValue(parsing: text) }
         }
         set(&app.secrets, strings(R.value(node, "secrets")))
+        for (key, _, value) in R.pairs(R.value(node, "rate_limits")) {
+            if let rate = R.string(value).flatMap(ServerConfig.Rate.init(parsing:)) { app.rateLimits[key] = rate }
+        }
+        set(&app.authRequired, R.bool(R.value(node, "auth")))
+        set(&app.trustedProxies, strings(R.value(node, "trusted_proxies")))
+        set(&app.dedupeWindowSeconds, duration(R.value(node, "dedupe_window")).map(\.seconds))
         return app
     }
 

@@ -15,6 +15,8 @@ public indirect enum SchemaType: Sendable {
     case port
     case duration
     case percent
+    /// A request rate such as `5/minute`.
+    case rate
     case enumeration([String])
     case list(SchemaType)
     case object([SchemaField])
@@ -73,6 +75,13 @@ public enum SpecSchema {
             ]), "SMS provider settings."),
             SchemaField("env", .map(.secretOrString), "Extra environment for the app; values may be ${SECRET} references."),
             SchemaField("secrets", .list(.string), "Names of secrets the app reads from its environment; values are never rendered."),
+            SchemaField("rate_limits", .object([
+                SchemaField("upload", .rate, "Uploads per client, e.g. 5/minute (default)."),
+                SchemaField("messages", .rate, "JSON batches per client, e.g. 1/second (default)."),
+            ]), "Token-bucket limits per client; /metrics, /health and /ready are never limited."),
+            SchemaField("auth", .boolean, "Require `Authorization: Bearer` tokens (emmyops token create) on state-changing endpoints."),
+            SchemaField("trusted_proxies", .list(.string), "Peer addresses whose X-Forwarded-For is believed."),
+            SchemaField("dedupe_window", .duration, "The same text to the same number within this window is a duplicate (default 24h; 0s disables)."),
         ]), "The SMS server."),
         SchemaField("hosts", .list(.object([
             SchemaField("name", .string, "Unique host name.", required: true),

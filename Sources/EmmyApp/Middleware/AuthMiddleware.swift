@@ -1,0 +1,85 @@
+import Crypto
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+
+/// When auth is on, every request that changes state needs `Authorization: Bearer <token>`
+/// matching an unrevoked token. Tokens are stored as SHA-256 hashes only.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let database: AppDatabase
+    let required: Bool
+
+    func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+        guard required, ![.get, .head, .options].contains(request.method) else { return try await next(request, context) }
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            var error = APIError(.unauthorized, code: "unauthorized", "send `Authorization: Bearer <token>`; create one with `emmyops token create`")
+            error.headers[.wwwAuthenticate] = "Bearer"
+            throw error
+        }
+        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        guard try await TokenStore(database: database).isValid(token) else {
+            var error = APIError(.unauthorized, code: "invalid_token", "the token is unknown or revoked")
+            error.headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\""
+            throw error
+        }
+        return try await next(request, context)
+    }
+}
+
+/// API tokens: created once (the plain token is shown only then), listed, revoked.
+public struct TokenStore: Sendable {
+    let database: AppDatabase
+
+    public init(database: AppDatabase) { self.database = database }
+
+    public struct Token: Sendable {
+        public var id: String
+        public var name: String
+        public var createdAt: Date
+        public var revokedAt: Date?
+    }
+
+    static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Creates a token and returns its plain text, which is not stored anywhere.
+    public func create(name: String) async throws -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+        let token = "emmy_" + bytes.map { String(format: "%02x", $0) }.joined()
+        let (id, hash, now) = (UUID().uuidString.lowercased(), Self.hash(token), Date().timeIntervalSince1970)
+        try await database.writer.write { db in
+            try db.execute(sql: "INSERT INTO api_token (id, name, hash, created_at) VALUES (?, ?, ?, ?)", arguments: [id, name, hash, now])
+        }
+        return token
+    }
+
+    public func list() async throws -> [Token] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM api_token ORDER BY created_at").map { row in
+                Token(id: row["id"], name: row["name"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                      revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
+        }
+    }
+
+    /// Revokes by name or id; returns false when none matched.
+    public func revoke(_ nameOrID: String) async throws -> Bool {
+        let now = Date().timeIntervalSince1970
+        return try await database.writer.write { db in
+            try db.execute(sql: "UPDATE api_token SET revoked_at = ? WHERE (name = ? OR id = ?) AND revoked_at IS NULL",
+                           arguments: [now, nameOrID, nameOrID])
+            return db.changesCount > 0
+        }
+    }
+
+    func isValid(_ token: String) async throws -> Bool {
+        let hash = Self.hash(token)
+        return try await database.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM api_token WHERE hash = ? AND revoked_at IS NULL", arguments: [hash]) ?? false
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import Hummingbird
+
+/// Counts every request in `emmy_http_requests_total` and times it, by route template (never
+/// the raw path, whose ids would explode the label space).
+struct MetricsMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let metrics: AppMetrics
+
+    func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        func record(_ status: Int) {
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            metrics.requestServed(method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: status, seconds: seconds)
+        }
+        do {
+            let response = try await next(request, context)
+            record(response.status.code)
+            return response
+        } catch let error as any HTTPResponseError {
+            record(error.status.code)
+            throw error
+        } catch {
+            record(500)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// The composition root of EmmyApp.
+public enum EmmyServer {
+    /// Builds the application: storage, metrics, middleware and routes.
+    public static func buildApplication(config: ServerConfig, paths: AppPaths = AppPaths(), database: AppDatabase? = nil,
+                                        logger: Logger) async throws -> some ApplicationProtocol {
+        let database = try database ?? AppDatabase.open(directory: config.dataDirectory)
+        let router = try buildRouter(config: config, paths: paths, database: database, metrics: AppMetrics())
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "EmmyApp"),
+            logger: logger
+        )
+    }
+
+    /// The router on its own, for `app.test(.router)` tests.
+    public static func buildRouter(config: ServerConfig, paths: AppPaths = AppPaths(), database: AppDatabase,
+                                   metrics: AppMetrics) throws -> Router<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: RequestLogMiddleware())
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), config: config, metrics: metrics))
+        router.add(middleware: AuthMiddleware(database: database, required: config.authRequired))
+        HealthController(database: database, metrics: metrics, started: Date())
+            .add(to: router, paths: (paths.health, paths.ready, paths.metrics))
+        MessagesController(database: database, config: config, metrics: metrics).add(to: router)
+        BatchesController(database: database).add(to: router)
+        return router
+    }
+}
+
+/// Paths of the probe endpoints, from the spec's `app` section.
+public struct AppPaths: Sendable {
+    public var health = "/health"
+    public var ready = "/ready"
+    public var metrics = "/metrics"
+    public init(health: String = "/health", ready: String = "/ready", metrics: String = "/metrics") {
+        self.health = health
+        self.ready = ready
+        self.metrics = metrics
+    }
+}

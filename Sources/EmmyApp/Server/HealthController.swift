@@ -1,0 +1,93 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+
+/// Liveness, readiness and metrics: never rate limited, never behind auth.
+struct HealthController: Sendable {
+    let database: AppDatabase
+    let metrics: AppMetrics
+    let started: Date
+
+    func add(to router: Router<AppRequestContext>, paths: (health: String, ready: String, metrics: String)) {
+        router.get(RouterPath(paths.health), use: health)
+        router.get(RouterPath(paths.ready), use: ready)
+        router.get(RouterPath(paths.metrics), use: exposition)
+        router.get("/metrics_summary", use: summary)
+    }
+
+    struct Health: Encodable {
+        var status: String
+        var database: String
+        var version: String
+        var uptimeSeconds: Int
+        var messages: [String: Int]
+        var queueDepth: Int
+    }
+
+    /// 200 when the database answers, 503 only when it does not.
+    @Sendable func health(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let uptime = Int(Date().timeIntervalSince(started))
+        do {
+            let counts = try await database.statusCounts()
+            metrics.databaseProbe(up: true)
+            let depth = (counts["queued"] ?? 0) + (counts["sending"] ?? 0)
+            return try jsonResponse(Health(status: "healthy", database: "ok", version: EmmyAppVersion.current, uptimeSeconds: uptime,
+                                           messages: counts, queueDepth: depth))
+        } catch {
+            metrics.databaseProbe(up: false)
+            context.logger.error("health: database check failed", metadata: ["error": "\(error)"])
+            return try jsonResponse(Health(status: "unhealthy", database: "error", version: EmmyAppVersion.current, uptimeSeconds: uptime,
+                                           messages: [:], queueDepth: 0), status: .serviceUnavailable)
+        }
+    }
+
+    struct Readiness: Encodable {
+        var ready: Bool
+        var migrations: Bool
+        var writable: Bool
+    }
+
+    /// Ready once migrations are done and a write transaction commits.
+    @Sendable func ready(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let migrated = (try? database.isMigrated()) ?? false
+        let writable = (try? await database.writer.write { db in try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS ready_probe (x); DELETE FROM ready_probe") }) != nil
+        let ready = migrated && writable
+        return try jsonResponse(Readiness(ready: ready, migrations: migrated, writable: writable), status: ready ? .ok : .serviceUnavailable)
+    }
+
+    @Sendable func exposition(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let queue = try? await database.queueState() {
+            metrics.queue(depth: queue.depth, oldestAgeSeconds: queue.oldestAge)
+        }
+        metrics.databaseProbe(up: (try? await database.statusCounts()) != nil)
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+    }
+
+    struct Summary: Encodable {
+        var totalMessages: Int
+        var successfulMessages: Int
+        var failedMessages: Int
+        var pendingMessages: Int
+        var rejectedContacts: Int
+        var batches: Int
+        var successRate: Double
+    }
+
+    /// The seed's summary: totals and a success rate over finished messages.
+    @Sendable func summary(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let counts = try await database.statusCounts()
+        let (rejected, batches) = try await database.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rejection") ?? 0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM batch") ?? 0)
+        }
+        let successful = (counts["sent"] ?? 0) + (counts["delivered"] ?? 0)
+        let failed = (counts["failed"] ?? 0) + (counts["undelivered"] ?? 0)
+        let pending = (counts["queued"] ?? 0) + (counts["sending"] ?? 0)
+        let finished = successful + failed
+        return try jsonResponse(Summary(totalMessages: counts.values.reduce(0, +), successfulMessages: successful, failedMessages: failed,
+                                        pendingMessages: pending, rejectedContacts: rejected, batches: batches,
+                                        successRate: finished == 0 ? 0 : (Double(successful) / Double(finished) * 10000).rounded() / 100))
+    }
+}

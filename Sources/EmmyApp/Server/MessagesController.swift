@@ -1,0 +1,122 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// `POST /messages` (JSON) and `POST /upload` (multipart CSV): the seed's ingest API.
+struct MessagesController: Sendable {
+    let database: AppDatabase
+    let config: ServerConfig
+    let metrics: AppMetrics
+
+    func add(to router: Router<AppRequestContext>) {
+        router.post("/messages", use: messages)
+        router.post("/upload", use: upload)
+    }
+
+    /// The answer to an ingest: the seed's fields, plus why each rejected contact was refused.
+    struct IngestResponse: Encodable {
+        var batchId: String
+        var accepted: Int
+        var rejected: Int
+        var duplicates: Int
+        var message: String
+        var errors: [ErrorItem]
+        var errorsTruncated: Bool
+
+        struct ErrorItem: Encodable {
+            var index: Int?
+            var row: Int?
+            var field: String
+            var kind: String
+            var reason: String
+        }
+
+        init(_ summary: BatchSummary, source: BatchIngest.Source) {
+            batchId = summary.batchID
+            accepted = summary.accepted
+            rejected = summary.rejected
+            duplicates = summary.duplicates
+            message = summary.message
+            errorsTruncated = summary.errorsTruncated
+            errors = summary.errors.map { error in
+                ErrorItem(index: source == .json ? error.position : nil, row: source == .csv ? error.position : nil,
+                          field: error.field, kind: error.kind.rawValue, reason: error.reason)
+            }
+        }
+    }
+
+    @Sendable func messages(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: config.limits.jsonBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, code: "body_too_large", "the body is larger than \(config.limits.jsonBodyBytes) bytes", field: "contacts")
+        }
+        let payload: MessagesRequest
+        do {
+            payload = try JSONDecoder().decode(MessagesRequest.self, from: Data(buffer: body))
+        } catch let error as DecodingError {
+            throw APIError.badRequest("invalid_body", error.summary, field: error.fieldPath.isEmpty ? nil : error.fieldPath)
+        }
+        guard !payload.contacts.isEmpty else { throw APIError.badRequest("no_contacts", "contacts must not be empty", field: "contacts") }
+        guard payload.contacts.count <= config.limits.contactsPerRequest else {
+            throw APIError(.contentTooLarge, code: "too_many_contacts",
+                           "at most \(config.limits.contactsPerRequest) contacts per request; split the list", field: "contacts")
+        }
+        let options = try ingestOptions(template: payload.message, region: payload.defaultRegion, phoneField: payload.phoneField)
+        let contacts = payload.contacts.enumerated().map { index, contact in
+            ContactInput(position: index, values: contact.values, raw: Self.csvLine(contact.raw),
+                         problem: problem(index: index, contact: contact))
+        }
+        let ingest = BatchIngest(database: database, options: options, source: .json, client: context.peer, dedupeWindow: config.dedupeWindow)
+        try await ingest.begin()
+        for start in stride(from: 0, to: contacts.count, by: 5000) {
+            try await ingest.add(Array(contacts[start..<min(contacts.count, start + 5000)]))
+        }
+        return try await finish(ingest, source: .json, started: started)
+    }
+
+    private func problem(index: Int, contact: MessagesRequest.Contact) -> RowError? {
+        if let field = contact.unusable.first {
+            return RowError(position: index, field: field, kind: .malformedRow, reason: "`\(field)` must be text or a number")
+        }
+        if let (field, _) = contact.values.first(where: { $0.value.utf8.count > config.limits.fieldBytes }) {
+            return RowError(position: index, field: field, kind: .tooLong, reason: "`\(field)` is longer than \(config.limits.fieldBytes) bytes")
+        }
+        return nil
+    }
+
+    func ingestOptions(template text: String?, region: String?, phoneField: String?) throws -> IngestOptions {
+        guard let text, !text.trimmingWhitespace().isEmpty else {
+            throw APIError.badRequest("no_message", "message must not be empty", field: "message")
+        }
+        guard text.count <= config.limits.templateCharacters else {
+            throw APIError.badRequest("message_too_long", "message is longer than \(config.limits.templateCharacters) characters", field: "message")
+        }
+        let template: MessageTemplate
+        do {
+            template = try MessageTemplate(text)
+        } catch {
+            throw APIError.badRequest("invalid_template", error.description, field: "message")
+        }
+        let region = (region?.trimmingWhitespace()).flatMap { $0.isEmpty ? nil : $0.uppercased() } ?? config.defaultRegion
+        guard PhoneNumberParser.supportedRegions.contains(region) else {
+            throw APIError.badRequest("invalid_region", "`\(region)` is not a known region code (ISO 3166, e.g. KE, US, GB)", field: "default_region")
+        }
+        return IngestOptions(template: template, templateText: text, defaultRegion: region, phoneField: phoneField ?? "phone")
+    }
+
+    func finish(_ ingest: BatchIngest, source: BatchIngest.Source, started: ContinuousClock.Instant) async throws -> Response {
+        let summary = try await ingest.finish()
+        let elapsed = ContinuousClock.now - started
+        metrics.batchIngested(accepted: summary.accepted, rejections: ingest.rejectionsByKind,
+                              seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return try jsonResponse(IngestResponse(summary, source: source), status: .accepted)
+    }
+
+    /// A contact as one CSV line (sorted keys), for the rejected-rows download.
+    static func csvLine(_ values: [String: String]) -> String {
+        values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import GRDB
+
+extension AppDatabase {
+    public func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        try await writer.read(body)
+    }
+
+    /// Messages by status.
+    public func statusCounts() async throws -> [String: Int] {
+        try await read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM message GROUP BY status") {
+                counts[row["status"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    public struct QueueState: Sendable {
+        public var depth: Int
+        public var oldestAge: Double
+    }
+
+    public func queueState(now: Date = Date()) async throws -> QueueState {
+        try await read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM message WHERE status IN ('queued', 'sending')")
+            let oldest: Double? = row?["oldest"]
+            return QueueState(depth: row?["n"] ?? 0, oldestAge: oldest.map { max(0, now.timeIntervalSince1970 - $0) } ?? 0)
+        }
+    }
+}

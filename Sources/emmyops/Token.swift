@@ -1,0 +1,68 @@
+import ArgumentParser
+import EmmyApp
+import Foundation
+
+extension EmmyOps {
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Manage EmmyApp API tokens (stored hashed; shown once).",
+            subcommands: [Create.self, List.self, Revoke.self])
+
+        struct Location: ParsableArguments {
+            @Option(name: .long, help: ArgumentHelp("EmmyApp's data directory.", valueName: "dir"))
+            var dataDir: String = ProcessInfo.processInfo.environment["EMMY_DATA_DIR"] ?? ".emmy"
+
+            func store() throws -> TokenStore {
+                do {
+                    return TokenStore(database: try AppDatabase.open(directory: dataDir))
+                } catch {
+                    Output.error("cannot open the database in \(dataDir): \(error)")
+                    throw ExitCode(2)
+                }
+            }
+        }
+
+        struct Create: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Create a token and print it; it cannot be shown again.")
+            @Argument(help: "A unique name, e.g. the client that will use it.") var name: String
+            @OptionGroup var location: Location
+
+            func run() async throws {
+                do {
+                    print(try await location.store().create(name: name))
+                } catch let error as ExitCode {
+                    throw error
+                } catch {
+                    Output.error("cannot create token `\(name)`: a token with that name may already exist")
+                    throw ExitCode(1)
+                }
+            }
+        }
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List tokens (never their values).")
+            @OptionGroup var location: Location
+
+            func run() async throws {
+                for token in try await location.store().list() {
+                    let state = token.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
+                    print("\(token.name)\t\(token.id)\tcreated \(token.createdAt.formatted(.iso8601))\t\(state)")
+                }
+            }
+        }
+
+        struct Revoke: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Revoke a token by name or id.")
+            @Argument(help: "The token's name or id.") var name: String
+            @OptionGroup var location: Location
+
+            func run() async throws {
+                guard try await location.store().revoke(name) else {
+                    Output.error("no active token named `\(name)`")
+                    throw ExitCode(1)
+                }
+                print("revoked \(name)")
+            }
+        }
+    }
+}
