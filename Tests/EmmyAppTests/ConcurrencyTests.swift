@@ -1,0 +1,39 @@
+@testable import EmmyApp
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The seed lost a whole second batch to "database is locked"; here uploads share one writer.
+@Suite struct ConcurrencyTests {
+    @Test func twoTenThousandContactUploadsStartedTogetherBothSucceed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emmy-concurrent-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var config = ServerConfig()
+        config.dataDirectory = directory.path
+        config.rateLimits.upload = .init(count: 100, period: 1)
+        let database = try AppDatabase.open(directory: directory.path)  // a real file in WAL mode
+        let app = Application(router: try EmmyServer.buildRouter(config: config, database: database, metrics: AppMetrics()))
+
+        func csv(offset: Int) -> [UInt8] {
+            var text = "phone,name\n"
+            for index in 0..<10_000 { text += "+2547\(String(format: "%08d", 10_000_000 + offset + index)),N\(index)\n" }
+            return Array(text.utf8)
+        }
+        let first = UploadTests.multipart([("csvFile", "a.csv", csv(offset: 0)), ("message", nil, Array("Hi {name}".utf8))])
+        let second = UploadTests.multipart([("csvFile", "b.csv", csv(offset: 50_000)), ("message", nil, Array("Hi {name}".utf8))])
+        try await app.test(.router) { client in
+            async let a = client.execute(uri: "/upload", method: .post, headers: first.0, body: first.1) { response in
+                (response.status, try ServerTests.object(response)["accepted"] as? Int)
+            }
+            async let b = client.execute(uri: "/upload", method: .post, headers: second.0, body: second.1) { response in
+                (response.status, try ServerTests.object(response)["accepted"] as? Int)
+            }
+            let (resultA, resultB) = try await (a, b)
+            #expect(resultA.0 == .accepted && resultA.1 == 10_000)
+            #expect(resultB.0 == .accepted && resultB.1 == 10_000)
+        }
+        let stored = try await database.statusCounts()["queued"]
+        #expect(stored == 20_000)
+    }
+}
