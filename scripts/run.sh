@@ -1,15 +1,8 @@
 #!/usr/bin/env bash
-# The main job until EmmyApp's server lands: build emmyops, write the example spec into a
-# fresh folder, prove it with the real checkers, and render every config from it.
+# The main job: build emmyops and start EmmyApp locally (`emmyops up`): the embedded default
+# spec, or ./emmy.yaml when present; SQLite under ./.emmy; sandbox sending; 127.0.0.1:5000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build -c release
-bin="$PWD/.build/release/emmyops"
-work=${1:-$(mktemp -d)}
-mkdir -p "$work"
-cd "$work"
-[ -e emmy.yaml ] || "$bin" init
-"$bin" validate --tools required
-"$bin" render all --out rendered
-echo "rendered into $work/rendered"
+exec .build/release/emmyops up "$@"

@@ -25,6 +25,15 @@ public struct SMSEncoding: Sendable, Hashable {
         var costs: [Int] = []
         var nonGSM: [Character] = []
         for scalar in text.unicodeScalars {
+            // Most bodies are ASCII: a table lookup instead of building a Character.
+            if scalar.value < 128 {
+                let cost = Int(SMSEncoding.asciiCost[Int(scalar.value)])
+                if cost > 0 {
+                    septets += cost
+                    costs.append(cost)
+                    continue
+                }
+            }
             let character = Character(scalar)
             switch SMSEncoding.septets(for: character) {
             case let cost?:
@@ -71,6 +80,11 @@ public struct SMSEncoding: Sendable, Hashable {
         if basic.contains(character) { return 1 }
         if extended.contains(character) { return 2 }
         return nil
+    }
+
+    /// Septets per ASCII code (0 when the character is not in GSM-7).
+    static let asciiCost: [UInt8] = (0..<128).map { code in
+        UInt8(septets(for: Character(Unicode.Scalar(UInt8(code)))) ?? 0)
     }
 
     /// The GSM 03.38 default alphabet (0x09 is capital Ç, per the specification).

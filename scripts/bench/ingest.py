@@ -88,6 +88,7 @@ def main():
     ap.add_argument("--csv-rows", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
+    args.binary = os.path.abspath(args.binary)
     tmp = tempfile.mkdtemp()
     try:
         cases = [(k, int(n)) for n in args.sizes.split(",") for k in ("json", "csv")]

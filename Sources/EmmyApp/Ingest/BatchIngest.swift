@@ -58,11 +58,19 @@ public final class BatchIngest: @unchecked Sendable {
         }
     }
 
-    /// Validates and stores a chunk of contacts.
+    /// The write of the previous chunk, still running while the next chunk is parsed and
+    /// validated: SQLite's single writer and the validating cores work at the same time.
+    private var pendingWrite: Task<ChunkOutcome, any Error>?
+
+    struct ChunkOutcome: Sendable {
+        var queued: Int
+        var errors: [RowError]
+    }
+
+    /// Validates a chunk of contacts and hands it to the writer; returns before it is stored.
     public func add(_ contacts: [ContactInput]) async throws {
         guard !contacts.isEmpty else { return }
         let results = await validate(contacts)
-        let rawByPosition = Dictionary(contacts.map { ($0.position, $0.raw) }, uniquingKeysWith: { first, _ in first })
         // In-batch duplicates are decided here, in order, before touching the database.
         var fresh: [ValidatedMessage] = []
         var rowErrors: [RowError] = []
@@ -79,10 +87,34 @@ public final class BatchIngest: @unchecked Sendable {
                 rowErrors.append(error)
             }
         }
-        let (batchID, window, now) = (self.batchID, dedupeWindow, clock().timeIntervalSince1970)
+        try await drainPendingWrite()
+        let (database, batchID, window, now) = (self.database, self.batchID, dedupeWindow, clock().timeIntervalSince1970)
         let candidates = fresh, knownErrors = rowErrors
-        let stored: [RowError] = try await database.writer.write { db in
+        pendingWrite = Task {
+            try await Self.store(candidates, errors: knownErrors, contacts: contacts, batchID: batchID, window: window, now: now, in: database)
+        }
+    }
+
+    /// Waits for the chunk in flight and counts what it stored.
+    private func drainPendingWrite() async throws {
+        guard let pending = pendingWrite else { return }
+        pendingWrite = nil
+        let outcome = try await pending.value
+        accepted += outcome.queued
+        for error in outcome.errors {
+            byReason[error.kind, default: 0] += 1
+            if error.kind == .duplicate { duplicates += 1 } else { rejected += 1 }
+            if errors.count < Self.maxInlineErrors { errors.append(error) }
+        }
+    }
+
+    /// One write transaction: queue the fresh messages (unless the same text went to the same
+    /// number within the window) and record every rejection with the contact as sent.
+    private static func store(_ candidates: [ValidatedMessage], errors knownErrors: [RowError], contacts: [ContactInput],
+                              batchID: String, window: TimeInterval, now: Double, in database: AppDatabase) async throws -> ChunkOutcome {
+        try await database.writer.write { db in
             var errors = knownErrors
+            var queued = 0
             let duplicateCheck = window > 0
                 ? try db.makeStatement(sql: "SELECT 1 FROM message WHERE phone = ? AND body_hash = ? AND created_at >= ? LIMIT 1")
                 : nil
@@ -91,34 +123,35 @@ public final class BatchIngest: @unchecked Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)
                 """)
             for message in candidates {
-                if let duplicateCheck,
-                   try Bool.fetchOne(duplicateCheck, arguments: [message.phone, message.bodyHash, now - window]) == true {
-                    errors.append(RowError(position: message.position, field: "message", kind: .duplicate,
-                                           reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"))
-                    continue
+                if let duplicateCheck {
+                    duplicateCheck.setUncheckedArguments([message.phone, message.bodyHash, now - window])
+                    if try Bool.fetchOne(duplicateCheck) == true {
+                        errors.append(RowError(position: message.position, field: "message", kind: .duplicate,
+                                               reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"))
+                        continue
+                    }
                 }
                 insert.setUncheckedArguments([batchID, message.position, message.phone, message.body, message.bodyHash,
                                               message.encoding.rawValue, message.segments, now, now])
                 try insert.execute()
+                queued += 1
             }
-            let reject = try db.makeStatement(sql: "INSERT INTO rejection (batch_id, row, field, kind, reason, raw) VALUES (?, ?, ?, ?, ?, ?)")
-            for error in errors {
-                reject.setUncheckedArguments([batchID, error.position, error.field, error.kind.rawValue, error.reason,
-                                              rawByPosition[error.position] ?? ""])
-                try reject.execute()
+            if !errors.isEmpty {
+                let raws = Dictionary(contacts.map { ($0.position, $0.raw) }, uniquingKeysWith: { first, _ in first })
+                let reject = try db.makeStatement(sql: "INSERT INTO rejection (batch_id, row, field, kind, reason, raw) VALUES (?, ?, ?, ?, ?, ?)")
+                for error in errors {
+                    reject.setUncheckedArguments([batchID, error.position, error.field, error.kind.rawValue, error.reason,
+                                                  raws[error.position]?.text ?? ""])
+                    try reject.execute()
+                }
             }
-            return errors
-        }
-        accepted += candidates.count - (stored.count - knownErrors.count)
-        for error in stored {
-            byReason[error.kind, default: 0] += 1
-            if error.kind == .duplicate { duplicates += 1 } else { rejected += 1 }
-            if errors.count < Self.maxInlineErrors { errors.append(error) }
+            return ChunkOutcome(queued: queued, errors: errors)
         }
     }
 
     /// Marks the batch complete with its counts.
     public func finish() async throws -> BatchSummary {
+        try await drainPendingWrite()
         let (id, accepted, rejected, duplicates) = (batchID, self.accepted, self.rejected, self.duplicates)
         try await database.writer.write { db in
             try db.execute(sql: "UPDATE batch SET accepted = ?, rejected = ?, duplicates = ?, complete = 1 WHERE id = ?",

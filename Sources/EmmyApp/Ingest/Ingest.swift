@@ -5,16 +5,35 @@ public struct ContactInput: Sendable {
     /// JSON: index in `contacts` (0-based). CSV: the row number (header = 1).
     public var position: Int
     public var values: [String: String]
-    /// The contact as the client sent it, for the rejected-rows download.
-    public var raw: String
+    /// The contact as the client sent it, for the rejected-rows download; rendered to text
+    /// only for contacts that are rejected.
+    public var raw: RawContact
     /// A problem found before validation (a ragged or non-UTF-8 CSV row).
     public var problem: RowError?
 
-    public init(position: Int, values: [String: String], raw: String, problem: RowError? = nil) {
+    public init(position: Int, values: [String: String], raw: RawContact, problem: RowError? = nil) {
         self.position = position
         self.values = values
         self.raw = raw
         self.problem = problem
+    }
+}
+
+/// A contact's original form.
+public enum RawContact: Sendable {
+    /// A CSV record's fields, in file order.
+    case fields([String])
+    /// A JSON object's fields.
+    case object([String: String])
+    case none
+
+    /// One CSV line (without line end), or `key=value; …` for a JSON object.
+    public var text: String {
+        switch self {
+        case .fields(let fields): String(CSVWriter.line(fields).dropLast())  // "\r\n" is one Character
+        case .object(let values): values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+        case .none: ""
+        }
     }
 }
 

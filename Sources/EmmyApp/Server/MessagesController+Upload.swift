@@ -20,7 +20,9 @@ extension MessagesController {
         let options = try ingestOptions(template: form.fields["message"], region: form.fields["default_region"],
                                         phoneField: form.fields["phone_column"])
 
-        let records = try spool.countRecords()
+        // Line ends bound the record count from above (quoted newlines only add to it), so the
+        // exact count is needed only for files near the limit.
+        let records = form.lineEnds <= config.limits.csvRows ? 0 : try spool.countRecords()
         guard records - 1 <= config.limits.csvRows else {
             throw APIError(.contentTooLarge, code: "too_many_rows", "the file has \(records - 1) rows; at most \(config.limits.csvRows) per upload",
                            field: "csvFile")
@@ -51,16 +53,16 @@ extension MessagesController {
             pending.append(Self.contact(result))
         }
         try await ingest.add(pending)
-        return try await finish(ingest, source: .csv, started: started)
+        return try await finish(ingest, source: .csv, started: started, logger: context.logger)
     }
 
     static func contact(_ result: Result<CSVTable.Row, CSVTable.Problem>) -> ContactInput {
         switch result {
         case .success(let row):
-            return ContactInput(position: row.row, values: row.values, raw: CSVWriter.line(row.fields).dropLastNewline())
+            return ContactInput(position: row.row, values: row.values, raw: .fields(row.fields))
         case .failure(let problem):
             let row = problem.row ?? 0
-            return ContactInput(position: row, values: [:], raw: "",
+            return ContactInput(position: row, values: [:], raw: .none,
                                 problem: RowError(position: row, field: "row", kind: .malformedRow, reason: problem.description))
         }
     }
@@ -77,13 +79,6 @@ extension MessagesController {
     }
 }
 
-extension String {
-    func dropLastNewline() -> String {
-        // "\r\n" is a single Character in Swift.
-        hasSuffix("\r\n") ? String(dropLast()) : self
-    }
-}
-
 /// The uploaded file on disk while an upload is processed.
 final class UploadSpool {
     let url: URL
@@ -92,6 +87,8 @@ final class UploadSpool {
     struct Form {
         var fields: [String: String] = [:]
         var sawFile = false
+        /// Line feeds in the file: an upper bound of its records.
+        var lineEnds = 0
     }
 
     init(directory: String) throws {
@@ -123,6 +120,7 @@ final class UploadSpool {
             guard let name = currentName else { return }
             if name == "csvFile" {
                 form.sawFile = true
+                form.lineEnds += buffer.readableBytesView.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
                 do { try handle.write(contentsOf: buffer.readableBytesView) } catch { writeError = error }
             } else if fieldBuffer.count < 64 * 1024 {
                 fieldBuffer += buffer.readableBytesView

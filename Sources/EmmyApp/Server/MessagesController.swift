@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 
 /// `POST /messages` (JSON) and `POST /upload` (multipart CSV): the seed's ingest API.
@@ -66,7 +67,7 @@ struct MessagesController: Sendable {
         }
         let options = try ingestOptions(template: payload.message, region: payload.defaultRegion, phoneField: payload.phoneField)
         let contacts = payload.contacts.enumerated().map { index, contact in
-            ContactInput(position: index, values: contact.values, raw: Self.csvLine(contact.raw),
+            ContactInput(position: index, values: contact.values, raw: .object(contact.raw),
                          problem: problem(index: index, contact: contact))
         }
         let ingest = BatchIngest(database: database, options: options, source: .json, client: context.peer, dedupeWindow: config.dedupeWindow)
@@ -74,7 +75,7 @@ struct MessagesController: Sendable {
         for start in stride(from: 0, to: contacts.count, by: 5000) {
             try await ingest.add(Array(contacts[start..<min(contacts.count, start + 5000)]))
         }
-        return try await finish(ingest, source: .json, started: started)
+        return try await finish(ingest, source: .json, started: started, logger: context.logger)
     }
 
     private func problem(index: Int, contact: MessagesRequest.Contact) -> RowError? {
@@ -107,16 +108,16 @@ struct MessagesController: Sendable {
         return IngestOptions(template: template, templateText: text, defaultRegion: region, phoneField: phoneField ?? "phone")
     }
 
-    func finish(_ ingest: BatchIngest, source: BatchIngest.Source, started: ContinuousClock.Instant) async throws -> Response {
+    func finish(_ ingest: BatchIngest, source: BatchIngest.Source, started: ContinuousClock.Instant, logger: Logger) async throws -> Response {
         let summary = try await ingest.finish()
         let elapsed = ContinuousClock.now - started
-        metrics.batchIngested(accepted: summary.accepted, rejections: ingest.rejectionsByKind,
-                              seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        metrics.batchIngested(accepted: summary.accepted, rejections: ingest.rejectionsByKind, seconds: seconds)
+        logger.info("batch", metadata: [
+            "batch_id": .string(summary.batchID), "source": .string(source.rawValue), "accepted": .stringConvertible(summary.accepted),
+            "rejected": .stringConvertible(summary.rejected), "duplicates": .stringConvertible(summary.duplicates),
+            "seconds": .stringConvertible((seconds * 1000).rounded() / 1000),
+        ])
         return try jsonResponse(IngestResponse(summary, source: source), status: .accepted)
-    }
-
-    /// A contact as one CSV line (sorted keys), for the rejected-rows download.
-    static func csvLine(_ values: [String: String]) -> String {
-        values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
     }
 }

@@ -15,7 +15,14 @@ public struct AppDatabase: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")  // durable across app crashes in WAL mode
+            // NORMAL is durable across app crashes in WAL mode; a larger page cache and mmap
+            // keep index pages in memory during big batches instead of re-reading them.
+            try db.execute(sql: """
+                PRAGMA synchronous = NORMAL;
+                PRAGMA cache_size = -65536;
+                PRAGMA mmap_size = 268435456;
+                PRAGMA temp_store = MEMORY;
+                """)
         }
         let pool = try DatabasePool(path: (directory as NSString).appendingPathComponent("emmy.sqlite"), configuration: configuration)
         return try AppDatabase(pool)
