@@ -57,7 +57,11 @@ let package = Package(
         ),
         .testTarget(
             name: "EmmyAppTests",
-            dependencies: ["EmmyApp", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: [
+                "EmmyApp",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

