@@ -100,6 +100,26 @@ import Testing
         }
     }
 
+    @Test func sameTextToSameNumberWithinTheWindowIsADuplicate() async throws {
+        let harness = try Harness()
+        let (headers, first) = Self.json(#"{"contacts": [{"phone": "+254712345678", "name": "A"}, {"phone": "+254712345679", "name": "B"}], "message": "Hi {name}"}"#)
+        let (_, second) = Self.json(#"{"contacts": [{"phone": "0712345678", "name": "A"}, {"phone": "+254712345679", "name": "Other"}], "message": "Hi {name}"}"#)
+        try await harness.app.test(.router) { client in
+            try await client.execute(uri: "/messages", method: .post, headers: headers, body: first) { response in
+                let json = try Self.object(response)
+                #expect(json["accepted"] as? Int == 2)
+            }
+            try await client.execute(uri: "/messages", method: .post, headers: headers, body: second) { response in
+                let json = try Self.object(response)
+                #expect(json["accepted"] as? Int == 1, "a different text to the same number is not a duplicate")
+                #expect(json["duplicates"] as? Int == 1)
+                let errors = try #require(json["errors"] as? [[String: Any]])
+                #expect(errors.first?["index"] as? Int == 0)
+                #expect((errors.first?["reason"] as? String)?.contains("within the last 24h") == true)
+            }
+        }
+    }
+
     @Test(arguments: [
         ("not json", "invalid_body", nil as String?),
         (#"{"contacts": "x", "message": "hi"}"#, "invalid_body", "contacts"),

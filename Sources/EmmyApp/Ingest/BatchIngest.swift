@@ -115,21 +115,16 @@ public final class BatchIngest: @unchecked Sendable {
         try await database.writer.write { db in
             var errors = knownErrors
             var queued = 0
-            let duplicateCheck = window > 0
-                ? try db.makeStatement(sql: "SELECT 1 FROM message WHERE phone = ? AND body_hash = ? AND created_at >= ? LIMIT 1")
-                : nil
+            let recent = window > 0 ? try recentlyQueued(candidates, since: now - window, in: db) : []
             let insert = try db.makeStatement(sql: """
                 INSERT INTO message (batch_id, row, phone, body, body_hash, encoding, segments, status, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)
                 """)
             for message in candidates {
-                if let duplicateCheck {
-                    duplicateCheck.setUncheckedArguments([message.phone, message.bodyHash, now - window])
-                    if try Bool.fetchOne(duplicateCheck) == true {
-                        errors.append(RowError(position: message.position, field: "message", kind: .duplicate,
-                                               reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"))
-                        continue
-                    }
+                if recent.contains(DedupeKey(phone: message.phone, bodyHash: message.bodyHash)) {
+                    errors.append(RowError(position: message.position, field: "message", kind: .duplicate,
+                                           reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"))
+                    continue
                 }
                 insert.setUncheckedArguments([batchID, message.position, message.phone, message.body, message.bodyHash,
                                               message.encoding.rawValue, message.segments, now, now])
@@ -147,6 +142,28 @@ public final class BatchIngest: @unchecked Sendable {
             }
             return ChunkOutcome(queued: queued, errors: errors)
         }
+    }
+
+    struct DedupeKey: Hashable {
+        var phone: String
+        var bodyHash: Int64
+    }
+
+    /// Which of these messages' (number, text) pairs were queued since `cutoff`: one indexed
+    /// query per 500 numbers instead of one per message.
+    private static func recentlyQueued(_ messages: [ValidatedMessage], since cutoff: Double, in db: Database) throws -> Set<DedupeKey> {
+        var found: Set<DedupeKey> = []
+        let phones = Array(Set(messages.map(\.phone)))
+        for start in stride(from: 0, to: phones.count, by: 500) {
+            let slice = phones[start..<min(phones.count, start + 500)]
+            let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
+            let rows = try Row.fetchCursor(db, sql: "SELECT phone, body_hash FROM message WHERE phone IN (\(marks)) AND created_at >= ?",
+                                           arguments: StatementArguments(slice.map { $0 as any DatabaseValueConvertible } + [cutoff]))
+            while let row = try rows.next() {
+                found.insert(DedupeKey(phone: row["phone"], bodyHash: row["body_hash"]))
+            }
+        }
+        return found
     }
 
     /// Marks the batch complete with its counts.

@@ -15,12 +15,11 @@ public struct AppDatabase: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
-            // NORMAL is durable across app crashes in WAL mode; a larger page cache and mmap
-            // keep index pages in memory during big batches instead of re-reading them.
+            // NORMAL is durable across app crashes in WAL mode; a larger page cache keeps
+            // index pages in memory during big batches instead of re-reading them.
             try db.execute(sql: """
                 PRAGMA synchronous = NORMAL;
-                PRAGMA cache_size = -65536;
-                PRAGMA mmap_size = 268435456;
+                PRAGMA cache_size = -32768;
                 PRAGMA temp_store = MEMORY;
                 """)
         }
