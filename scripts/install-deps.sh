@@ -47,8 +47,8 @@ pip_tool() { # venv-name requirement command [command...]: links each command on
   for cmd in "$@"; do $SUDO ln -sf "$tools/$name/bin/$cmd" "/usr/local/bin/$cmd"; done
 }
 pip_tool checkov "checkov==3.3.30" checkov
-pip_tool zizmor "zizmor" zizmor
-pip_tool check-jsonschema "check-jsonschema" check-jsonschema
+pip_tool zizmor "zizmor==1.32.0" zizmor
+pip_tool check-jsonschema "check-jsonschema==0.39.0" check-jsonschema
 pip_tool moto "moto[server]==5.2.5" moto_server
 # python-hcl2 is a library: a wrapper runs its venv's interpreter as emmy-hcl2-python (a
 # symlink would not do: Python finds its virtualenv from the path it was started by).
