@@ -9,9 +9,8 @@ struct MetricsMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         func record(_ status: Int) {
-            let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            metrics.requestServed(method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: status, seconds: seconds)
+            metrics.requestServed(method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: status,
+                                  seconds: (ContinuousClock.now - started).seconds)
         }
         do {
             let response = try await next(request, context)

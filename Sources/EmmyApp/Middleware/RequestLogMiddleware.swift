@@ -16,12 +16,11 @@ struct RequestLogMiddleware: RouterMiddleware {
         let started = ContinuousClock.now
         var status = 500
         defer {
-            let elapsed = ContinuousClock.now - started
             context.logger.info("request", metadata: [
                 "method": .string(request.method.rawValue),
                 "path": .string(request.uri.path),
                 "status": .stringConvertible(status),
-                "duration_ms": .stringConvertible((Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000).rounded() ),
+                "duration_ms": .stringConvertible(((ContinuousClock.now - started).seconds * 1000).rounded()),
                 "peer": .string(context.peer),
             ])
         }

@@ -57,10 +57,10 @@ struct HealthController: Sendable {
     }
 
     @Sendable func exposition(_ request: Request, context: AppRequestContext) async throws -> Response {
-        if let queue = try? await database.queueState() {
-            metrics.queue(depth: queue.depth, oldestAgeSeconds: queue.oldestAge)
-        }
-        metrics.databaseProbe(up: (try? await database.statusCounts()) != nil)
+        // One query both refreshes the queue gauges and proves the database answers.
+        let queue = try? await database.queueState()
+        if let queue { metrics.queue(depth: queue.depth, oldestAgeSeconds: queue.oldestAge) }
+        metrics.databaseProbe(up: queue != nil)
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))

@@ -67,7 +67,7 @@ struct MessagesController: Sendable {
         }
         let options = try ingestOptions(template: payload.message, region: payload.defaultRegion, phoneField: payload.phoneField)
         let contacts = payload.contacts.enumerated().map { index, contact in
-            ContactInput(position: index, values: contact.values, raw: .object(contact.raw),
+            ContactInput(position: index, values: contact.values, raw: .object(contact.values),
                          problem: problem(index: index, contact: contact))
         }
         let ingest = BatchIngest(database: database, options: options, source: .json, client: context.peer, dedupeWindow: config.dedupeWindow)
@@ -110,8 +110,7 @@ struct MessagesController: Sendable {
 
     func finish(_ ingest: BatchIngest, source: BatchIngest.Source, started: ContinuousClock.Instant, logger: Logger) async throws -> Response {
         let summary = try await ingest.finish()
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - started).seconds
         metrics.batchIngested(accepted: summary.accepted, rejections: ingest.rejectionsByKind, seconds: seconds)
         logger.info("batch", metadata: [
             "batch_id": .string(summary.batchID), "source": .string(source.rawValue), "accepted": .stringConvertible(summary.accepted),

@@ -21,7 +21,6 @@ struct MessagesRequest: Decodable {
         var values: [String: String] = [:]
         /// Fields that held something other than text, a number, a boolean or null.
         var unusable: [String] = []
-        var raw: [String: String] = [:]
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: AnyKey.self)
@@ -40,7 +39,6 @@ struct MessagesRequest: Decodable {
                 } else {
                     unusable.append(name)
                 }
-                if let value = values[name] { raw[name] = value }
             }
         }
     }

@@ -6,8 +6,14 @@ import Foundation
 /// Metric names come only from `MetricCatalogue` (and node-exporter's list there).
 public struct AlertCatalogue: Sendable {
     public let spec: Spec
+    /// Every alert the spec asks for, built once: rules, tests, the runbook and the
+    /// cross-checks all read it, and each definition carries its test scenario.
+    public private(set) var alerts: [AlertDefinition] = []
 
-    public init(spec: Spec) { self.spec = spec }
+    public init(spec: Spec) {
+        self.spec = spec
+        alerts = buildAlerts()
+    }
 
     /// Sample interval of the generated rule tests.
     public static let testStep = PromDuration.seconds(15)
@@ -19,7 +25,7 @@ public struct AlertCatalogue: Sendable {
     var nodeInstance: String { "\(spec.hosts.first?.address ?? "127.0.0.1"):\(spec.monitoring.nodeExporter.port)" }
     var job: String { spec.appJob }
 
-    public var alerts: [AlertDefinition] {
+    private func buildAlerts() -> [AlertDefinition] {
         var out: [AlertDefinition] = []
         for kind in spec.alerts.enabledKinds {
             if !spec.monitoring.nodeExporter.enabled, [.highCPU, .highMemory, .lowDisk].contains(kind) { continue }
