@@ -174,5 +174,6 @@ public enum SpecSchema {
         ]), "Database backups."),
         infrastructure,
         github,
+        supervise,
     ])
 }
