@@ -17,33 +17,22 @@ extension EmmyOps {
             `emmyops status`.
             """)
 
-        @Option(name: .long, help: ArgumentHelp("Spec passed to the child (default: ./emmy.yaml when present, else the embedded default).", valueName: "file"))
-        var spec: String?
-
-        @Option(name: .long, help: ArgumentHelp("Data directory passed to the child.", valueName: "dir"))
-        var dataDir: String?
-
-        @Option(name: .long, help: "Address the child listens on.")
-        var host: String?
-
-        @Option(name: .long, help: "Port the child listens on (default: the spec's app.port).")
-        var port: Int?
+        /// Passed through to `serve` as given.
+        @OptionGroup var server: ServerOptions
 
         @Option(name: .long, help: ArgumentHelp("Where the state is written (default: <data-dir>/supervise.json).", valueName: "path"))
         var stateFile: String?
 
         func run() throws {
             let environment = ProcessInfo.processInfo.environment
-            let loaded: Spec = if let spec { try SpecOptions(spec: spec).load() }
-                else if FileManager.default.fileExists(atPath: "emmy.yaml") { try SpecOptions(spec: "emmy.yaml").load() }
-                else { Spec() }
+            let loaded = try server.loadSpec()
             // The same defaults `serve` applies, so the probe reaches the port the child binds.
-            let dataDirectory = dataDir ?? environment["EMMY_DATA_DIR"] ?? ".emmy"
-            let listenHost = host ?? environment["EMMY_HOST"] ?? "127.0.0.1"
-            let listenPort = port ?? environment["EMMY_PORT"].flatMap(Int.init) ?? loaded.app.port
+            let dataDirectory = server.dataDir ?? environment["EMMY_DATA_DIR"] ?? ".emmy"
+            let listenHost = server.host ?? environment["EMMY_HOST"] ?? "127.0.0.1"
+            let listenPort = server.port ?? environment["EMMY_PORT"].flatMap(Int.init) ?? loaded.app.port
 
             var arguments = ["serve"]
-            for (flag, value) in [("--spec", spec), ("--data-dir", dataDir), ("--host", host), ("--port", port.map(String.init))] {
+            for (flag, value) in [("--spec", server.spec), ("--data-dir", server.dataDir), ("--host", server.host), ("--port", server.port.map(String.init))] {
                 if let value { arguments += [flag, value] }
             }
             let stateFile = stateFile ?? "\(dataDirectory)/supervise.json"
