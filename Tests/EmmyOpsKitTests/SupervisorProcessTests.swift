@@ -1,4 +1,4 @@
-import EmmyOpsKit
+@testable import EmmyOpsKit
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -29,10 +29,11 @@ import Glibc
         let supervisor: ProcessHarness
         private var children: Set<Int32> = []
 
-        init(port: Int? = nil) throws {
-            directory = try CLI.temporaryDirectory()
-            self.port = try port ?? LoopbackPorts.pick(1)[0]
-            dataDir = directory.appendingPathComponent("shared").path
+        init(port: Int? = nil, reusing previous: Run? = nil) throws {
+            directory = try previous?.directory.appendingPathComponent("successor") ?? CLI.temporaryDirectory()
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            self.port = try previous?.port ?? port ?? LoopbackPorts.pick(1)[0]
+            dataDir = previous?.dataDir ?? directory.appendingPathComponent("shared").path
             stateFile = dataDir + "/supervise.json"
             let specPath = directory.appendingPathComponent("emmy.yaml").path
             try SupervisorProcessTests.spec.write(toFile: specPath, atomically: true, encoding: .utf8)
@@ -190,14 +191,24 @@ import Glibc
         #expect(status.status == 1 && status.stdout.contains("supervisor: stopped"))
     }
 
-    @Test func statusReportsAStaleFileAndAMissingOne() async throws {
+    @Test func aKilledSupervisorLeavesAStaleFileAndItsSuccessorStopsTheOrphan() async throws {
         let run = try Run()
-        let child = try await run.runningChild()
+        let orphan = try await run.runningChild()
         kill(try run.supervisorPID(), SIGKILL)
         _ = try await poll("supervisor exit", timeout: .seconds(10)) { run.supervisorExit }
-        kill(child, SIGKILL)  // a SIGKILLed supervisor cannot stop its child
         let text = try run.status()
         #expect(text.status == 1 && text.stdout.contains("stopped (stale state"), "\(text.stdout)")
+        #expect(run.ready(), "a SIGKILLed supervisor cannot stop its child: it still serves")
+
+        // The next supervisor on the same data dir drains the orphan, which holds the port,
+        // instead of crash-looping on it.
+        let successor = try Run(reusing: run)
+        let child = try await successor.runningChild(otherThan: orphan)
+        #expect(!ProcessTable.isAlive(orphan))
+        let state = try #require(successor.state)
+        #expect(state.restarts == 0 && child != orphan)
+        // The successor lives in the first run's directory: stop it before that is removed.
+        withExtendedLifetime(run) { successor.supervisor.stop() }
 
         let missing = try CLI.run(["status", "--state-file", run.directory.appendingPathComponent("nope.json").path], in: run.directory)
         #expect(missing.status == 2 && missing.stderr.contains("no supervisor state"))

@@ -51,6 +51,7 @@ public final class SupervisorRunner: @unchecked Sendable {
     /// Supervises until SIGTERM or SIGINT has stopped the child; returns the exit code.
     /// Throws at once when the state file cannot be written.
     public func run() throws -> Int32 {
+        stopOrphan()
         try machine.state.write(to: configuration.stateFile)
         queue.sync {
             // libdispatch on Linux installs its own handlers; a signal arriving before this is
@@ -79,6 +80,26 @@ public final class SupervisorRunner: @unchecked Sendable {
             signalSources.forEach { $0.cancel() }
         }
         return exitCode
+    }
+
+    /// A supervisor killed with SIGKILL leaves its child running and holding the port, so the
+    /// next supervisor with the same state file would crash-loop on it: stop that child first,
+    /// as a graceful stop would have.
+    private func stopOrphan() {
+        guard let data = FileManager.default.contents(atPath: configuration.stateFile),
+              let previous = try? SupervisorState.decode(data), previous.pid != getpid(),
+              !ProcessTable.isEmmyOps(previous.pid, "supervise"),
+              let orphan = previous.childPID, ProcessTable.isEmmyOps(orphan, "serve") else { return }
+        log("stopping child \(orphan) left by supervisor \(previous.pid), which is gone")
+        kill(orphan, SIGTERM)
+        kill(orphan, SIGCONT)
+        // Not our child, so no waitpid: watch it go, then SIGKILL after the drain timeout.
+        let deadline = Date().addingTimeInterval(configuration.settings.drainTimeout.seconds)
+        while ProcessTable.isAlive(orphan), Date() < deadline { usleep(20_000) }
+        if ProcessTable.isAlive(orphan) {
+            log("child \(orphan) still running after \(configuration.settings.drainTimeout); sending SIGKILL")
+            kill(orphan, SIGKILL)
+        }
     }
 
     private func handle(_ event: Supervisor.Event) {

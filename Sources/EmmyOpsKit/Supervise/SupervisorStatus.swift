@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What `emmyops status` concludes from a state file and whether its supervisor still lives.
 public struct SupervisorStatus: Sendable {
@@ -25,19 +22,8 @@ public struct SupervisorStatus: Sendable {
         return SupervisorStatus(state: state, supervisorAlive: isAlive(state.pid))
     }
 
-    /// kill(pid, 0) delivers nothing; EPERM still means the process exists. Where /proc is
-    /// readable, a zombie or a process that reused the pid (not `emmyops supervise`) is not it.
-    public static func isAlive(_ pid: Int32) -> Bool {
-        guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-           let state = stat.split(separator: ")").last?.split(separator: " ").first, state == "Z" {
-            return false
-        }
-        if let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !cmdline.isEmpty {
-            return cmdline.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "supervise" }
-        }
-        return true
-    }
+    /// Whether `pid` is a live `emmyops supervise` (not a zombie, not a process that reused the pid).
+    public static func isAlive(_ pid: Int32) -> Bool { ProcessTable.isEmmyOps(pid, "supervise") }
 
     /// A supervisor that died without writing `stopped` (SIGKILL, power loss) left a stale file.
     public var isStale: Bool { !supervisorAlive && state.state != .stopped }
