@@ -112,6 +112,9 @@ import Glibc
     @Test func killNineBringsANewChildBackWithinTheBackoff() async throws {
         let run = try Run()
         let first = try await run.runningChild()
+        // The contract the deploy relies on: the same binary, `serve`, and only the flags given.
+        #expect(ProcessTable.arguments(first) == [CLI.binary, "serve", "--spec", run.directory.appendingPathComponent("emmy.yaml").path,
+                                                  "--data-dir", run.dataDir, "--port", "\(run.port)"])
         let killed = ContinuousClock.now
         kill(first, SIGKILL)
         let second = try await run.runningChild(otherThan: first)
