@@ -70,23 +70,7 @@ public final class BatchIngest: @unchecked Sendable {
     /// Validates a chunk of contacts and hands it to the writer; returns before it is stored.
     public func add(_ contacts: [ContactInput]) async throws {
         guard !contacts.isEmpty else { return }
-        let results = await validate(contacts)
-        // In-batch duplicates are decided here, in order, before touching the database.
-        var fresh: [ValidatedMessage] = []
-        var rowErrors: [RowError] = []
-        for result in results {
-            switch result {
-            case .success(let message):
-                if seenPhones.insert(Self.key(message.phone)).inserted {
-                    fresh.append(message)
-                } else {
-                    rowErrors.append(RowError(position: message.position, field: validator.options.phoneField, kind: .duplicate,
-                                              reason: "\(message.phone) appears earlier in this batch"))
-                }
-            case .failure(let error):
-                rowErrors.append(error)
-            }
-        }
+        let (fresh, rowErrors) = screenInBatch(await validate(contacts))
         try await drainPendingWrite()
         let (database, batchID, window, now) = (self.database, self.batchID, dedupeWindow, clock().timeIntervalSince1970)
         let candidates = fresh, knownErrors = rowErrors
@@ -113,19 +97,14 @@ public final class BatchIngest: @unchecked Sendable {
     private static func store(_ candidates: [ValidatedMessage], errors knownErrors: [RowError], contacts: [ContactInput],
                               batchID: String, window: TimeInterval, now: Double, in database: AppDatabase) async throws -> ChunkOutcome {
         try await database.writer.write { db in
-            var errors = knownErrors
+            let (fresh, repeated) = try screenAgainstRecent(candidates, window: window, now: now, in: db)
+            let errors = knownErrors + repeated
             var queued = 0
-            let recent = window > 0 ? try recentlyQueued(candidates, since: now - window, in: db) : []
             let insert = try db.makeStatement(sql: """
                 INSERT INTO message (batch_id, row, phone, body, body_hash, encoding, segments, status, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)
                 """)
-            for message in candidates {
-                if recent.contains(DedupeKey(phone: message.phone, bodyHash: message.bodyHash)) {
-                    errors.append(RowError(position: message.position, field: "message", kind: .duplicate,
-                                           reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"))
-                    continue
-                }
+            for message in fresh {
                 insert.setUncheckedArguments([batchID, message.position, message.phone, message.body, message.bodyHash,
                                               message.encoding.rawValue, message.segments, now, now])
                 try insert.execute()
@@ -204,5 +183,58 @@ public final class BatchIngest: @unchecked Sendable {
     /// E.164 digits fit an Int64 (at most 15 digits), a quarter of the memory of the string.
     static func key(_ e164: String) -> Int64 {
         Int64(e164.dropFirst()) ?? Int64(bitPattern: UInt64(truncatingIfNeeded: e164.hashValue))
+    }
+}
+
+// MARK: - Screening shared by ingest and the web preview
+//
+// `add`/`store` and `preview` both go through these, so a check added here (an opt-out list,
+// say) shows in the preview exactly as it will apply when the batch is sent.
+extension BatchIngest {
+    /// In-batch duplicates, decided in row order before touching the database.
+    fileprivate func screenInBatch(_ results: [Result<ValidatedMessage, RowError>]) -> (fresh: [ValidatedMessage], errors: [RowError]) {
+        var fresh: [ValidatedMessage] = []
+        var rowErrors: [RowError] = []
+        for result in results {
+            switch result {
+            case .success(let message):
+                if seenPhones.insert(Self.key(message.phone)).inserted {
+                    fresh.append(message)
+                } else {
+                    rowErrors.append(RowError(position: message.position, field: validator.options.phoneField, kind: .duplicate,
+                                              reason: "\(message.phone) appears earlier in this batch"))
+                }
+            case .failure(let error):
+                rowErrors.append(error)
+            }
+        }
+        return (fresh, rowErrors)
+    }
+
+    /// Splits candidates into those to queue and those whose text went to the same number within the window.
+    fileprivate static func screenAgainstRecent(_ candidates: [ValidatedMessage], window: TimeInterval, now: Double,
+                                                in db: Database) throws -> (fresh: [ValidatedMessage], errors: [RowError]) {
+        guard window > 0 else { return (candidates, []) }
+        let recent = try recentlyQueued(candidates, since: now - window, in: db)
+        var fresh: [ValidatedMessage] = []
+        var errors: [RowError] = []
+        for message in candidates {
+            if recent.contains(DedupeKey(phone: message.phone, bodyHash: message.bodyHash)) {
+                errors.append(RowError(position: message.position, field: "message", kind: .duplicate,
+                                       reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"))
+            } else {
+                fresh.append(message)
+            }
+        }
+        return (fresh, errors)
+    }
+
+    /// What `add` would queue and reject for this chunk, without writing anything: the web
+    /// preview. Call it on an ingest that is never begun; chunks are screened in order.
+    public func preview(_ contacts: [ContactInput]) async throws -> (accepted: [ValidatedMessage], errors: [RowError]) {
+        let (fresh, rowErrors) = screenInBatch(await validate(contacts))
+        let (window, now) = (dedupeWindow, clock().timeIntervalSince1970)
+        let (accepted, repeated) = try await database.read { db in try Self.screenAgainstRecent(fresh, window: window, now: now, in: db) }
+        return (accepted, rowErrors + repeated)
     }
 }
