@@ -51,11 +51,17 @@ struct ServerOptions: ParsableArguments {
 
     func run(announce: Bool) async throws {
         let environment = ProcessInfo.processInfo.environment
-        let app = try loadApp()
-        let config = app.serverConfig(
+        let spec = try loadSpec()
+        let app = spec.app
+        var config = app.serverConfig(
             host: host ?? environment["EMMY_HOST"] ?? "127.0.0.1",
             port: port ?? environment["EMMY_PORT"].flatMap(Int.init),
             dataDirectory: dataDir ?? environment["EMMY_DATA_DIR"] ?? ".emmy")
+        let monitoring = spec.monitoring
+        for (name, url) in [("Grafana", monitoring.grafana.externalURL), ("Prometheus", monitoring.prometheus.externalURL),
+                            ("Alertmanager", monitoring.alertmanager.externalURL)] where !url.isEmpty {
+            config.dashboards[name] = url
+        }
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         let logger = Logger(label: "emmyapp")
         let application: any ApplicationProtocol
@@ -70,9 +76,9 @@ struct ServerOptions: ParsableArguments {
         try await application.runService()
     }
 
-    private func loadApp() throws -> AppConfig {
-        if let spec { return try SpecOptions(spec: spec).load().app }
-        if FileManager.default.fileExists(atPath: "emmy.yaml") { return try SpecOptions(spec: "emmy.yaml").load().app }
-        return AppConfig()
+    private func loadSpec() throws -> Spec {
+        if let spec { return try SpecOptions(spec: spec).load() }
+        if FileManager.default.fileExists(atPath: "emmy.yaml") { return try SpecOptions(spec: "emmy.yaml").load() }
+        return Spec()
     }
 }
