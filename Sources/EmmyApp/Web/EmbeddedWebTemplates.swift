@@ -296,6 +296,7 @@ progress { width: 20rem; height: 1.2rem; }
 // Refreshes a running batch's counts on /batches/ID. The page is complete without it.
 "use strict";
 (function () {
+  document.documentElement.classList.add("js");
   var section = document.getElementById("batch");
   if (!section || section.dataset.live !== "true") return;
   var id = section.dataset.batch;

@@ -1,6 +1,7 @@
 // Refreshes a running batch's counts on /batches/ID. The page is complete without it.
 "use strict";
 (function () {
+  document.documentElement.classList.add("js");
   var section = document.getElementById("batch");
   if (!section || section.dataset.live !== "true") return;
   var id = section.dataset.batch;
