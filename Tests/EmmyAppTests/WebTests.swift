@@ -232,6 +232,30 @@ import Testing
         }
     }
 
+    /// A file full of bad rows: the page lists the first few hundred (staying under 100 KB), the
+    /// draft's download has every one.
+    @Test func manyRejectedRowsStayLightAndAllDownload() async throws {
+        let harness = try ServerTests.Harness()
+        let csv = "phone,name\n" + (1...2000).map { "bad-\($0),\(String(repeating: "x", count: 40))\n" }.joined()
+        try await harness.app.test(.router) { client in
+            var browser = Browser()
+            try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
+            let (headers, body) = browser.upload(csv: csv, message: "hi {name}")
+            let draft = try await client.execute(uri: "/preview", method: .post, headers: headers, body: body) { response in
+                let html = Self.html(response)
+                #expect(html.contains("id=\"total-rejected\">2000<") && html.contains("Only the first 300 are listed"))
+                #expect(response.body.readableBytes < 100_000, "\(response.body.readableBytes) bytes")
+                #expect(!html.contains("action=\"/send\""), "nothing to send")
+                return try Self.draft(html)
+            }
+            try await client.execute(uri: "/api/preview/\(draft)/rejected.csv", method: .get, headers: browser.cookieHeader) { response in
+                let lines = String(buffer: response.body).split(separator: "\r\n")
+                #expect(lines.count == 2001 && lines.last?.hasPrefix("2001,phone,invalid_number,") == true)
+            }
+            try await client.execute(uri: "/api/preview/not-a-draft/rejected.csv", method: .get) { #expect($0.status == .gone) }
+        }
+    }
+
     @Test func aMissingPhoneColumnOffersTheHeaderToChooseFrom() async throws {
         let harness = try ServerTests.Harness()
         try await harness.app.test(.router) { client in

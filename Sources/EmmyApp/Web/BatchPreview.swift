@@ -4,8 +4,9 @@ import Foundation
 /// the same validation, template filling, duplicate and (later) opt-out checks, nothing stored.
 struct BatchPreview: Sendable, Encodable {
     static let sampleSize = 10
-    /// Rejected rows listed on the page; all of them are in the counts.
-    static let maxListedRejections = 5000
+    /// Rejected rows listed (keeps the page well under 100 KB); all are counted, and all are in
+    /// the draft's rejected-rows download.
+    static let maxListedRejections = 300
 
     var rows = 0
     var messages = 0

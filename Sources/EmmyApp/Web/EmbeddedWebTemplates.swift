@@ -183,7 +183,8 @@ enum EmbeddedWebTemplates {
 <section aria-labelledby="rejected-heading">
 <h2 id="rejected-heading">Rejected rows ({{rejectedCount}})</h2>
 {{^rejected}}<p>No row is rejected.</p>{{/rejected}}
-{{#rejectedTruncated}}<p>Only the first rows are listed here; the batch's rejected-rows download will have them all.</p>{{/rejectedTruncated}}
+{{#rejectedTruncated}}<p>Only the first {{listedRejections}} are listed here.</p>{{/rejectedTruncated}}
+{{#hasRejected}}<p><a href="/api/preview/{{draft}}/rejected.csv" id="preview-rejected-download" download>Download every rejected row (CSV)</a></p>{{/hasRejected}}
 {{#hasRejected}}
 <div class="scroll"><table id="rejected">
 <thead><tr><th scope="col">Row</th><th scope="col">Field</th><th scope="col">Problem</th><th scope="col">Reason</th><th scope="col">Original</th></tr></thead>

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 
@@ -18,6 +19,7 @@ struct PreviewController: Sendable {
         router.post("/preview", use: previewPage)
         router.post("/api/preview", use: previewJSON)
         router.post("/send", use: send)
+        router.get("/api/preview/:draft/rejected.csv", use: rejectedCSV)
     }
 
     var ingestAPI: MessagesController { MessagesController(database: database, config: config, metrics: metrics) }
@@ -151,8 +153,31 @@ struct PreviewController: Sendable {
             values["sampleCount"] = preview.sample.count
             values["canSend"] = preview.messages > 0
             values["hasRejected"] = !preview.rejected.isEmpty
+            values["listedRejections"] = preview.rejected.count
         }
         return try pages.render("preview", title: "Preview", values, status: outcome.error?.status ?? .ok, request: request, context: context)
+    }
+
+    /// Every row the draft would reject, as CSV (the page lists only the first few hundred).
+    @Sendable func rejectedCSV(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let redirect = pages.requireSession(request) { return redirect }
+        let id = try context.parameters.require("draft")
+        guard let (draft, csv) = drafts.load(id) else { throw Self.draftGone }
+        let options = try options(draft)
+        let ingest = BatchIngest(database: database, options: options, source: .csv, client: context.peer, dedupeWindow: config.dedupeWindow)
+        var out = CSVWriter.line(["row", "field", "kind", "reason", "original"])
+        try await MessagesController.readContacts(try UploadSpool.chunks(of: csv), phoneField: options.phoneField,
+                                                  maxFieldBytes: config.limits.fieldBytes) { contacts in
+            guard !contacts.isEmpty else { return }
+            let raws = Dictionary(contacts.map { ($0.position, $0.raw) }, uniquingKeysWith: { first, _ in first })
+            for error in try await ingest.preview(contacts).errors.sorted(by: { $0.position < $1.position }) {
+                out += CSVWriter.line(["\(error.position)", error.field, error.kind.rawValue, error.reason, raws[error.position]?.text ?? ""])
+            }
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/csv; charset=utf-8"
+        headers[.contentDisposition] = "attachment; filename=\"rejected-preview.csv\""
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: out)))
     }
 
     /// Queues the draft as a batch, then shows it (303 to `/batches/ID`).
