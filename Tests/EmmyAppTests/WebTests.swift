@@ -148,6 +148,13 @@ import Testing
                     }
                 }
             }
+            // A browser (Accept: text/html) is told on a page, which carries a fresh token.
+            var (pageHeaders, pageBody) = browser.form(["csrf": "stale", "draft": UUID().uuidString])
+            pageHeaders[.accept] = "text/html,application/xhtml+xml"
+            try await client.execute(uri: "/send", method: .post, headers: pageHeaders, body: pageBody) { response in
+                #expect(response.status == .forbidden)
+                #expect(Self.html(response).contains("security token is missing or stale") && Self.html(response).contains("<!doctype html>"))
+            }
             // Nothing was queued by the refused forms; the API with JSON is unaffected.
             #expect(try await harness.database.statusCounts().isEmpty)
             let (headers, body) = ServerTests.json(#"{"contacts":[{"phone":"+254712345678"}],"message":"hi"}"#)
@@ -293,6 +300,11 @@ import Testing
             // Without a session, a form with a valid CSRF token still needs auth.
             let (sendHeaders, sendBody) = browser.form(["csrf": browser.csrf, "draft": UUID().uuidString])
             try await client.execute(uri: "/send", method: .post, headers: sendHeaders, body: sendBody) { #expect($0.status == .unauthorized) }
+            var browserHeaders = sendHeaders
+            browserHeaders[.accept] = "text/html"
+            try await client.execute(uri: "/send", method: .post, headers: browserHeaders, body: sendBody) { response in
+                #expect(response.status == .seeOther && response.headers[.location] == "/login")
+            }
             let (headers, body) = browser.form(["csrf": browser.csrf, "token": token])
             try await client.execute(uri: "/login", method: .post, headers: headers, body: body) { response in
                 #expect(response.status == .seeOther)

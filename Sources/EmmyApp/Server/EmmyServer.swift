@@ -25,7 +25,7 @@ public enum EmmyServer {
         router.add(middleware: RequestLogMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), config: config, metrics: metrics))
-        router.add(middleware: WebGuardMiddleware(secret: web.secret, authRequired: config.authRequired))
+        router.add(middleware: WebGuardMiddleware(pages: web))
         router.add(middleware: AuthMiddleware(database: database, required: config.authRequired))
         HealthController(database: database, metrics: metrics, started: Date())
             .add(to: router, paths: (paths.health, paths.ready, paths.metrics))

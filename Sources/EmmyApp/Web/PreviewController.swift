@@ -133,7 +133,11 @@ struct PreviewController: Sendable {
         do {
             outcome = try await run(request, context: context)
         } catch let error as APIError {
-            if error.code == WebGuardMiddleware.csrfFailure.code || error.status == .unauthorized { throw error }
+            if error.status == .unauthorized { throw error }
+            if error.code == WebGuardMiddleware.csrfFailure.code {
+                guard WebGuardMiddleware.wantsHTML(request) else { throw error }
+                return try pages.error(error, request: request, context: context)
+            }
             return try pages.render("upload", title: "Upload contacts", ["error": error.message, "region": config.defaultRegion],
                                     status: error.status, request: request, context: context)
         }

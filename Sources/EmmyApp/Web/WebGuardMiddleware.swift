@@ -7,8 +7,9 @@ import Hummingbird
 /// stands in for the bearer token. API clients that send a bearer token are not affected.
 struct WebGuardMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
-    let secret: WebSecret
-    let authRequired: Bool
+    let pages: WebPages
+    var secret: WebSecret { pages.secret }
+    var authRequired: Bool { pages.config.authRequired }
 
     /// Multipart forms whose handler checks the CSRF field itself, once the body is spooled.
     static let multipartForms: Set<String> = ["/preview", "/api/preview"]
@@ -31,13 +32,21 @@ struct WebGuardMiddleware: RouterMiddleware {
             }
             let fields = FormFields(String(buffer: body))
             guard secret.verify(token: fields["csrf"], cookie: request.cookies[WebSecret.csrfCookie]?.value) else {
-                throw Self.csrfFailure
+                // A browser gets a page (with a fresh token) rather than JSON.
+                guard Self.wantsHTML(request) else { throw Self.csrfFailure }
+                return try pages.error(Self.csrfFailure, request: request, context: context)
             }
             context.webAuthenticated = signedIn || Self.publicForms.contains(request.uri.path)
+            // A browser whose session ended (or the server restarted) is sent to sign in again.
+            if !context.webAuthenticated, Self.wantsHTML(request) { return WebPages.redirect("/login") }
         } else if type.hasPrefix("multipart/form-data"), Self.multipartForms.contains(request.uri.path) {
             context.webAuthenticated = signedIn
         }
         return try await next(request, context)
+    }
+
+    static func wantsHTML(_ request: Request) -> Bool {
+        request.headers[.accept]?.contains("text/html") ?? false
     }
 
     static let csrfFailure = APIError(.forbidden, code: "csrf_failed",
