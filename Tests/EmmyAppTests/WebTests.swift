@@ -155,6 +155,11 @@ import Testing
                 #expect(response.status == .forbidden)
                 #expect(Self.html(response).contains("security token is missing or stale") && Self.html(response).contains("<!doctype html>"))
             }
+            // Provider callbacks are urlencoded forms without a token: not the guard's business.
+            let (hookHeaders, hookBody) = Browser().form(["MessageSid": "SM1", "MessageStatus": "delivered"])
+            try await client.execute(uri: "/webhooks/twilio", method: .post, headers: hookHeaders, body: hookBody) { response in
+                #expect(response.status != .forbidden)
+            }
             // Nothing was queued by the refused forms; the API with JSON is unaffected.
             #expect(try await harness.database.statusCounts().isEmpty)
             let (headers, body) = ServerTests.json(#"{"contacts":[{"phone":"+254712345678"}],"message":"hi"}"#)

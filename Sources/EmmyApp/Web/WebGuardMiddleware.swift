@@ -16,9 +16,13 @@ struct WebGuardMiddleware: RouterMiddleware {
     /// Forms that work without a session: signing in.
     static let publicForms: Set<String> = ["/login"]
     static let maxFormBytes = 1 << 20
+    /// Provider callbacks (Twilio posts urlencoded forms) carry the provider's signature, which
+    /// their controller checks; they never come from a browser session.
+    static let exemptPrefixes = ["/webhooks/"]
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
-        guard request.method == .post, request.headers[.authorization] == nil else { return try await next(request, context) }
+        guard request.method == .post, request.headers[.authorization] == nil,
+              !Self.exemptPrefixes.contains(where: request.uri.path.hasPrefix) else { return try await next(request, context) }
         var request = request
         var context = context
         let type = request.headers[.contentType]?.lowercased() ?? ""
