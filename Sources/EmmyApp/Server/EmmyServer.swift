@@ -20,14 +20,20 @@ public enum EmmyServer {
     public static func buildRouter(config: ServerConfig, paths: AppPaths = AppPaths(), database: AppDatabase,
                                    metrics: AppMetrics) throws -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
+        let web = WebPages(templates: try WebTemplates(), secret: WebSecret(), config: config)
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: RequestLogMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), config: config, metrics: metrics))
+        router.add(middleware: WebGuardMiddleware(pages: web))
         router.add(middleware: AuthMiddleware(database: database, required: config.authRequired))
         HealthController(database: database, metrics: metrics, started: Date())
             .add(to: router, paths: (paths.health, paths.ready, paths.metrics))
         MessagesController(database: database, config: config, metrics: metrics).add(to: router)
         BatchesController(database: database).add(to: router)
+        WebController(database: database, config: config, pages: web, started: Date()).add(to: router)
+        PreviewController(database: database, config: config, metrics: metrics, pages: web,
+                          drafts: DraftStore(dataDirectory: config.dataDirectory)).add(to: router)
         return router
     }
 }
