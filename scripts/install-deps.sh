@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real tools the test suite drives: Debian packages (promtool, amtool,
-# prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init) and
+# prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init, sshd, nginx) and
 # PyPI tools, each in its own virtualenv under /opt/emmyops-tools with its commands
 # linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto).
 # Idempotent: a second run that finds everything does nothing.
@@ -16,6 +16,10 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 [ -e /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v cloud-init >/dev/null || need+=(cloud-init)
+# Deploy tests: one real sshd per simulated host, nginx as the cut-over proxy.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
