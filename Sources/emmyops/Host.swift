@@ -19,6 +19,7 @@ extension EmmyOps {
             @Option var host: String
             @Option var who: String
             @Option var action: String = "deploy"
+            @Option(help: "After a good cut-over, delete the oldest releases beyond this many.") var keep: Int?
 
             func run() throws {
                 // The deployer may vanish (killed, network gone): finish the cut-over regardless.
@@ -28,6 +29,10 @@ extension EmmyOps {
                     let result = try HostActivation(layout: ReleaseLayout(root: root), hostName: host, version: version,
                                                     who: who, action: action).run()
                     print("\(host): \(result.from ?? "nothing") -> \(result.to) on port \(result.port) in \(String(format: "%.1f", result.durationS))s")
+                    if let keep {
+                        let removed = HostActivation.prune(ReleaseLayout(root: root), keep: max(2, keep))
+                        if !removed.isEmpty { print("pruned \(removed.joined(separator: " "))") }
+                    }
                 } catch {
                     Output.error("\(error)")
                     throw ExitCode(1)

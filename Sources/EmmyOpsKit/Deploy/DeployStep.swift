@@ -9,18 +9,26 @@ public struct DeployStep: Sendable, Hashable, Codable {
     public var expectSHA256: [String]?
     /// Seconds the command may take.
     public var timeout: Double
+    /// A non-zero exit is an answer ("no"), not a failure.
+    public var isQuery: Bool
+    /// Skipped when the query step of this name answered yes (exit 0).
+    public var unlessQuery: String?
 
-    public init(_ name: String, _ argv: [String], stdinFile: String? = nil, expectSHA256: [String]? = nil, timeout: Double = 120) {
+    public init(_ name: String, _ argv: [String], stdinFile: String? = nil, expectSHA256: [String]? = nil, timeout: Double = 120,
+                isQuery: Bool = false, unlessQuery: String? = nil) {
         self.name = name
         self.argv = argv
         self.stdinFile = stdinFile
         self.expectSHA256 = expectSHA256
         self.timeout = timeout
+        self.isQuery = isQuery
+        self.unlessQuery = unlessQuery
     }
 
     /// `name: 'quoted' 'argv'` (< file), exactly what the host's shell receives.
     public var description: String {
         "\(name): \(ShellQuote.join(argv))" + (stdinFile.map { " < \(ShellQuote.quote($0))" } ?? "")
+            + (unlessQuery.map { "  (unless \($0) found it)" } ?? "")
     }
 }
 

@@ -80,7 +80,13 @@ public struct FleetDeployer: Sendable {
                             onEvent(DeployEvent(host: plan.target.host.name, step: "skip", status: "ok", message: "already on \(plan.version)"))
                             return
                         }
+                        var answeredYes: Set<String> = []
                         for step in plan.steps {
+                            if let query = step.unlessQuery, answeredYes.contains(query) { continue }
+                            if step.isQuery {
+                                if try runner.run(step.argv, stdinFile: nil, timeout: step.timeout).status == 0 { answeredYes.insert(step.name) }
+                                continue
+                            }
                             try run(step, on: plan.target, runner)
                             if step.name == "activate" { switched.add(plan.target, previous: previous) }
                         }

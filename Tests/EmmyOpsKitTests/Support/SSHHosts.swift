@@ -202,7 +202,7 @@ final class LoadGenerator: @unchecked Sendable {
     private(set) var failures: [String] = []
     private let group = DispatchGroup()
 
-    init(ports: [Int], path: String = "/health", workersPerPort: Int = 2) {
+    init(ports: [Int], path: String = "/health", workersPerPort: Int = 1) {
         for port in ports {
             for _ in 0..<workersPerPort {
                 group.enter()
