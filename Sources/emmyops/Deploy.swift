@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmmyApp
 import EmmyOpsKit
 import Foundation
 
@@ -49,6 +50,10 @@ extension EmmyOps {
             if let parallel { options.parallel = parallel }
             if let batchSize { options.batchSize = batchSize }
 
+            if spec.app.runtime == .docker {
+                try runDocker(spec: spec, targets: targets, version: version, specPayload: specPayload, options: options)
+                return
+            }
             if dryRun {
                 let deployer = FleetDeployer(targets: targets, options: options, runner: { _ in LocalRunner() }, onEvent: { _ in })
                 print("lock: \(targets[0].host.name):\(targets[0].layout.lock) (expires after \(Int(options.lockExpiry))s)")
@@ -67,6 +72,41 @@ extension EmmyOps {
                 }
             }
             Output.note("deployed \(version) to \(targets.map(\.host.name).joined(separator: ", "))")
+        }
+
+        /// `app.runtime: docker`: compose files pinned to `app.image`, the slot read from each host.
+        private func runDocker(spec: Spec, targets: [DeployTarget], version: String, specPayload: DeployPlan.Payload,
+                               options: FleetDeployer.Options) throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emmyops-docker-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            func plan(_ target: DeployTarget, slot: Int) throws -> HostPlan {
+                let compose = dir.appendingPathComponent("\(target.host.name)-compose.yaml").path
+                try DockerPlan.compose(spec: spec, target: target, image: spec.app.image).write(toFile: compose, atomically: true, encoding: .utf8)
+                let nginx = dir.appendingPathComponent("\(target.host.name)-nginx.conf").path
+                try ProxySwitch.render(listen: target.listenAddress, httpPort: target.httpPort, metricsPath: spec.app.metricsPath,
+                                       drainSeconds: Int(max(1, spec.deploy.drainTimeout.milliseconds / 1000)), version: version)
+                    .write(toFile: nginx, atomically: true, encoding: .utf8)
+                return HostPlan(target: target, version: version,
+                                steps: DockerPlan.steps(spec: spec, target: target, version: version, slot: slot, composeFile: try Self.payload(compose),
+                                                        specFile: specPayload, nginxFile: try Self.payload(nginx)))
+            }
+            if dryRun {
+                for target in targets {
+                    print("\(target.host.name) (docker, \(spec.app.image)) -> \(version); slot b shown, the idle slot is read at run time")
+                    for step in try plan(target, slot: 1).steps { print("  \(step.description)") }
+                }
+                return
+            }
+            try fleet.withTransports(spec) { runner in
+                let plans = try targets.map { target in
+                    let active = try runner(target).run(["cat", "--", target.layout.active], timeout: 30)
+                    let slot = active.stdout.contains("\"slot\":0") ? 1 : 0
+                    return try plan(target, slot: slot)
+                }
+                let deployer = FleetDeployer(targets: targets, options: options, runner: runner, onEvent: fleet.printer())
+                do { try deployer.deploy(plans) } catch { throw FleetOptions.fail(error) }
+            }
         }
 
         static func timestampVersion() -> String {

@@ -37,4 +37,10 @@ public struct HostPlan: Sendable, Hashable {
     public var target: DeployTarget
     public var version: String
     public var steps: [DeployStep]
+
+    public init(target: DeployTarget, version: String, steps: [DeployStep]) {
+        self.target = target
+        self.version = version
+        self.steps = steps
+    }
 }
