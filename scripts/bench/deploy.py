@@ -6,7 +6,7 @@ root, nginx port and slot ports, a throw-away host key and client key), deploys 
 all of them in one batch, and times the command. Needs openssh-server and nginx
 (scripts/install-deps.sh) and root (sshd needs /run/sshd). Usage:
 
-    scripts/bench/deploy.py [--binary .build/release/emmyops] [--hosts 5] [--runs 3]
+    scripts/bench/deploy.py [--binary .build/release/emmyops] [--hosts 5] [--runs 3] [--trace]
 """
 import argparse, json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
@@ -33,7 +33,7 @@ def wait_port(port, timeout=10):
 def keygen(path):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
 
-def one_run(binary, count, parallel):
+def one_run(binary, count, parallel, trace=False):
     d = tempfile.mkdtemp(prefix="emmyops-bench-deploy-")
     sshds, roots = [], []
     try:
@@ -72,11 +72,16 @@ deploy: {{ health_timeout: 30s, drain_timeout: 2s, parallel: {parallel}, batch_s
 monitoring: {{ node_exporter: {{ enabled: false }} }}
 """)
         start = time.monotonic()
-        out = subprocess.run([binary, "deploy", "--all", "--version", "bench1", "--artifact", binary, "--spec", spec,
-                              "--ssh-config", f"{d}/ssh_config"], capture_output=True, text=True)
+        proc = subprocess.Popen([binary, "deploy", "--all", "--version", "bench1", "--artifact", binary, "--spec", spec,
+                                 "--ssh-config", f"{d}/ssh_config", "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for line in proc.stdout:
+            if trace:
+                print(f"{time.monotonic() - start:6.2f}s {line.rstrip()}")
+        stderr = proc.stderr.read()
+        proc.wait()
         seconds = time.monotonic() - start
-        if out.returncode != 0:
-            sys.exit(f"deploy failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+        if proc.returncode != 0:
+            sys.exit(f"deploy failed ({proc.returncode}):\n{stderr}")
         return seconds
     finally:
         for root in roots:
@@ -99,10 +104,11 @@ def main():
     ap.add_argument("--hosts", type=int, default=5)
     ap.add_argument("--parallel", type=int, default=5)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--trace", action="store_true", help="print each progress event with its time")
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     size = os.path.getsize(binary) / 2**20
-    times = [one_run(binary, args.hosts, args.parallel) for _ in range(args.runs)]
+    times = [one_run(binary, args.hosts, args.parallel, args.trace) for _ in range(args.runs)]
     print(f"deploy of a {size:.0f} MiB binary to {args.hosts} loopback hosts (parallel {args.parallel}): "
           f"runs {', '.join(f'{t:.2f}s' for t in times)}; median {statistics.median(times):.2f}s (target < 10 s)")
 

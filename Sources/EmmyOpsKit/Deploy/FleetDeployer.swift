@@ -190,6 +190,16 @@ public struct FleetDeployer: Sendable {
         guard let first = targets.first else { return }
         let lock = DeployLock(runner: runner(first), layout: first.layout, expiry: options.lockExpiry)
         onEvent(DeployEvent(host: first.host.name, step: "lock", status: "start"))
+        // Log in to the other hosts while the lock is taken: each login costs ~0.5 s, and the
+        // shared connection then serves every later step. Failures surface in the real steps.
+        let others = Array(targets.dropFirst())
+        let warm = DispatchGroup()
+        warm.enter()
+        Thread.detachNewThread { [runner, options] in
+            concurrently(others, width: options.parallel) { _ = try? runner($0).run(["true"], stdinFile: nil, timeout: 30) }
+            warm.leave()
+        }
+        defer { warm.wait() }
         let (holder, warning) = try lock.acquire(holder: options.who)
         if let warning { onEvent(DeployEvent(host: first.host.name, step: "lock", status: "warning", message: warning)) }
         onEvent(DeployEvent(host: first.host.name, step: "lock", status: "ok"))

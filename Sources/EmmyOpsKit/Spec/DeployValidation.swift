@@ -25,6 +25,11 @@ enum DeployValidation {
                 error("hosts[\(index)].user", "`\(host.user)` is not a login name", nil)
             }
         }
+        // nginx.conf gets `listen ADDRESS:PORT;`: only an IPv4 address or `*` fits there unquoted.
+        let address = spec.deploy.listenAddress
+        if address != "*", CIDR(address + "/32") == nil {
+            error("deploy.proxy.listen_address", "`\(address)` is not an IPv4 address", "e.g. 0.0.0.0, 127.0.0.1 or *")
+        }
         if spec.deploy.healthTimeout.milliseconds == 0 { error("deploy.health_timeout", "must be longer than 0s", nil) }
     }
 }
