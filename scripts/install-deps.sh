@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real tools the test suite drives: Debian packages (promtool, amtool,
 # prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init, chromium,
-# chromium-driver) and PyPI tools, each in its own virtualenv under /opt/emmyops-tools with its commands
+# chromium-driver, sshd, nginx) and PyPI tools, each in its own virtualenv under
+# /opt/emmyops-tools with its commands
 # linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto).
 # Idempotent: a second run that finds everything does nothing.
 set -euo pipefail
@@ -19,6 +20,10 @@ command -v cloud-init >/dev/null || need+=(cloud-init)
 # The web UI's browser test: headless Chromium driven through chromedriver (WebDriver).
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+# Deploy tests: one real sshd per simulated host, nginx as the cut-over proxy.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

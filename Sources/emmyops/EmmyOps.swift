@@ -11,7 +11,8 @@ struct EmmyOps: AsyncParsableCommand {
         unusable (missing tool, unreadable file); 64 bad command-line usage.
         """,
         version: EmmyOpsVersion.current,
-        subcommands: [Init.self, Validate.self, Render.self, RenderMonitoring.self, Schema.self, Serve.self, Up.self, Token.self, Probe.self, Supervise.self, Status.self]
+        subcommands: [Init.self, Validate.self, Render.self, RenderMonitoring.self, Schema.self, Serve.self, Up.self, Token.self, Probe.self,
+                      Supervise.self, Status.self, Deploy.self, Rollback.self, Releases.self, HostCommand.self]
     )
 }
 

@@ -22,7 +22,8 @@ public struct ProcessRunner: Sendable {
     }
 
     public func run(_ executable: String, _ arguments: [String], currentDirectory: String? = nil,
-                    input: Data? = nil, environment: [String: String]? = nil, timeout: TimeInterval = 60) throws -> Output {
+                    input: Data? = nil, inputFile: String? = nil, environment: [String: String]? = nil,
+                    timeout: TimeInterval = 60) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -34,7 +35,15 @@ public struct ProcessRunner: Sendable {
         process.standardOutput = outPipe
         process.standardError = errPipe
         let inPipe = input.map { _ in Pipe() }
-        process.standardInput = inPipe ?? FileHandle.nullDevice
+        if let inputFile {
+            // Large inputs (an uploaded binary) stream from the file itself.
+            guard let handle = FileHandle(forReadingAtPath: inputFile) else {
+                throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: inputFile])
+            }
+            process.standardInput = handle
+        } else {
+            process.standardInput = inPipe ?? FileHandle.nullDevice
+        }
         let outData = PipeReader(outPipe.fileHandleForReading)
         let errData = PipeReader(errPipe.fileHandleForReading)
         let exited = DispatchSemaphore(value: 0)

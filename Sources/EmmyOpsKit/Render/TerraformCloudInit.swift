@@ -6,14 +6,9 @@ import Foundation
 enum TerraformCloudInit {
     /// The unprivileged user emmyops runs as.
     static let serviceUser = "emmy"
-    /// The release layout: `releases/<version>/` (binary and spec), `shared/` (data, secrets.env)
-    /// and a `current` symlink the deploy switches.
-    // TODO(deploy-merge): read the spec's `deploy.root` once the deploy branch adds it.
-    static let deployRoot = "/opt/emmy"
     /// The pinned release cloud-init installs, for operators on the host (`emmyops status`);
     /// the unit runs the deployed release under `current`.
     static let binary = "/usr/local/bin/emmyops"
-    static let dataDir = "\(deployRoot)/shared"
 
     /// Values the two templates read (by property name).
     struct Unit {
@@ -21,12 +16,21 @@ enum TerraformCloudInit {
         let project: String
         let appName: String
         let serviceUser = TerraformCloudInit.serviceUser
-        let binary = "\(TerraformCloudInit.deployRoot)/current/emmyops"
-        let specPath = "\(TerraformCloudInit.deployRoot)/current/emmy.yaml"
-        let environmentFile = "\(TerraformCloudInit.dataDir)/secrets.env"
-        let dataDir = TerraformCloudInit.dataDir
+        /// The release layout under `deploy.root`: `releases/<version>/` (binary and spec),
+        /// `shared/` (data, secrets.env) and the `current` symlink the deploy switches.
+        /// (Stored, not computed: templates read properties through reflection.)
+        let binary: String
+        let specPath: String
+        let environmentFile: String
+        let dataDir: String
         /// Longer than the supervisor's drain timeout, so systemd never kills a draining app.
         let stopTimeoutSeconds: Int64
+
+        init(project: String, appName: String, root: String, stopTimeoutSeconds: Int64) {
+            (self.project, self.appName, self.stopTimeoutSeconds) = (project, appName, stopTimeoutSeconds)
+            (binary, specPath) = ("\(root)/current/emmyops", "\(root)/current/emmy.yaml")
+            (dataDir, environmentFile) = ("\(root)/shared", "\(root)/shared/secrets.env")
+        }
     }
 
     struct UserData {
@@ -42,8 +46,8 @@ enum TerraformCloudInit {
         let deployUser: String
         let sshPort: Int
         let binary = TerraformCloudInit.binary
-        let root = TerraformCloudInit.deployRoot
-        let dataDir = TerraformCloudInit.dataDir
+        let root: String
+        let dataDir: String
         let release: Download?
         /// The systemd unit, indented for its `content: |` block.
         let unit: String
@@ -54,7 +58,7 @@ enum TerraformCloudInit {
     }
 
     static func unit(_ spec: Spec) -> String {
-        render("systemd/emmyops.service", Unit(project: spec.project, appName: spec.app.name,
+        render("systemd/emmyops.service", Unit(project: spec.project, appName: spec.app.name, root: spec.deploy.root,
                                                stopTimeoutSeconds: (spec.supervise.drainTimeout.milliseconds + 999) / 1000 + 15))
     }
 
@@ -65,7 +69,8 @@ enum TerraformCloudInit {
         }
         let unit = unit(context.spec).split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.isEmpty ? "" : "      \($0)" }.joined(separator: "\n")
-        let data = UserData(project: context.spec.project, deployUser: context.sshUser, sshPort: context.sshPort,
+        let data = UserData(project: context.spec.project, deployUser: context.sshUser, sshPort: context.sshPort, root: context.spec.deploy.root,
+                            dataDir: context.spec.deploy.root + "/shared",
                             release: download, unit: unit.hasSuffix("\n") ? String(unit.dropLast()) : unit)
         let text = render("cloud-init/user-data", data)
         // templatefile() would read any other `${` or `%{` as its own syntax: escape them, then

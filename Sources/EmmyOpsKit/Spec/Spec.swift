@@ -19,6 +19,8 @@ public struct Spec: Sendable {
     public var infrastructure: Infrastructure?
     public var github: GitHubSettings
     public var supervise = SuperviseSettings()
+    public var ssh: SSHSettings
+    public var deploy: DeploySettings
     /// Where each key path was written, for diagnostics found after loading.
     public var sourceMap: SourceMap
 
@@ -36,6 +38,8 @@ public struct Spec: Sendable {
         backup: Backup = Backup(),
         infrastructure: Infrastructure? = nil,
         github: GitHubSettings = GitHubSettings(),
+        ssh: SSHSettings = SSHSettings(),
+        deploy: DeploySettings = DeploySettings(),
         sourceMap: SourceMap = SourceMap(file: "emmy.yaml")
     ) {
         self.version = version
@@ -51,6 +55,8 @@ public struct Spec: Sendable {
         self.backup = backup
         self.infrastructure = infrastructure
         self.github = github
+        self.ssh = ssh
+        self.deploy = deploy
         self.sourceMap = sourceMap
     }
 
@@ -65,6 +71,10 @@ public struct Host: Sendable, Hashable {
     public var user: String
     public var port: Int
     public var roles: [Role]
+    /// Overrides of deploy.root, deploy.proxy.http_port and deploy.slot_ports for this host.
+    public var root: String?
+    public var httpPort: Int?
+    public var slotPorts: [Int]?
 
     public enum Role: String, Sendable, Hashable, CaseIterable {
         case app, monitoring

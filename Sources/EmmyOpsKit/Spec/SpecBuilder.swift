@@ -32,6 +32,8 @@ struct SpecBuilder {
         if let node = R.value(root, "infrastructure"), !R.isNull(node) { spec.infrastructure = infrastructure(node) }
         spec.github = github(R.value(root, "github"))
         spec.supervise = supervise(R.value(root, "supervise"))
+        spec.ssh = ssh(R.value(root, "ssh"))
+        spec.deploy = deploy(R.value(root, "deploy"))
         return spec
     }
 
@@ -77,6 +79,7 @@ struct SpecBuilder {
         set(&host.user, R.string(R.value(node, "user")))
         set(&host.port, port(R.value(node, "port")))
         set(&host.roles, strings(R.value(node, "roles"))?.compactMap(Host.Role.init(rawValue:)))
+        hostDeploy(node, into: &host)
         return host
     }
 

@@ -89,7 +89,7 @@ public enum SpecSchema {
             SchemaField("user", .string, "SSH user (default deploy)."),
             SchemaField("port", .port, "SSH port (default 22)."),
             SchemaField("roles", .list(.enumeration(Host.Role.allCases.map(\.rawValue))), "What runs there: app, monitoring (default both)."),
-        ])), "Machines to deploy to and monitor."),
+        ] + hostDeployFields)), "Machines to deploy to and monitor."),
         SchemaField("monitoring", .object([
             SchemaField("scrape_interval", .duration, "How often Prometheus scrapes (default 15s)."),
             SchemaField("evaluation_interval", .duration, "How often rules are evaluated (default 15s)."),
@@ -175,5 +175,7 @@ public enum SpecSchema {
         infrastructure,
         github,
         supervise,
+        ssh,
+        deploy,
     ])
 }

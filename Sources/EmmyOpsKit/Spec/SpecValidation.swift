@@ -72,6 +72,7 @@ public enum SpecValidation {
         validateNotify(spec, error: error, warning: warning)
         InfrastructureValidation.validate(spec, error: error, warning: warning)
         validateSupervise(spec, error: error)
+        DeployValidation.validate(spec, error: error)
 
         if let webhook = spec.incident.webhook {
             if let url = URL(string: webhook), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {} else {

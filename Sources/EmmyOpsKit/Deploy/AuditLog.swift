@@ -1,0 +1,57 @@
+import Foundation
+
+/// One line of `<root>/shared/audit.log`: who moved a host from which release to which.
+public struct AuditEntry: Codable, Sendable, Hashable {
+    public var who: String
+    /// ISO 8601, UTC.
+    public var when: String
+    public var host: String
+    public var from: String?
+    public var to: String
+    /// deploy | rollback
+    public var action: String
+    /// ok | failed
+    public var result: String
+    public var durationS: Double
+    public var reason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case who, when, host, from, to, action, result, reason
+        case durationS = "duration_s"
+    }
+
+    public init(who: String, when: Date, host: String, from: String?, to: String, action: String, result: String,
+                durationS: Double, reason: String? = nil) {
+        self.who = who
+        self.when = ISO8601DateFormatter().string(from: when)
+        self.host = host
+        self.from = from
+        self.to = to
+        self.action = action
+        self.result = result
+        self.durationS = (durationS * 1000).rounded() / 1000
+        self.reason = reason
+    }
+}
+
+/// Appends and reads JSON lines. Appends are one `write` of one line with O_APPEND, so
+/// concurrent writers never interleave within a line.
+public enum AuditLog {
+    public static func append(_ entry: AuditEntry, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var line = try encoder.encode(entry)
+        line.append(0x0A)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        defer { close(fd) }
+        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == line.count else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+    }
+
+    /// Every readable entry, oldest first; a torn or foreign line is skipped.
+    public static func read(_ path: String) -> [AuditEntry] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(AuditEntry.self, from: Data($0.utf8)) }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// The fleet's deploy lock: a directory on the first app host (`mkdir` is atomic there) with a
+/// `holder.json` naming who holds it, since when, and until when.
+///
+/// One host rather than every host: a single atomic `mkdir` decides, and a killed run leaves
+/// one stale lock to take over instead of a partial set on some hosts.
+public struct DeployLock: Sendable {
+    public struct Holder: Codable, Sendable, Hashable {
+        public var id: String
+        public var holder: String
+        public var started: Date
+        public var expires: Date
+    }
+
+    public let runner: any CommandRunner
+    public let layout: ReleaseLayout
+    public let expiry: TimeInterval
+
+    public init(runner: any CommandRunner, layout: ReleaseLayout, expiry: TimeInterval) {
+        self.runner = runner
+        self.layout = layout
+        self.expiry = expiry
+    }
+
+    var holderPath: String { layout.lock + "/holder.json" }
+
+    /// Takes the lock; returns the holder written and a warning when a stale lock was taken over.
+    public func acquire(holder: String, now: Date = Date()) throws -> (Holder, warning: String?) {
+        let mine = Holder(id: UUID().uuidString, holder: holder, started: now, expires: now.addingTimeInterval(expiry))
+        _ = try check(runner.run(["mkdir", "-p", "--", layout.shared]), "mkdir")
+        var warning: String?
+        if try runner.run(["mkdir", "--", layout.lock]).status != 0 {
+            let existing = try read()
+            if let existing, existing.expires > now {
+                throw DeployError.locked(holder: existing.holder, expires: ISO8601DateFormatter().string(from: existing.expires))
+            }
+            warning = existing.map { "taking over the deploy lock of \($0.holder) (started \(ISO8601DateFormatter().string(from: $0.started)), expired \(ISO8601DateFormatter().string(from: $0.expires)))" }
+                ?? "taking over a deploy lock with no holder (a run was killed while taking it)"
+        }
+        try write(mine)
+        // Two runs taking over the same stale lock: the last writer wins, the other backs off.
+        guard try read()?.id == mine.id else { throw DeployError.locked(holder: "another run", expires: "soon") }
+        return (mine, warning)
+    }
+
+    public func release(_ holder: Holder) throws {
+        guard try read()?.id == holder.id else { return }
+        _ = try check(runner.run(["rm", "-rf", "--", layout.lock]), "rm")
+    }
+
+    public func read() throws -> Holder? {
+        let result = try runner.run(["cat", "--", holderPath])
+        guard result.status == 0 else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(Holder.self, from: Data(result.stdout.utf8))
+    }
+
+    private func write(_ holder: Holder) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let local = FileManager.default.temporaryDirectory.appendingPathComponent("emmyops-lock-\(holder.id).json")
+        try encoder.encode(holder).write(to: local)
+        defer { try? FileManager.default.removeItem(at: local) }
+        _ = try check(runner.run(DeployPlan.upload(local.path, to: holderPath).argv, stdinFile: local.path, timeout: 30), "write lock")
+    }
+
+    private func check(_ result: CommandResult, _ what: String) throws -> CommandResult {
+        guard result.status == 0 else { throw RemoteError.failed(host: runner.target, command: what, status: result.status, stderr: result.stderr) }
+        return result
+    }
+}

@@ -1,0 +1,270 @@
+import Foundation
+
+/// Progress of a deploy or rollback: one per step per host, as text or one JSON line each.
+public struct DeployEvent: Codable, Sendable, Hashable {
+    public var host: String?
+    public var step: String
+    /// start | ok | failed | warning
+    public var status: String
+    public var message: String?
+
+    public init(host: String?, step: String, status: String, message: String? = nil) {
+        self.host = host
+        self.step = step
+        self.status = status
+        self.message = message
+    }
+}
+
+/// Runs plans over a fleet: lock, batches of hosts (each batch `parallel` at a time), and on
+/// any failure every host already switched goes back to the release it had before.
+public struct FleetDeployer: Sendable {
+    public struct Options: Sendable {
+        public var who: String
+        public var batchSize: Int
+        public var parallel: Int
+        public var keep: Int
+        /// Seconds `host activate` may take: gate + drain + margin.
+        public var activationTimeout: Double
+        public var lockExpiry: Double
+
+        public init(who: String, batchSize: Int, parallel: Int, keep: Int, activationTimeout: Double, lockExpiry: Double) {
+            self.who = who
+            self.batchSize = batchSize
+            self.parallel = parallel
+            self.keep = keep
+            self.activationTimeout = activationTimeout
+            self.lockExpiry = lockExpiry
+        }
+
+        public init(spec: Spec, who: String) {
+            let gate = Double(spec.deploy.healthTimeout.milliseconds) / 1000
+            let drain = Double(spec.deploy.drainTimeout.milliseconds) / 1000
+            self.init(who: who, batchSize: spec.deploy.batchSize, parallel: spec.deploy.parallel, keep: spec.deploy.keepReleases,
+                      activationTimeout: gate + 2 * drain + 60, lockExpiry: Double(spec.deploy.lockExpiry.milliseconds) / 1000)
+        }
+    }
+
+    public var targets: [DeployTarget]
+    public var options: Options
+    public var runner: @Sendable (DeployTarget) -> any CommandRunner
+    public var onEvent: @Sendable (DeployEvent) -> Void
+
+    public init(targets: [DeployTarget], options: Options, runner: @escaping @Sendable (DeployTarget) -> any CommandRunner,
+                onEvent: @escaping @Sendable (DeployEvent) -> Void) {
+        self.targets = targets
+        self.options = options
+        self.runner = runner
+        self.onEvent = onEvent
+    }
+
+    /// The native plan for every host (what `--dry-run` prints).
+    public func plans(version: String, artifact: DeployPlan.Payload, spec: DeployPlan.Payload) -> [HostPlan] {
+        targets.map {
+            DeployPlan.native(target: $0, version: version, artifact: artifact, spec: spec, who: options.who, keep: options.keep,
+                              activationTimeout: options.activationTimeout)
+        }
+    }
+
+    /// Deploys `plans` in batches; throws `DeployError.fleetFailed` after returning switched hosts.
+    public func deploy(_ plans: [HostPlan]) throws {
+        try withLock {
+            let switched = Switched()
+            for batch in stride(from: 0, to: plans.count, by: max(1, options.batchSize)).map({ Array(plans[$0..<min($0 + options.batchSize, plans.count)]) }) {
+                let failures = Failures()
+                concurrently(batch, width: options.parallel) { plan in
+                    do {
+                        let runner = runner(plan.target)
+                        let previous = try current(plan.target, runner)
+                        if previous == plan.version {
+                            onEvent(DeployEvent(host: plan.target.host.name, step: "skip", status: "ok", message: "already on \(plan.version)"))
+                            return
+                        }
+                        var answeredYes: Set<String> = []
+                        for step in plan.steps {
+                            if let query = step.unlessQuery, answeredYes.contains(query) { continue }
+                            if step.isQuery {
+                                if try runner.run(step.argv, stdinFile: nil, timeout: step.timeout).status == 0 { answeredYes.insert(step.name) }
+                                continue
+                            }
+                            try run(step, on: plan.target, runner)
+                            if step.name == "activate" { switched.add(plan.target, previous: previous) }
+                        }
+                    } catch {
+                        failures.add(plan.target.host.name, error)
+                    }
+                }
+                if let (host, error) = failures.first {
+                    let back = returnToPrevious(switched.all)
+                    throw DeployError.fleetFailed(host: host, reason: "\(error)", rolledBack: back, unreachable: error.isUnreachable)
+                }
+            }
+        }
+    }
+
+    /// Rolls every target back to `to`, or to the release installed before its current one.
+    public func rollback(to version: String?) throws {
+        try withLock {
+            let failures = Failures()
+            for start in stride(from: 0, to: targets.count, by: max(1, options.batchSize)) {
+                concurrently(Array(targets[start..<min(start + options.batchSize, targets.count)]), width: options.parallel) { target in
+                    do {
+                        let runner = runner(target)
+                        let chosen: String
+                        if let version { chosen = version } else {
+                            guard let listing = try releases(target, runner), let previous = listing.previous else {
+                                throw DeployError.invalid("\(target.host.name): no earlier release to roll back to")
+                            }
+                            chosen = previous
+                        }
+                        try run(DeployPlan.activate(target: target, version: chosen, who: options.who, action: "rollback",
+                                                    timeout: options.activationTimeout), on: target, runner)
+                    } catch {
+                        failures.add(target.host.name, error)
+                    }
+                }
+                if let (host, error) = failures.first {
+                    throw DeployError.fleetFailed(host: host, reason: "\(error)", rolledBack: [], unreachable: error.isUnreachable)
+                }
+            }
+        }
+    }
+
+    /// The host's releases and their history, read by its current binary.
+    public func releases(_ target: DeployTarget, _ runner: any CommandRunner) throws -> ReleaseListing? {
+        let result = try runner.run([target.layout.current + "/emmyops", "host", "releases", "--root", target.layout.root], timeout: 60)
+        guard result.status == 0 else { return nil }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(ReleaseListing.self, from: Data(result.stdout.utf8))
+    }
+
+    // MARK: - Steps
+
+    func run(_ step: DeployStep, on target: DeployTarget, _ runner: any CommandRunner) throws {
+        let host = target.host.name
+        onEvent(DeployEvent(host: host, step: step.name, status: "start"))
+        let result = try runner.run(step.argv, stdinFile: step.stdinFile, timeout: step.timeout)
+        guard result.status == 0 else {
+            let message = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            onEvent(DeployEvent(host: host, step: step.name, status: "failed", message: message))
+            throw RemoteError.failed(host: host, command: step.name, status: result.status, stderr: message)
+        }
+        if let expected = step.expectSHA256 {
+            let found = result.stdout.split(separator: "\n").map { String($0.prefix(64)) }
+            guard found == expected else {
+                onEvent(DeployEvent(host: host, step: step.name, status: "failed", message: "checksum mismatch"))
+                throw DeployError.invalid("\(host): uploaded files do not match their SHA-256 (expected \(expected), found \(found))")
+            }
+        }
+        onEvent(DeployEvent(host: host, step: step.name, status: "ok", message: step.name == "activate" ? lastLine(result.stdout) : nil))
+    }
+
+    private func current(_ target: DeployTarget, _ runner: any CommandRunner) throws -> String? {
+        let result = try runner.run(DeployPlan.readCurrent(target: target).argv, timeout: 30)
+        let link = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard result.status == 0, !link.isEmpty else { return nil }
+        return (link as NSString).lastPathComponent
+    }
+
+    /// Activates each host's previous release again; returns the hosts that made it back.
+    private func returnToPrevious(_ switched: [(DeployTarget, String?)]) -> [String] {
+        let back = Failures()
+        concurrently(switched, width: options.parallel) { target, previous in
+            guard let previous else {
+                onEvent(DeployEvent(host: target.host.name, step: "rollback", status: "warning", message: "first release on this host; nothing to return to"))
+                return
+            }
+            do {
+                try run(DeployPlan.activate(target: target, version: previous, who: options.who, action: "rollback",
+                                            timeout: options.activationTimeout), on: target, runner(target))
+                back.add(target.host.name, DeployError.invalid("returned"))
+            } catch {
+                onEvent(DeployEvent(host: target.host.name, step: "rollback", status: "failed", message: "\(error)"))
+            }
+        }
+        return back.hosts.sorted()
+    }
+
+    private func withLock(_ body: () throws -> Void) throws {
+        guard let first = targets.first else { return }
+        let lock = DeployLock(runner: runner(first), layout: first.layout, expiry: options.lockExpiry)
+        onEvent(DeployEvent(host: first.host.name, step: "lock", status: "start"))
+        // Log in to the other hosts while the lock is taken: each login costs ~0.5 s, and the
+        // shared connection then serves every later step. Failures surface in the real steps.
+        let others = Array(targets.dropFirst())
+        let warm = DispatchGroup()
+        warm.enter()
+        Thread.detachNewThread { [runner, options] in
+            concurrently(others, width: options.parallel) { _ = try? runner($0).run(["true"], stdinFile: nil, timeout: 30) }
+            warm.leave()
+        }
+        defer { warm.wait() }
+        let (holder, warning) = try lock.acquire(holder: options.who)
+        if let warning { onEvent(DeployEvent(host: first.host.name, step: "lock", status: "warning", message: warning)) }
+        onEvent(DeployEvent(host: first.host.name, step: "lock", status: "ok"))
+        defer { try? lock.release(holder) }
+        try body()
+    }
+
+    private func lastLine(_ text: String) -> String? {
+        text.split(separator: "\n").last.map(String.init)
+    }
+}
+
+/// `host releases` output.
+public struct ReleaseListing: Codable, Sendable {
+    public struct Release: Codable, Sendable {
+        public var version: String
+        public var installed: String
+        public var deployedBy: String?
+        public var deployedAt: String?
+        public var current: Bool
+    }
+    public var current: String?
+    public var previous: String?
+    public var releases: [Release]
+}
+
+/// Runs `body` for each item, at most `width` at a time, on plain threads: each waits on a
+/// subprocess, so the cooperative pool (one thread per core) would serialise them.
+func concurrently<T: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable (T) -> Void) {
+    let slots = DispatchSemaphore(value: max(1, width))
+    let group = DispatchGroup()
+    for item in items {
+        slots.wait()
+        group.enter()
+        Thread.detachNewThread {
+            body(item)
+            slots.signal()
+            group.leave()
+        }
+    }
+    group.wait()
+}
+
+private final class Switched: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [(DeployTarget, String?)] = []
+    func add(_ target: DeployTarget, previous: String?) { lock.withLock { items.append((target, previous)) } }
+    var all: [(DeployTarget, String?)] { lock.withLock { items } }
+}
+
+private final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [(String, any Error)] = []
+    func add(_ host: String, _ error: any Error) { lock.withLock { items.append((host, error)) } }
+    var first: (String, any Error)? { lock.withLock { items.first } }
+    var hosts: [String] { lock.withLock { items.map(\.0) } }
+}
+
+extension Error {
+    /// ssh could not connect, log in, or trust the host key.
+    public var isUnreachable: Bool {
+        switch self as Error {
+        case RemoteError.unreachable: return true
+        case DeployError.fleetFailed(_, _, _, let unreachable): return unreachable
+        default: return false
+        }
+    }
+}

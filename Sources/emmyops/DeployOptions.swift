@@ -1,0 +1,90 @@
+import ArgumentParser
+import EmmyOpsKit
+import Foundation
+
+/// Host selection, SSH and output flags shared by deploy, rollback and releases.
+struct FleetOptions: ParsableArguments {
+    @OptionGroup var spec: SpecOptions
+
+    @Option(name: .long, help: ArgumentHelp("A host name from the spec (repeatable).", valueName: "name"))
+    var host: [String] = []
+
+    @Flag(name: .long, help: "Every host with the app role.")
+    var all = false
+
+    @Option(name: .long, help: ArgumentHelp("OpenSSH client config (-F) for every remote command; overrides ssh.config.", valueName: "file"))
+    var sshConfig: String?
+
+    @Option(name: .long, help: "Progress as text, or one JSON event per line (json).")
+    var format: EventFormat = .text
+
+    enum EventFormat: String, ExpressibleByArgument { case text, json }
+
+    func validateSelection() throws {
+        if host.isEmpty == !all { throw ValidationError("give --host NAME (repeatable) or --all") }
+    }
+
+    /// The spec and the targets selected, in spec order.
+    func load() throws -> (Spec, [DeployTarget]) {
+        var loaded = try spec.load()
+        if let sshConfig { loaded.ssh.config = sshConfig }
+        let hosts = all ? loaded.hosts.filter { $0.roles.contains(.app) } : try host.map { name in
+            guard let found = loaded.hosts.first(where: { $0.name == name }) else {
+                Output.error("no host named `\(name)` in \(spec.spec) (hosts: \(loaded.hosts.map(\.name).joined(separator: ", ")))")
+                throw ExitCode(64)
+            }
+            return found
+        }
+        if hosts.isEmpty {
+            Output.error("no hosts with the app role in \(spec.spec)")
+            throw ExitCode(1)
+        }
+        return (loaded, hosts.map { DeployTarget(host: $0, spec: loaded) })
+    }
+
+    /// Who is deploying, for the lock and the audit log.
+    static var who: String {
+        let environment = ProcessInfo.processInfo.environment
+        let user = environment["EMMY_DEPLOY_USER"] ?? environment["GITHUB_ACTOR"] ?? environment["USER"] ?? "unknown"
+        return "\(user)@\(ProcessInfo.processInfo.hostName)"
+    }
+
+    /// Prints progress as it happens.
+    func printer() -> @Sendable (DeployEvent) -> Void {
+        let json = format == .json
+        let lock = NSLock()
+        return { event in
+            lock.withLock {
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    if let data = try? encoder.encode(event) { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
+                } else if event.status != "start" || event.step == "activate" {
+                    let text = "[\(event.host ?? "fleet")] \(event.step): \(event.status)" + (event.message.map { " \($0)" } ?? "")
+                    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+                }
+            }
+        }
+    }
+
+    /// Runs `body` with one SSH transport per host, closing their shared connections after.
+    func withTransports<T>(_ spec: Spec, _ body: (@escaping @Sendable (DeployTarget) -> any CommandRunner) throws -> T) throws -> T {
+        let directory: String
+        do { directory = try SSHTransport.makeControlDirectory() } catch {
+            Output.error("\(error)")
+            throw ExitCode(2)
+        }
+        let settings = spec.ssh
+        defer {
+            for host in spec.hosts { SSHTransport(host: host, settings: settings, controlDirectory: directory).close() }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        return try body { SSHTransport(host: $0.host, settings: settings, controlDirectory: directory) }
+    }
+
+    /// Exit 2 when a host could not be reached (or its key is wrong), else 1.
+    static func fail(_ error: Error) -> ExitCode {
+        Output.error("\(error)")
+        return ExitCode(error.isUnreachable ? 2 : 1)
+    }
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Seconds for `emmyops deploy --all` of a release binary to 5 loopback hosts (median of 3).
+
+Each run starts 5 fresh sshd processes on 127.0.0.1 (one per simulated host, each with its own
+root, nginx port and slot ports, a throw-away host key and client key), deploys the binary to
+all of them in one batch, and times the command. Needs openssh-server and nginx
+(scripts/install-deps.sh) and root (sshd needs /run/sshd). Usage:
+
+    scripts/bench/deploy.py [--binary .build/release/emmyops] [--hosts 5] [--runs 3] [--trace]
+"""
+import argparse, json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+def wait_port(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    sys.exit(f"sshd on {port} did not start")
+
+def keygen(path):
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
+
+def one_run(binary, count, parallel, trace=False):
+    d = tempfile.mkdtemp(prefix="emmyops-bench-deploy-")
+    sshds, roots = [], []
+    try:
+        keygen(f"{d}/client"); keygen(f"{d}/hostkey")
+        shutil.copy(f"{d}/client.pub", f"{d}/authorized_keys")
+        host_pub = " ".join(open(f"{d}/hostkey.pub").read().split()[:2])
+        open(f"{d}/ssh_config", "w").write("Host *\n  IdentitiesOnly yes\n")
+        os.makedirs("/run/sshd", exist_ok=True)
+        hosts, known = [], []
+        for i in range(count):
+            ssh_port, http_port, a, b = free_ports(4)
+            conf = f"{d}/sshd{i}.conf"
+            open(conf, "w").write(f"""Port {ssh_port}
+ListenAddress 127.0.0.1
+HostKey {d}/hostkey
+PidFile none
+UsePAM no
+StrictModes no
+PasswordAuthentication no
+AuthorizedKeysFile {d}/authorized_keys
+MaxSessions 64
+LogLevel ERROR
+""")
+            sshds.append(subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", conf], stderr=subprocess.DEVNULL))
+            root = f"{d}/host{i}"
+            roots.append(root)
+            hosts.append(f"  - {{ name: h{i}, address: 127.0.0.1, user: {os.environ.get('USER', 'root')}, port: {ssh_port}, "
+                         f"root: {root}, http_port: {http_port}, slot_ports: [{a}, {b}], roles: [app] }}")
+            known.append(f"[127.0.0.1]:{ssh_port} {host_pub}")
+            wait_port(ssh_port)
+        open(f"{d}/known_hosts", "w").write("\n".join(known) + "\n")
+        spec = f"{d}/emmy.yaml"
+        open(spec, "w").write("version: 1\napp: { name: bench }\nhosts:\n" + "\n".join(hosts) + f"""
+ssh: {{ known_hosts: {d}/known_hosts, identity: {d}/client }}
+deploy: {{ health_timeout: 30s, drain_timeout: 2s, parallel: {parallel}, batch_size: {count}, proxy: {{ listen_address: 127.0.0.1 }} }}
+monitoring: {{ node_exporter: {{ enabled: false }} }}
+""")
+        start = time.monotonic()
+        proc = subprocess.Popen([binary, "deploy", "--all", "--version", "bench1", "--artifact", binary, "--spec", spec,
+                                 "--ssh-config", f"{d}/ssh_config", "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for line in proc.stdout:
+            if trace:
+                print(f"{time.monotonic() - start:6.2f}s {line.rstrip()}")
+        stderr = proc.stderr.read()
+        proc.wait()
+        seconds = time.monotonic() - start
+        if proc.returncode != 0:
+            sys.exit(f"deploy failed ({proc.returncode}):\n{stderr}")
+        return seconds
+    finally:
+        for root in roots:
+            run = f"{root}/shared/run"
+            for name in os.listdir(run) if os.path.isdir(run) else []:
+                if name.endswith(".json") and name != "active.json":
+                    try: os.kill(json.load(open(f"{run}/{name}"))["pid"], signal.SIGTERM)
+                    except (OSError, KeyError, ValueError): pass
+            pid = f"{root}/shared/nginx/logs/nginx.pid"
+            if os.path.exists(pid):
+                try: os.kill(int(open(pid).read()), signal.SIGTERM)
+                except (OSError, ValueError): pass
+        for p in sshds:
+            p.terminate(); p.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", default=".build/release/emmyops")
+    ap.add_argument("--hosts", type=int, default=5)
+    ap.add_argument("--parallel", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--trace", action="store_true", help="print each progress event with its time")
+    args = ap.parse_args()
+    binary = os.path.abspath(args.binary)
+    size = os.path.getsize(binary) / 2**20
+    times = [one_run(binary, args.hosts, args.parallel, args.trace) for _ in range(args.runs)]
+    print(f"deploy of a {size:.0f} MiB binary to {args.hosts} loopback hosts (parallel {args.parallel}): "
+          f"runs {', '.join(f'{t:.2f}s' for t in times)}; median {statistics.median(times):.2f}s (target < 10 s)")
+
+if __name__ == "__main__":
+    main()
