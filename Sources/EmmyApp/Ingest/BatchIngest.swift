@@ -89,9 +89,10 @@ public final class BatchIngest: @unchecked Sendable {
         }
         try await drainPendingWrite()
         let (database, batchID, window, now) = (self.database, self.batchID, dedupeWindow, clock().timeIntervalSince1970)
-        let candidates = fresh, knownErrors = rowErrors
+        let candidates = fresh, knownErrors = rowErrors, phoneField = validator.options.phoneField
         pendingWrite = Task {
-            try await Self.store(candidates, errors: knownErrors, contacts: contacts, batchID: batchID, window: window, now: now, in: database)
+            try await Self.store(candidates, errors: knownErrors, contacts: contacts, batchID: batchID, window: window, now: now,
+                                 phoneField: phoneField, in: database)
         }
     }
 
@@ -111,7 +112,8 @@ public final class BatchIngest: @unchecked Sendable {
     /// One write transaction: queue the fresh messages (unless the same text went to the same
     /// number within the window) and record every rejection with the contact as sent.
     private static func store(_ candidates: [ValidatedMessage], errors knownErrors: [RowError], contacts: [ContactInput],
-                              batchID: String, window: TimeInterval, now: Double, in database: AppDatabase) async throws -> ChunkOutcome {
+                              batchID: String, window: TimeInterval, now: Double, phoneField: String,
+                              in database: AppDatabase) async throws -> ChunkOutcome {
         try await database.writer.write { db in
             var errors = knownErrors
             var queued = 0
@@ -120,7 +122,13 @@ public final class BatchIngest: @unchecked Sendable {
                 INSERT INTO message (batch_id, row, phone, body, body_hash, encoding, segments, status, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)
                 """)
+            let optedOut = try OptOutList.optedOut(candidates.map(\.phone), in: db)
             for message in candidates {
+                if optedOut.contains(message.phone) {
+                    errors.append(RowError(position: message.position, field: phoneField, kind: .optedOut,
+                                           reason: "\(message.phone) opted out (replied STOP or was added to the opt-out list)"))
+                    continue
+                }
                 if recent.contains(DedupeKey(phone: message.phone, bodyHash: message.bodyHash)) {
                     errors.append(RowError(position: message.position, field: "message", kind: .duplicate,
                                            reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"))

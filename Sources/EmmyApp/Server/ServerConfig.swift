@@ -14,6 +14,10 @@ public struct ServerConfig: Sendable {
     public var authRequired = false
     /// Peers whose X-Forwarded-For is believed (a reverse proxy on the same host).
     public var trustedProxies: Set<String> = []
+    /// The provider and the worker pool.
+    public var sending = SendingConfig()
+    /// Where `${SECRET}` references are read from.
+    public var environment: [String: String] = ProcessInfo.processInfo.environment
 
     public init() {}
 

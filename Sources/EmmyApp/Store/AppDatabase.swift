@@ -92,6 +92,7 @@ public struct AppDatabase: Sendable {
                 );
                 """)
         }
+        registerSendingMigration(&migrator)
         return migrator
     }
 
