@@ -58,6 +58,7 @@ let package = Package(
                 "EmmyOpsKit", "EmmyApp",
                 // The Twilio-compatible test server the sending tests run against.
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             // Golden renderings are compared by path from the source tree, not bundled.
             exclude: ["Golden"],

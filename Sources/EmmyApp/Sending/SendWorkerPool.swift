@@ -43,7 +43,7 @@ public final class SendWorkerPool: Service, Sendable {
                     group.addTask { await self.work(source: source, recorder: recorder) }
                 }
                 group.addTask {
-                    while await !source.stopping {
+                    while await !source.stopping, !Task.isCancelled {
                         try? await Task.sleep(for: .milliseconds(20))
                         await recorder.flush()
                     }
@@ -64,7 +64,7 @@ public final class SendWorkerPool: Service, Sendable {
     }
 
     private func work(source: JobSource, recorder: StatusRecorder) async {
-        while await !source.stopping {
+        while await !source.stopping, !Task.isCancelled {
             guard let job = await source.next() else {
                 try? await Task.sleep(for: idleWait)
                 continue
