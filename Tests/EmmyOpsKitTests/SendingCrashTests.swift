@@ -77,7 +77,7 @@ import Glibc
         func metric(_ name: String, matching label: String = "") -> Double {
             guard case .success(let answer) = HTTPProbe.request("http://127.0.0.1:\(port)/metrics") else { return -1 }
             return answer.body.split(separator: "\n")
-                .filter { $0.hasPrefix(name + "{") && $0.contains(label) }
+                .filter { $0.hasPrefix(name + "{") && (label.isEmpty || $0.contains(label)) }
                 .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
                 .reduce(0, +)
         }
@@ -223,7 +223,8 @@ import Glibc
             print("outage test: \(twilio.refusedCount) requests refused with 500/429 during 10 s; \(Int(retryable)) retryable attempts, "
                 + "\(Int(retries)) retries in /metrics; \(twilio.acceptedCount) accepted for \(count) messages")
             #expect(twilio.refusedCount > 0)
-            #expect(retries > 0 && retryable > 0, "retries must be visible in /metrics")
+            let exposition = (try? HTTPProbe.request("http://127.0.0.1:\(serve.port)/metrics").get().body) ?? ""
+            #expect(retries > 0 && retryable > 0, "retries must be visible in /metrics: \(exposition.split(separator: "\n").filter { $0.contains("emmy_send") })")
             #expect(counts["failed"] == nil, "\(counts)")
             #expect(twilio.duplicates.isEmpty)
             #expect(twilio.acceptedCount == count)
