@@ -71,6 +71,7 @@ public enum SpecValidation {
         validateSLO(spec, error: error, warning: warning)
         validateNotify(spec, error: error, warning: warning)
         InfrastructureValidation.validate(spec, error: error, warning: warning)
+        validateSending(spec.app, error: error, warning: warning)
 
         if let webhook = spec.incident.webhook {
             if let url = URL(string: webhook), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {} else {
