@@ -195,6 +195,29 @@ import Glibc
         #expect(resent <= 1000, "\(resent) resent")
     }
 
+    @Test func sigtermDrainsInFlightSendsSoARestartResendsNothing() async throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let serve = try Self.serve(dir, spec: { port in Self.spec(port: port, provider: "    kind: log") })
+        let sendLog = dir.appendingPathComponent("data/sent.jsonl")
+        let first = try await serve.start("serve-1")
+        defer { first.stop() }
+        _ = try serve.post(Self.batch(Self.total))
+        _ = try await poll("sending to start", timeout: .seconds(60), every: .milliseconds(2)) { () -> Bool? in
+            ((try? FileManager.default.attributesOfItem(atPath: sendLog.path)[.size] as? Int) ?? 0) > 1000 * 100 ? true : nil
+        }
+        first.stop()
+        let log = try String(contentsOf: first.logURL, encoding: .utf8)
+        #expect(log.contains("sending stopped"), "the pool did not drain: \(first.logTail())")
+
+        let second = try await serve.start("serve-2")
+        defer { second.stop() }
+        _ = try await serve.waitAll(Self.total, "delivered", server: second, timeout: .seconds(120))
+        let lines = try String(contentsOf: sendLog, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == Self.total, "\(lines.count - Self.total) resent after a graceful stop")
+        #expect(!(try String(contentsOf: second.logURL, encoding: .utf8)).contains("in doubt"))
+    }
+
     @Test func providerOutageIsRetriedNothingFailsNothingDoubles() async throws {
         try await Self.withTwilio { twilio in
             let dir = try CLI.temporaryDirectory()

@@ -10,18 +10,23 @@ actor JobSource {
     private var buffer: [SendQueue.Job] = []
     private var refilling: Task<[SendQueue.Job], any Error>?
     private(set) var stopping = false
+    /// When the last claim found nothing: idle workers then wait instead of each asking SQLite.
+    private var foundNothingAt: ContinuousClock.Instant?
+    private let idleWait: Duration
 
-    init(queue: SendQueue, metrics: AppMetrics, logger: Logger, batchSize: Int) {
+    init(queue: SendQueue, metrics: AppMetrics, logger: Logger, batchSize: Int, idleWait: Duration) {
         self.queue = queue
         self.metrics = metrics
         self.logger = logger
         self.batchSize = batchSize
+        self.idleWait = idleWait
     }
 
     /// The next job, or nil when there is nothing due (or the pool is stopping).
     func next() async -> SendQueue.Job? {
         guard !stopping else { return nil }
         if buffer.isEmpty {
+            if let foundNothingAt, ContinuousClock.now - foundNothingAt < idleWait { return nil }
             let task = refilling ?? Task { [queue, metrics, batchSize] in
                 let claimed = try await queue.claim(limit: batchSize)
                 metrics.messagesEntered([.sending: claimed.fresh])
@@ -33,7 +38,9 @@ actor JobSource {
             if refilling == task {
                 refilling = nil
                 switch result {
-                case .success(let jobs): buffer.append(contentsOf: jobs.reversed())
+                case .success(let jobs):
+                    buffer.append(contentsOf: jobs.reversed())
+                    foundNothingAt = jobs.isEmpty ? ContinuousClock.now : nil
                 case .failure(let error): logger.error("cannot claim messages", metadata: ["error": "\(error)"])
                 }
             }
@@ -42,8 +49,13 @@ actor JobSource {
         return buffer.popLast()
     }
 
-    /// Stops handing out jobs and returns the ids claimed but never started.
-    func stop() async -> [Int64] {
+    /// Stops handing out jobs.
+    func stop() {
+        stopping = true
+    }
+
+    /// After `stop`: the ids claimed but never started, including a claim still in flight.
+    func drain() async -> [Int64] {
         stopping = true
         if let refilling, case .success(let jobs) = await refilling.result { buffer.append(contentsOf: jobs) }
         refilling = nil

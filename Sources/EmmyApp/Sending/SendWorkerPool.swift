@@ -35,7 +35,11 @@ public final class SendWorkerPool: Service, Sendable {
                            metadata: ["count": "\(recovered)", "provider": "\(provider.name)"])
         }
         let workers = max(1, config.workers)
-        let source = JobSource(queue: queue, metrics: metrics, logger: logger, batchSize: min(500, max(32, workers * 8)))
+        // Claim no more than about two seconds' worth when throttled, so what the API shows as
+        // `sending` is close to what is really on its way.
+        var claimSize = min(500, max(32, workers * 8))
+        if config.segmentsPerSecond > 0 { claimSize = max(workers, min(claimSize, Int(config.segmentsPerSecond * 2))) }
+        let source = JobSource(queue: queue, metrics: metrics, logger: logger, batchSize: claimSize, idleWait: idleWait)
         let recorder = StatusRecorder(queue: queue, metrics: metrics, logger: logger)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -50,9 +54,9 @@ public final class SendWorkerPool: Service, Sendable {
                 }
             }
         } onGracefulShutdown: {
-            Task { _ = await source.stop() }
+            Task { await source.stop() }
         }
-        let unstarted = await source.stop()
+        let unstarted = await source.drain()
         await recorder.flush()
         do {
             try await queue.release(unstarted)
