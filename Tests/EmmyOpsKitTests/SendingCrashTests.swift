@@ -84,10 +84,16 @@ import Glibc
 
         /// Waits until every one of `count` messages reached `status`.
         func waitAll(_ count: Int, _ status: String, server: ProcessHarness, timeout: Duration) async throws -> [String: Int] {
-            try await poll("\(count) messages \(status)", timeout: timeout, every: .milliseconds(250)) { () -> [String: Int]? in
-                do { try server.checkAlive() } catch { throw Failure(error, server.logTail()) }
-                guard let counts = statuses(), counts[status] == count else { return nil }
-                return counts
+            var last: [String: Int] = [:]
+            do {
+                return try await poll("\(count) messages \(status)", timeout: timeout, every: .milliseconds(250)) { () -> [String: Int]? in
+                    do { try server.checkAlive() } catch { throw Failure(error, server.logTail()) }
+                    guard let counts = statuses() else { return nil }
+                    last = counts
+                    return counts[status] == count ? counts : nil
+                }
+            } catch let timeout as PollTimeout {
+                throw Failure(timeout, "last statuses: \(last)\n\(server.logTail())")
             }
         }
     }

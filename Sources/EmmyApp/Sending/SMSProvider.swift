@@ -9,6 +9,14 @@ public struct OutgoingMessage: Sendable, Hashable {
     /// When it was queued; a provider lookup ignores anything older.
     public var queuedAt: Date
 
+    public init(id: Int64, to: String, body: String, segments: Int, queuedAt: Date) {
+        self.id = id
+        self.to = to
+        self.body = body
+        self.segments = segments
+        self.queuedAt = queuedAt
+    }
+
     /// Stable across attempts and restarts, so a provider that honours it drops a resend.
     public var idempotencyKey: String { "emmy-\(id)" }
 }
