@@ -127,7 +127,7 @@ extension DateFormatter {
     }
 
     /// The `DateSent>` filter's day, `YYYY-MM-DD` in UTC.
-    static var twilioDay: DateFormatter {
+    public static var twilioDay: DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")

@@ -198,7 +198,7 @@ final class TwilioTestServer: @unchecked Sendable {
         let query = request.uri.queryParameters
         let to = query["To"].map(String.init)
         let day = query["DateSent>"].map(String.init)
-        let days = DateFormatter.day
+        let days = DateFormatter.twilioDay
         let found = locked {
             messages.filter { message in
                 (to == nil || message.to == to) && (day == nil || days.string(from: message.created) >= day!)
@@ -226,15 +226,5 @@ final class TwilioTestServer: @unchecked Sendable {
             }
             try? await Task.sleep(for: .milliseconds(200))
         }
-    }
-}
-
-extension DateFormatter {
-    static var day: DateFormatter {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter
     }
 }
