@@ -11,7 +11,7 @@ struct EmmyOps: AsyncParsableCommand {
         unusable (missing tool, unreadable file); 64 bad command-line usage.
         """,
         version: EmmyOpsVersion.current,
-        subcommands: [Init.self, Validate.self, Render.self, RenderMonitoring.self, Schema.self, Serve.self, Up.self, Token.self, Probe.self]
+        subcommands: [Init.self, Validate.self, Render.self, RenderMonitoring.self, Schema.self, Serve.self, Up.self, Token.self, Probe.self, Supervise.self, Status.self]
     )
 }
 

@@ -70,9 +70,12 @@ struct ServerOptions: ParsableArguments {
         try await application.runService()
     }
 
-    private func loadApp() throws -> AppConfig {
-        if let spec { return try SpecOptions(spec: spec).load().app }
-        if FileManager.default.fileExists(atPath: "emmy.yaml") { return try SpecOptions(spec: "emmy.yaml").load().app }
-        return AppConfig()
+    private func loadApp() throws -> AppConfig { try loadSpec().app }
+
+    /// --spec, else ./emmy.yaml when present, else the defaults; `supervise` reads the same one.
+    func loadSpec() throws -> Spec {
+        if let spec { return try SpecOptions(spec: spec).load() }
+        if FileManager.default.fileExists(atPath: "emmy.yaml") { return try SpecOptions(spec: "emmy.yaml").load() }
+        return Spec()
     }
 }

@@ -55,8 +55,8 @@ import Testing
         #expect(userData.contains("install -m 0755 -o root -g root \"$tmp/emmyops\" /usr/local/bin/emmyops"))
         #expect(userData.contains("/usr/local/sbin/emmyops-install && systemctl enable --now emmyops.service"))
         #expect(userData.contains("shell: /usr/sbin/nologin"))
-        for setting in ["User=emmy", "NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/emmyops", "PrivateTmp=yes",
-                        "ExecStart=/usr/local/bin/emmyops supervise --spec /etc/emmyops/emmy.yaml --data-dir /var/lib/emmyops"] {
+        for setting in ["User=emmy", "NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/opt/emmy/shared", "PrivateTmp=yes",
+                        "ExecStart=/opt/emmy/current/emmyops supervise --spec /opt/emmy/current/emmy.yaml --data-dir /opt/emmy/shared"] {
             #expect(userData.contains("      \(setting)\n"), "\(setting)")
         }
         #expect(!userData.contains("package_upgrade: true"))

@@ -58,45 +58,73 @@ public final class BatchIngest: @unchecked Sendable {
         }
     }
 
-    /// The write of the previous chunk, still running while the next chunk is parsed and
-    /// validated: SQLite's single writer and the validating cores work at the same time.
+    /// The write of the previous transaction, still running while the next contacts are parsed
+    /// and validated: SQLite's single writer and the validating cores work at the same time.
     private var pendingWrite: Task<ChunkOutcome, any Error>?
+
+    /// Validated contacts waiting for the next write transaction.
+    private var buffered: [ValidatedMessage] = []
+    private var bufferedErrors: [Rejection] = []
+    /// Rows per write transaction: small at first so a small batch still overlaps validation
+    /// with writing, then larger, because each commit of a big batch dirties index pages
+    /// all over the dedupe index and fewer, larger commits write each page fewer times.
+    private var flushAt = 5000
+    static let maxRowsPerTransaction = 40_000
+
+    struct Rejection: Sendable {
+        var error: RowError
+        var raw: RawContact
+    }
 
     struct ChunkOutcome: Sendable {
         var queued: Int
         var errors: [RowError]
     }
 
-    /// Validates a chunk of contacts and hands it to the writer; returns before it is stored.
+    /// Validates a chunk of contacts and buffers it for the writer; returns before it is stored.
     public func add(_ contacts: [ContactInput]) async throws {
         guard !contacts.isEmpty else { return }
         let results = await validate(contacts)
         // In-batch duplicates are decided here, in order, before touching the database.
-        var fresh: [ValidatedMessage] = []
-        var rowErrors: [RowError] = []
-        for result in results {
+        for (contact, result) in zip(contacts, results) {
             switch result {
             case .success(let message):
-                if seenPhones.insert(Self.key(message.phone)).inserted {
-                    fresh.append(message)
+                if seenPhones.insert(DedupeKey.digits(message.phone)).inserted {
+                    buffered.append(message)
                 } else {
-                    rowErrors.append(RowError(position: message.position, field: validator.options.phoneField, kind: .duplicate,
-                                              reason: "\(message.phone) appears earlier in this batch"))
+                    bufferedErrors.append(Rejection(error: RowError(position: message.position, field: validator.options.phoneField, kind: .duplicate,
+                                                                    reason: "\(message.phone) appears earlier in this batch"), raw: contact.raw))
                 }
             case .failure(let error):
-                rowErrors.append(error)
+                bufferedErrors.append(Rejection(error: error, raw: contact.raw))
             }
         }
-        try await drainPendingWrite()
-        let (database, batchID, window, now) = (self.database, self.batchID, dedupeWindow, clock().timeIntervalSince1970)
-        let candidates = fresh, knownErrors = rowErrors, phoneField = validator.options.phoneField
-        pendingWrite = Task {
-            try await Self.store(candidates, errors: knownErrors, contacts: contacts, batchID: batchID, window: window, now: now,
-                                 phoneField: phoneField, in: database)
+        if buffered.count >= flushAt {
+            try await flush()
+            flushAt = min(flushAt * 2, Self.maxRowsPerTransaction)
         }
     }
 
-    /// Waits for the chunk in flight and counts what it stored.
+    /// Hands the buffered rows to the writer once the previous transaction is done. The
+    /// duplicate lookup runs first on a reader, at the same time as that transaction, so the
+    /// single writer only rechecks the rows committed since the reader's snapshot.
+    private func flush() async throws {
+        guard !buffered.isEmpty || !bufferedErrors.isEmpty else { return try await drainPendingWrite() }
+        let (database, batchID, window, now) = (self.database, self.batchID, dedupeWindow, clock().timeIntervalSince1970)
+        let candidates = buffered, knownErrors = bufferedErrors, phoneField = validator.options.phoneField
+        buffered = []
+        bufferedErrors = []
+        let keys = candidates.map { DedupeKey(phone: $0.phone, bodyHash: $0.bodyHash) }
+        let lookup = Task { window > 0 ? try await Self.recentlyQueued(keys, since: now - window, in: database) : nil }
+        try await drainPendingWrite()
+        pendingWrite = Task {
+            let recent = try await lookup.value
+            return try await Self.store(candidates, keys: keys, recent: recent, errors: knownErrors, batchID: batchID, window: window, now: now,
+                                        phoneField: phoneField, in: database)
+        }
+    }
+
+    /// Waits for the transaction in flight and counts what it stored.
     private func drainPendingWrite() async throws {
         guard let pending = pendingWrite else { return }
         pendingWrite = nil
@@ -111,71 +139,79 @@ public final class BatchIngest: @unchecked Sendable {
 
     /// One write transaction: queue the fresh messages (unless the same text went to the same
     /// number within the window) and record every rejection with the contact as sent.
-    private static func store(_ candidates: [ValidatedMessage], errors knownErrors: [RowError], contacts: [ContactInput],
+    private static func store(_ candidates: [ValidatedMessage], keys: [DedupeKey], recent snapshot: RecentMessages?, errors knownErrors: [Rejection],
                               batchID: String, window: TimeInterval, now: Double, phoneField: String,
                               in database: AppDatabase) async throws -> ChunkOutcome {
         try await database.writer.write { db in
-            var errors = knownErrors
+            var rejections = knownErrors
             var queued = 0
-            let recent = window > 0 ? try recentlyQueued(candidates, since: now - window, in: db) : []
-            let insert = try db.makeStatement(sql: """
-                INSERT INTO message (batch_id, row, phone, body, body_hash, encoding, segments, status, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)
-                """)
+            var recent = snapshot?.keys ?? []
+            if let snapshot { try recent.formUnion(snapshot.committedSince(among: keys, in: db)) }
+            let insert = StatementBinder(try db.makeStatement(sql: """
+                INSERT INTO message (batch_id, row, phone, body, body_hash, dedupe_key, encoding, segments, status, created_at, updated_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?9)
+                """), in: db)
+            insert.bind(1, batchID)
+            insert.bind(9, now)
             let optedOut = try OptOutList.optedOut(candidates.map(\.phone), in: db)
-            for message in candidates {
+            for (message, key) in zip(candidates, keys) {
                 if optedOut.contains(message.phone) {
-                    errors.append(RowError(position: message.position, field: phoneField, kind: .optedOut,
-                                           reason: "\(message.phone) opted out (replied STOP or was added to the opt-out list)"))
+                    rejections.append(Rejection(error: RowError(position: message.position, field: phoneField, kind: .optedOut,
+                                                                reason: "\(message.phone) opted out (replied STOP or was added to the opt-out list)"),
+                                                raw: message.raw))
                     continue
                 }
-                if recent.contains(DedupeKey(phone: message.phone, bodyHash: message.bodyHash)) {
-                    errors.append(RowError(position: message.position, field: "message", kind: .duplicate,
-                                           reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"))
+                if recent.contains(key) {
+                    rejections.append(Rejection(error: RowError(position: message.position, field: "message", kind: .duplicate,
+                                                                reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"),
+                                                raw: message.raw))
                     continue
                 }
-                insert.setUncheckedArguments([batchID, message.position, message.phone, message.body, message.bodyHash,
-                                              message.encoding.rawValue, message.segments, now, now])
-                try insert.execute()
+                insert.bind(2, message.position)
+                insert.bind(3, message.phone)
+                insert.bind(4, message.body)
+                insert.bind(5, message.bodyHash)
+                insert.bind(6, key.value)
+                insert.bind(7, message.encoding.rawValue)
+                insert.bind(8, message.segments)
+                try insert.step()
                 queued += 1
             }
-            if !errors.isEmpty {
-                let raws = Dictionary(contacts.map { ($0.position, $0.raw) }, uniquingKeysWith: { first, _ in first })
+            if !rejections.isEmpty {
                 let reject = try db.makeStatement(sql: "INSERT INTO rejection (batch_id, row, field, kind, reason, raw) VALUES (?, ?, ?, ?, ?, ?)")
-                for error in errors {
-                    reject.setUncheckedArguments([batchID, error.position, error.field, error.kind.rawValue, error.reason,
-                                                  raws[error.position]?.text ?? ""])
+                for rejection in rejections {
+                    let error = rejection.error
+                    reject.setUncheckedArguments([batchID, error.position, error.field, error.kind.rawValue, error.reason, rejection.raw.text])
                     try reject.execute()
                 }
             }
-            return ChunkOutcome(queued: queued, errors: errors)
+            return ChunkOutcome(queued: queued, errors: rejections.map(\.error))
         }
     }
 
-    struct DedupeKey: Hashable {
-        var phone: String
-        var bodyHash: Int64
-    }
-
-    /// Which of these messages' (number, text) pairs were queued since `cutoff`: one indexed
-    /// query per 500 numbers instead of one per message.
-    private static func recentlyQueued(_ messages: [ValidatedMessage], since cutoff: Double, in db: Database) throws -> Set<DedupeKey> {
-        var found: Set<DedupeKey> = []
-        let phones = Array(Set(messages.map(\.phone)))
-        for start in stride(from: 0, to: phones.count, by: 500) {
-            let slice = phones[start..<min(phones.count, start + 500)]
-            let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
-            let rows = try Row.fetchCursor(db, sql: "SELECT phone, body_hash FROM message WHERE phone IN (\(marks)) AND created_at >= ?",
-                                           arguments: StatementArguments(slice.map { $0 as any DatabaseValueConvertible } + [cutoff]))
-            while let row = try rows.next() {
-                found.insert(DedupeKey(phone: row["phone"], bodyHash: row["body_hash"]))
+    /// Which of these (number, text) pairs were queued since `cutoff`, as of one read snapshot:
+    /// one indexed query per 500 keys instead of one per message.
+    private static func recentlyQueued(_ keys: [DedupeKey], since cutoff: Double, in database: AppDatabase) async throws -> RecentMessages {
+        try await database.read { db in
+            var found: Set<DedupeKey> = []
+            let values = Array(Set(keys.map(\.value)))
+            for start in stride(from: 0, to: values.count, by: 500) {
+                let slice = values[start..<min(values.count, start + 500)]
+                let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
+                let rows = try Row.fetchCursor(db, sql: "SELECT phone, body_hash FROM message WHERE dedupe_key IN (\(marks)) AND created_at >= ?",
+                                               arguments: StatementArguments(slice.map { $0 as any DatabaseValueConvertible } + [cutoff]))
+                while let row = try rows.next() {
+                    found.insert(DedupeKey(phone: row["phone"], bodyHash: row["body_hash"]))
+                }
             }
+            let lastID = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM message") ?? 0
+            return RecentMessages(keys: found, lastID: lastID)
         }
-        return found
     }
 
     /// Marks the batch complete with its counts.
     public func finish() async throws -> BatchSummary {
+        try await flush()
         try await drainPendingWrite()
         let (id, accepted, rejected, duplicates) = (batchID, self.accepted, self.rejected, self.duplicates)
         try await database.writer.write { db in
@@ -207,10 +243,5 @@ public final class BatchIngest: @unchecked Sendable {
             for await part in group { parts.append(part) }
             return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
         }
-    }
-
-    /// E.164 digits fit an Int64 (at most 15 digits), a quarter of the memory of the string.
-    static func key(_ e164: String) -> Int64 {
-        Int64(e164.dropFirst()) ?? Int64(bitPattern: UInt64(truncatingIfNeeded: e164.hashValue))
     }
 }

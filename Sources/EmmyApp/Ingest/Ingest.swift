@@ -69,6 +69,9 @@ public struct ValidatedMessage: Sendable {
     public var bodyHash: Int64
     public var encoding: SMSEncoding.Scheme
     public var segments: Int
+    /// The contact as sent, kept for the rejected-rows download in case it turns out to be a
+    /// duplicate of an earlier batch (shares the input's storage; no copy).
+    public var raw: RawContact
 }
 
 /// Per-request settings of an ingest.
@@ -124,7 +127,7 @@ public struct ContactValidator: Sendable {
         }
         let encoding = SMSEncoding(body)
         return .success(ValidatedMessage(position: contact.position, phone: phone.e164, body: body, bodyHash: Self.hash(body),
-                                         encoding: encoding.scheme, segments: encoding.segments))
+                                         encoding: encoding.scheme, segments: encoding.segments, raw: contact.raw))
     }
 
     /// FNV-1a over the UTF-8 bytes: stable across processes (unlike `Hasher`), so stored

@@ -30,7 +30,7 @@ users:
     shell: /bin/bash
     lock_passwd: true
     groups: [{{serviceUser}}]
-    sudo: "ALL=(root) NOPASSWD: /usr/bin/systemctl start emmyops.service, /usr/bin/systemctl stop emmyops.service, /usr/bin/systemctl restart emmyops.service, /usr/bin/systemctl status emmyops.service"
+    sudo: "ALL=(root) NOPASSWD: /usr/bin/systemctl start emmyops.service, /usr/bin/systemctl stop emmyops.service, /usr/bin/systemctl restart emmyops.service, /usr/bin/systemctl reload emmyops.service, /usr/bin/systemctl status emmyops.service"
     ssh_authorized_keys:
       - "${ssh_public_key}"
 
@@ -69,7 +69,9 @@ write_files:
 {{/release}}
 
 runcmd:
-  - [install, -d, -o, {{deployUser}}, -g, {{serviceUser}}, -m, "0750", {{configDir}}]
+  # The release layout: the deploy user writes releases/ and current; shared/ holds the data.
+  - [install, -d, -o, {{deployUser}}, -g, {{serviceUser}}, -m, "0750", {{root}}, {{root}}/releases]
+  - [install, -d, -o, {{serviceUser}}, -g, {{serviceUser}}, -m, "0770", {{dataDir}}]
   - [systemctl, daemon-reload]
   - [systemctl, try-restart, ssh.socket, ssh.service]
 {{#release}}
@@ -90,7 +92,7 @@ runcmd:
 Description=emmyops supervising {{appName}} ({{project}})
 Wants=network-online.target
 After=network-online.target
-# Starts once a deploy has written the spec.
+# Runs the release `current` points at; starts once a deploy has written its spec.
 ConditionPathExists={{specPath}}
 
 [Service]
@@ -98,11 +100,16 @@ Type=simple
 User={{serviceUser}}
 Group={{serviceUser}}
 ExecStart={{binary}} supervise --spec {{specPath}} --data-dir {{dataDir}}
+# SIGHUP makes the supervisor restart the app gracefully (brief downtime on this port).
+ExecReload=/bin/kill -HUP $MAINPID
 EnvironmentFile=-{{environmentFile}}
+# The supervisor restarts the app; systemd restarts the supervisor. On stop only the
+# supervisor gets SIGTERM and drains the app; whatever is left after the timeout is killed.
 Restart=on-failure
 RestartSec=5
-StateDirectory={{stateDirectory}}
-StateDirectoryMode=0750
+KillSignal=SIGTERM
+KillMode=mixed
+TimeoutStopSec={{stopTimeoutSeconds}}
 UMask=0027
 NoNewPrivileges=yes
 ProtectSystem=strict

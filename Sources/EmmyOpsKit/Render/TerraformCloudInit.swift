@@ -6,9 +6,14 @@ import Foundation
 enum TerraformCloudInit {
     /// The unprivileged user emmyops runs as.
     static let serviceUser = "emmy"
+    /// The release layout: `releases/<version>/` (binary and spec), `shared/` (data, secrets.env)
+    /// and a `current` symlink the deploy switches.
+    // TODO(deploy-merge): read the spec's `deploy.root` once the deploy branch adds it.
+    static let deployRoot = "/opt/emmy"
+    /// The pinned release cloud-init installs, for operators on the host (`emmyops status`);
+    /// the unit runs the deployed release under `current`.
     static let binary = "/usr/local/bin/emmyops"
-    static let configDir = "/etc/emmyops"
-    static let dataDir = "/var/lib/emmyops"
+    static let dataDir = "\(deployRoot)/shared"
 
     /// Values the two templates read (by property name).
     struct Unit {
@@ -16,11 +21,12 @@ enum TerraformCloudInit {
         let project: String
         let appName: String
         let serviceUser = TerraformCloudInit.serviceUser
-        let binary = TerraformCloudInit.binary
-        let specPath = "\(TerraformCloudInit.configDir)/emmy.yaml"
-        let environmentFile = "\(TerraformCloudInit.configDir)/environment"
+        let binary = "\(TerraformCloudInit.deployRoot)/current/emmyops"
+        let specPath = "\(TerraformCloudInit.deployRoot)/current/emmy.yaml"
+        let environmentFile = "\(TerraformCloudInit.dataDir)/secrets.env"
         let dataDir = TerraformCloudInit.dataDir
-        let stateDirectory = "emmyops"
+        /// Longer than the supervisor's drain timeout, so systemd never kills a draining app.
+        let stopTimeoutSeconds: Int64
     }
 
     struct UserData {
@@ -36,7 +42,7 @@ enum TerraformCloudInit {
         let deployUser: String
         let sshPort: Int
         let binary = TerraformCloudInit.binary
-        let configDir = TerraformCloudInit.configDir
+        let root = TerraformCloudInit.deployRoot
         let dataDir = TerraformCloudInit.dataDir
         let release: Download?
         /// The systemd unit, indented for its `content: |` block.
@@ -48,14 +54,14 @@ enum TerraformCloudInit {
     }
 
     static func unit(_ spec: Spec) -> String {
-        render("systemd/emmyops.service", Unit(project: spec.project, appName: spec.app.name))
+        render("systemd/emmyops.service", Unit(project: spec.project, appName: spec.app.name,
+                                               stopTimeoutSeconds: (spec.supervise.drainTimeout.milliseconds + 999) / 1000 + 15))
     }
 
     static func userData(_ context: TerraformContext) -> String {
         let release = context.spec.release
-        // The URL sits in single quotes in a shell script: close, escape and reopen any quote in it.
         let download = release.url.flatMap { url in
-            release.sha256.map { UserData.Download(version: release.version, url: url.replacingOccurrences(of: "'", with: "'\\''"), sha256: $0) }
+            release.sha256.map { UserData.Download(version: release.version, url: quoted(url), sha256: $0) }
         }
         let unit = unit(context.spec).split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.isEmpty ? "" : "      \($0)" }.joined(separator: "\n")
@@ -68,6 +74,11 @@ enum TerraformCloudInit {
             .replacingOccurrences(of: "${", with: "$${").replacingOccurrences(of: "%{", with: "%%{")
             .replacingOccurrences(of: "\u{0}", with: keyPlaceholder)
         return escaped.hasSuffix("\n") ? escaped : escaped + "\n"
+    }
+
+    /// For a value inside single quotes in a shell script: close, escape and reopen any quote in it.
+    private static func quoted(_ value: String) -> String {
+        value.replacingOccurrences(of: "'", with: "'\\''")
     }
 
     /// The only templatefile() interpolation in cloud-init.yaml.

@@ -42,6 +42,13 @@ public enum ExampleSpec {
       availability: 99.9%
       latency: { p95: 2s }
 
+    # `emmyops supervise` restarts the app with a doubling backoff, gives up (and says so in
+    # `emmyops status`) after too many restarts in a window, and drains it on SIGTERM.
+    supervise:
+      backoff_initial: 500ms
+      crash_budget: { restarts: 5, window: 60s }
+      drain_timeout: 30s
+
     notify:
       receivers:
         team:

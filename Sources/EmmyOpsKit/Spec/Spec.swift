@@ -18,6 +18,7 @@ public struct Spec: Sendable {
     /// Present when the spec describes cloud infrastructure.
     public var infrastructure: Infrastructure?
     public var github: GitHubSettings
+    public var supervise = SuperviseSettings()
     /// Where each key path was written, for diagnostics found after loading.
     public var sourceMap: SourceMap
 

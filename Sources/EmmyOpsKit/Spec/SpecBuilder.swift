@@ -31,6 +31,7 @@ struct SpecBuilder {
         set(&spec.backup.keep.monthly, R.int(R.value(keep, "monthly")))
         if let node = R.value(root, "infrastructure"), !R.isNull(node) { spec.infrastructure = infrastructure(node) }
         spec.github = github(R.value(root, "github"))
+        spec.supervise = supervise(R.value(root, "supervise"))
         return spec
     }
 

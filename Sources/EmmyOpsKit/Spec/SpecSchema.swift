@@ -173,5 +173,6 @@ public enum SpecSchema {
         ]), "Database backups."),
         infrastructure,
         github,
+        supervise,
     ])
 }

@@ -71,6 +71,7 @@ public enum SpecValidation {
         validateSLO(spec, error: error, warning: warning)
         validateNotify(spec, error: error, warning: warning)
         InfrastructureValidation.validate(spec, error: error, warning: warning)
+        validateSupervise(spec, error: error)
         validateSending(spec.app, error: error, warning: warning)
 
         if let webhook = spec.incident.webhook {
