@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools the test suite drives: Debian packages (promtool, amtool,
-# prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init) and
-# PyPI tools, each in its own virtualenv under /opt/emmyops-tools with its commands
+# prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init, chromium,
+# chromium-driver) and PyPI tools, each in its own virtualenv under /opt/emmyops-tools with its commands
 # linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto).
 # Idempotent: a second run that finds everything does nothing.
 set -euo pipefail
@@ -16,6 +16,9 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 [ -e /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v cloud-init >/dev/null || need+=(cloud-init)
+# The web UI's browser test: headless Chromium driven through chromedriver (WebDriver).
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

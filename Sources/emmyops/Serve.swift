@@ -51,11 +51,17 @@ struct ServerOptions: ParsableArguments {
 
     func run(announce: Bool) async throws {
         let environment = ProcessInfo.processInfo.environment
-        let app = try loadApp()
-        let config = app.serverConfig(
+        let spec = try loadSpec()
+        let app = spec.app
+        var config = app.serverConfig(
             host: host ?? environment["EMMY_HOST"] ?? "127.0.0.1",
             port: port ?? environment["EMMY_PORT"].flatMap(Int.init),
             dataDirectory: dataDir ?? environment["EMMY_DATA_DIR"] ?? ".emmy")
+        let monitoring = spec.monitoring
+        for (name, url) in [("Grafana", monitoring.grafana.externalURL), ("Prometheus", monitoring.prometheus.externalURL),
+                            ("Alertmanager", monitoring.alertmanager.externalURL)] where !url.isEmpty {
+            config.dashboards[name] = url
+        }
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         let logger = Logger(label: "emmyapp")
         let application: any ApplicationProtocol
@@ -69,8 +75,6 @@ struct ServerOptions: ParsableArguments {
         if announce { Output.note("EmmyApp: http://\(config.host):\(config.port)/ (data in \(config.dataDirectory))") }
         try await application.runService()
     }
-
-    private func loadApp() throws -> AppConfig { try loadSpec().app }
 
     /// --spec, else ./emmy.yaml when present, else the defaults; `supervise` reads the same one.
     func loadSpec() throws -> Spec {

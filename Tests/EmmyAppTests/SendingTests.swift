@@ -197,7 +197,7 @@ import Testing
             #expect(try await client.execute(uri: "/webhooks/twilio/inbound", method: .post, headers: forged, body: forgedBody) { $0.status } == .forbidden)
 
             try await client.execute(uri: "/messages", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: """
-                {"message": "Hi", "contacts": [{"phone": "+254712345678"}, {"phone": "+254712345679"}, {"phone": "+254712345670"}]}
+                {"message": "Hi again", "contacts": [{"phone": "+254712345678"}, {"phone": "+254712345679"}, {"phone": "+254712345670"}]}
                 """)) { response in
                 let answer = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
                 #expect(answer["accepted"] as? Int == 1)

@@ -1,3 +1,4 @@
+@testable import EmmyApp
 @testable import EmmyOpsKit
 import Foundation
 import Testing
@@ -6,27 +7,47 @@ import Testing
 @Suite struct TemplateTests {
     static let templates = TerraformFixture.root.appendingPathComponent("Templates")
 
-    /// Template name (path under Templates/ without .mustache) → file contents.
-    static func onDisk() throws -> [String: String] {
+    /// Template name (path under `folder` without `suffix`) → file contents.
+    static func onDisk(_ folder: URL = templates, suffix: String = ".mustache", skipping skipped: String? = "web/") throws -> [String: String] {
         var sources: [String: String] = [:]
-        let enumerator = FileManager.default.enumerator(atPath: templates.path)
+        let enumerator = FileManager.default.enumerator(atPath: folder.path)
         while let path = enumerator?.nextObject() as? String {
-            guard path.hasSuffix(".mustache") else { continue }
-            sources[String(path.dropLast(".mustache".count))] = try String(contentsOf: templates.appendingPathComponent(path), encoding: .utf8)
+            guard path.hasSuffix(suffix), skipped.map({ !path.hasPrefix($0) }) ?? true else { continue }
+            sources[String(path.dropLast(suffix.count))] = try String(contentsOf: folder.appendingPathComponent(path), encoding: .utf8)
         }
         return sources
+    }
+
+    static func expectEmbedded(_ embedded: [String: String], _ files: [String: String], _ stale: String) {
+        #expect(Set(embedded.keys) == Set(files.keys), "\(stale)")
+        for (name, text) in files {
+            // The script keeps exactly one trailing newline.
+            var normalised = text
+            while normalised.hasSuffix("\n") { normalised.removeLast() }
+            #expect(embedded[name] == normalised + "\n", "\(name): \(stale)")
+        }
+    }
+
+    /// EmmyApp's pages, stylesheet and script: Templates/web/ as embedded in EmbeddedWebTemplates.swift.
+    @Test func embeddedWebTemplatesMatchTheFiles() throws {
+        let web = Self.templates.appendingPathComponent("web")
+        let stale = "Sources/EmmyApp/Web/EmbeddedWebTemplates.swift is out of date; run `python3 scripts/embed-templates.py`"
+        let pages = try Self.onDisk(web, skipping: "static/")
+        Self.expectEmbedded(EmbeddedWebTemplates.pages, pages, stale)
+        let assets = try Self.onDisk(web.appendingPathComponent("static"), suffix: "", skipping: nil)
+        Self.expectEmbedded(EmbeddedWebTemplates.assets, assets, stale)
+        #expect(pages.keys.contains("upload") && pages.keys.contains("preview") && assets.keys.contains("app.css"))
+        // Untrusted values must always be escaped: no triple mustache, no unescaped `{{& x}}`.
+        for (name, source) in pages {
+            #expect(!source.contains("{{{") && !source.contains("{{&"), "\(name) inserts a value unescaped")
+        }
     }
 
     @Test func embeddedTemplatesMatchTheFiles() throws {
         let files = try Self.onDisk()
         let stale = "Sources/EmmyOpsKit/Render/EmbeddedTemplates.swift is out of date; run `python3 scripts/embed-templates.py`"
         #expect(Set(TemplateLibrary.names) == Set(files.keys), "\(stale)")
-        for (name, text) in files {
-            // The script keeps exactly one trailing newline.
-            var normalised = text
-            while normalised.hasSuffix("\n") { normalised.removeLast() }
-            #expect(EmbeddedTemplates.all[name] == normalised + "\n", "\(name): \(stale)")
-        }
+        Self.expectEmbedded(EmbeddedTemplates.all, files, stale)
         #expect(files.keys.contains("cloud-init/user-data") && files.keys.contains("systemd/emmyops.service"))
     }
 

@@ -84,21 +84,9 @@ public final class BatchIngest: @unchecked Sendable {
     /// Validates a chunk of contacts and buffers it for the writer; returns before it is stored.
     public func add(_ contacts: [ContactInput]) async throws {
         guard !contacts.isEmpty else { return }
-        let results = await validate(contacts)
-        // In-batch duplicates are decided here, in order, before touching the database.
-        for (contact, result) in zip(contacts, results) {
-            switch result {
-            case .success(let message):
-                if seenPhones.insert(DedupeKey.digits(message.phone)).inserted {
-                    buffered.append(message)
-                } else {
-                    bufferedErrors.append(Rejection(error: RowError(position: message.position, field: validator.options.phoneField, kind: .duplicate,
-                                                                    reason: "\(message.phone) appears earlier in this batch"), raw: contact.raw))
-                }
-            case .failure(let error):
-                bufferedErrors.append(Rejection(error: error, raw: contact.raw))
-            }
-        }
+        let (fresh, rejections) = screenInBatch(contacts, await validate(contacts))
+        buffered += fresh
+        bufferedErrors += rejections
         if buffered.count >= flushAt {
             try await flush()
             flushAt = min(flushAt * 2, Self.maxRowsPerTransaction)
@@ -143,27 +131,22 @@ public final class BatchIngest: @unchecked Sendable {
                               batchID: String, window: TimeInterval, now: Double, phoneField: String,
                               in database: AppDatabase) async throws -> ChunkOutcome {
         try await database.writer.write { db in
-            var rejections = knownErrors
-            var queued = 0
             var recent = snapshot?.keys ?? []
             if let snapshot { try recent.formUnion(snapshot.committedSince(among: keys, in: db)) }
+            let (fresh, repeated) = screenAgainstRecent(candidates, keys: keys, recent: recent, window: window)
+            var rejections = knownErrors + repeated
+            var queued = 0
             let insert = StatementBinder(try db.makeStatement(sql: """
                 INSERT INTO message (batch_id, row, phone, body, body_hash, dedupe_key, encoding, segments, status, created_at, updated_at)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?9)
                 """), in: db)
             insert.bind(1, batchID)
             insert.bind(9, now)
-            let optedOut = try OptOutList.optedOut(candidates.map(\.phone), in: db)
-            for (message, key) in zip(candidates, keys) {
+            let optedOut = try OptOutList.optedOut(fresh.map { $0.0.phone }, in: db)
+            for (message, key) in fresh {
                 if optedOut.contains(message.phone) {
                     rejections.append(Rejection(error: RowError(position: message.position, field: phoneField, kind: .optedOut,
                                                                 reason: "\(message.phone) opted out (replied STOP or was added to the opt-out list)"),
-                                                raw: message.raw))
-                    continue
-                }
-                if recent.contains(key) {
-                    rejections.append(Rejection(error: RowError(position: message.position, field: "message", kind: .duplicate,
-                                                                reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"),
                                                 raw: message.raw))
                     continue
                 }
@@ -243,5 +226,60 @@ public final class BatchIngest: @unchecked Sendable {
             for await part in group { parts.append(part) }
             return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
         }
+    }
+}
+
+// MARK: - Screening shared by ingest and the web preview
+//
+// `add`/`store` and `preview` both go through these, so a check added here shows in the
+// preview exactly as it will apply when the batch is sent.
+extension BatchIngest {
+    /// In-batch duplicates, decided in row order before touching the database.
+    fileprivate func screenInBatch(_ contacts: [ContactInput], _ results: [Result<ValidatedMessage, RowError>]) -> (fresh: [ValidatedMessage], rejections: [Rejection]) {
+        var fresh: [ValidatedMessage] = []
+        var rejections: [Rejection] = []
+        for (contact, result) in zip(contacts, results) {
+            switch result {
+            case .success(let message):
+                if seenPhones.insert(DedupeKey.digits(message.phone)).inserted {
+                    fresh.append(message)
+                } else {
+                    rejections.append(Rejection(error: RowError(position: message.position, field: validator.options.phoneField, kind: .duplicate,
+                                                                reason: "\(message.phone) appears earlier in this batch"), raw: contact.raw))
+                }
+            case .failure(let error):
+                rejections.append(Rejection(error: error, raw: contact.raw))
+            }
+        }
+        return (fresh, rejections)
+    }
+
+    /// Splits candidates into those to queue (with their keys) and those whose text went to
+    /// the same number within the window.
+    fileprivate static func screenAgainstRecent(_ candidates: [ValidatedMessage], keys: [DedupeKey], recent: Set<DedupeKey>,
+                                                window: TimeInterval) -> (fresh: [(ValidatedMessage, DedupeKey)], rejections: [Rejection]) {
+        var fresh: [(ValidatedMessage, DedupeKey)] = []
+        var rejections: [Rejection] = []
+        for (message, key) in zip(candidates, keys) {
+            if recent.contains(key) {
+                rejections.append(Rejection(error: RowError(position: message.position, field: "message", kind: .duplicate,
+                                                            reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"),
+                                            raw: message.raw))
+            } else {
+                fresh.append((message, key))
+            }
+        }
+        return (fresh, rejections)
+    }
+
+    /// What `add` would queue and reject for this chunk, without writing anything: the web
+    /// preview. Call it on an ingest that is never begun; chunks are screened in order.
+    public func preview(_ contacts: [ContactInput]) async throws -> (accepted: [ValidatedMessage], errors: [RowError]) {
+        let (fresh, rejections) = screenInBatch(contacts, await validate(contacts))
+        let keys = fresh.map { DedupeKey(phone: $0.phone, bodyHash: $0.bodyHash) }
+        let window = dedupeWindow
+        let recent = window > 0 ? try await Self.recentlyQueued(keys, since: clock().timeIntervalSince1970 - window, in: database).keys : []
+        let (accepted, repeated) = Self.screenAgainstRecent(fresh, keys: keys, recent: recent, window: window)
+        return (accepted.map(\.0), (rejections + repeated).map(\.error))
     }
 }

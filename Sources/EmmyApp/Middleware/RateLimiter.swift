@@ -55,7 +55,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         guard request.method == .post else { return try await next(request, context) }
         let rate: ServerConfig.Rate
         switch request.uri.path {
-        case "/upload": rate = config.rateLimits.upload
+        case "/upload", "/send": rate = config.rateLimits.upload
         case "/messages": rate = config.rateLimits.messages
         default: return try await next(request, context)
         }

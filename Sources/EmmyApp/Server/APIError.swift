@@ -10,6 +10,8 @@ public struct APIError: Error, Sendable, HTTPResponseError {
     public var message: String
     public var field: String?
     public var headers: HTTPFields = [:]
+    /// The CSV header, when the error is about a missing column (the web UI offers a choice).
+    var columns: [String]?
 
     public init(_ status: HTTPResponse.Status, code: String, _ message: String, field: String? = nil) {
         self.status = status

@@ -5,6 +5,8 @@ import NIOCore
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let peer: String
+    /// Set by the web guard: a browser form with a signed-in session and a valid CSRF token.
+    public var webAuthenticated = false
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

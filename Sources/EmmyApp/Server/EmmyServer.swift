@@ -24,9 +24,12 @@ public enum EmmyServer {
     public static func buildRouter(config: ServerConfig, paths: AppPaths = AppPaths(), database: AppDatabase,
                                    metrics: AppMetrics) throws -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
+        let web = WebPages(templates: try WebTemplates(), secret: WebSecret(), config: config)
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: RequestLogMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), config: config, metrics: metrics))
+        router.add(middleware: WebGuardMiddleware(pages: web))
         router.add(middleware: AuthMiddleware(database: database, required: config.authRequired))
         HealthController(database: database, metrics: metrics, started: Date())
             .add(to: router, paths: (paths.health, paths.ready, paths.metrics))
@@ -34,6 +37,9 @@ public enum EmmyServer {
         BatchesController(database: database).add(to: router)
         SendingController(database: database, config: config).add(to: router)
         WebhooksController(database: database, config: config, metrics: metrics).add(to: router)
+        WebController(database: database, config: config, pages: web, started: Date()).add(to: router)
+        PreviewController(database: database, config: config, metrics: metrics, pages: web,
+                          drafts: DraftStore(dataDirectory: config.dataDirectory)).add(to: router)
         return router
     }
 }

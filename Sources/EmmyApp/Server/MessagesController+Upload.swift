@@ -29,20 +29,32 @@ extension MessagesController {
         }
         let ingest = BatchIngest(database: database, options: options, source: .csv, client: context.peer, dedupeWindow: config.dedupeWindow)
         try await ingest.begin()
-        var table = CSVTable(maxFieldBytes: config.limits.fieldBytes)
+        try await Self.readContacts(try spool.chunks(), phoneField: options.phoneField, maxFieldBytes: config.limits.fieldBytes) { chunk in
+            try await ingest.add(chunk)
+        }
+        return try await finish(ingest, source: .csv, started: started, logger: context.logger)
+    }
+
+    /// Reads a CSV as contacts, handing them on in chunks of `chunkSize`, after checking that the
+    /// header names the phone column. Shared by the upload API and the web UI's preview and send.
+    static func readContacts(_ chunks: AnySequence<Data>, phoneField: String, maxFieldBytes: Int, chunkSize: Int = 5000,
+                             _ handle: ([ContactInput]) async throws -> Void) async throws {
+        var table = CSVTable(maxFieldBytes: maxFieldBytes)
         var pending: [ContactInput] = []
         var sawPhoneColumn = false
-        for chunk in try spool.chunks() {
+        for chunk in chunks {
             for result in table.feed(chunk) { pending.append(Self.contact(result)) }
             if !sawPhoneColumn, let header = table.header {
-                guard header.contains(options.phoneField) else {
-                    throw APIError.badRequest("no_phone_column", "the CSV header has no `\(options.phoneField)` column; columns are: \(header.joined(separator: ", "))",
-                                              field: "phone_column")
+                guard header.contains(phoneField) else {
+                    var error = APIError.badRequest("no_phone_column", "the CSV header has no `\(phoneField)` column; columns are: \(header.joined(separator: ", "))",
+                                                    field: "phone_column")
+                    error.columns = header
+                    throw error
                 }
                 sawPhoneColumn = true
             }
-            if pending.count >= 5000 {
-                try await ingest.add(pending)
+            if pending.count >= chunkSize {
+                try await handle(pending)
                 pending.removeAll(keepingCapacity: true)
             }
         }
@@ -52,8 +64,7 @@ extension MessagesController {
             }
             pending.append(Self.contact(result))
         }
-        try await ingest.add(pending)
-        return try await finish(ingest, source: .csv, started: started, logger: context.logger)
+        try await handle(pending)
     }
 
     static func contact(_ result: Result<CSVTable.Row, CSVTable.Problem>) -> ContactInput {
@@ -161,6 +172,11 @@ final class UploadSpool {
 
     /// The spooled file in 256 KiB chunks.
     func chunks() throws -> AnySequence<Data> {
+        try Self.chunks(of: url)
+    }
+
+    /// A file in 256 KiB chunks.
+    static func chunks(of url: URL) throws -> AnySequence<Data> {
         let reader = try FileHandle(forReadingFrom: url)
         return AnySequence(AnyIterator {
             let data = (try? reader.read(upToCount: 256 * 1024)) ?? nil

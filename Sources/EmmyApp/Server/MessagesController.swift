@@ -109,6 +109,12 @@ struct MessagesController: Sendable {
     }
 
     func finish(_ ingest: BatchIngest, source: BatchIngest.Source, started: ContinuousClock.Instant, logger: Logger) async throws -> Response {
+        let summary = try await finishSummary(ingest, source: source, started: started, logger: logger)
+        return try jsonResponse(IngestResponse(summary, source: source), status: .accepted)
+    }
+
+    /// Completes the batch, records its metrics and logs it.
+    func finishSummary(_ ingest: BatchIngest, source: BatchIngest.Source, started: ContinuousClock.Instant, logger: Logger) async throws -> BatchSummary {
         let summary = try await ingest.finish()
         let seconds = (ContinuousClock.now - started).seconds
         metrics.batchIngested(accepted: summary.accepted, rejections: ingest.rejectionsByKind, seconds: seconds)
@@ -117,6 +123,6 @@ struct MessagesController: Sendable {
             "rejected": .stringConvertible(summary.rejected), "duplicates": .stringConvertible(summary.duplicates),
             "seconds": .stringConvertible((seconds * 1000).rounded() / 1000),
         ])
-        return try jsonResponse(IngestResponse(summary, source: source), status: .accepted)
+        return summary
     }
 }

@@ -18,6 +18,9 @@ public struct ServerConfig: Sendable {
     public var sending = SendingConfig()
     /// Where `${SECRET}` references are read from.
     public var environment: [String: String] = ProcessInfo.processInfo.environment
+    /// Where users reach the monitoring stack (the spec's `monitoring.*.external_url`), linked
+    /// from /monitoring when set: name (Grafana, Prometheus, Alertmanager) → URL.
+    public var dashboards: [String: String] = [:]
 
     public init() {}
 

@@ -1,0 +1,179 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+
+/// The server-rendered pages: upload, results, a batch, monitoring, sign-in; and /static/.
+/// Every page is complete without JavaScript; app.js only refreshes a running batch's counts.
+struct WebController: Sendable {
+    let database: AppDatabase
+    let config: ServerConfig
+    let pages: WebPages
+    let started: Date
+
+    func add(to router: Router<AppRequestContext>) {
+        router.get("/", use: upload)
+        router.get("/results", use: results)
+        router.get("/batches/:id", use: batch)
+        router.get("/monitoring", use: monitoring)
+        router.get("/login", use: login)
+        router.post("/login", use: signIn)
+        router.post("/logout", use: signOut)
+        router.get("/static/:name", use: asset)
+        router.get("/api/batches/:id/failed.csv", use: failedCSV)
+    }
+
+    static let pageSize = 50
+    static let statusOrder = ["queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled"]
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]
+        return formatter.string(from: date) + " UTC"
+    }
+
+    @Sendable func asset(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let response = WebTemplates.asset(try context.parameters.require("name")) else {
+            throw APIError(.notFound, code: "not_found", "no such file")
+        }
+        return response
+    }
+
+    @Sendable func upload(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let redirect = pages.requireSession(request) { return redirect }
+        return try pages.render("upload", title: "Upload contacts", ["region": config.defaultRegion], request: request, context: context)
+    }
+
+    /// One batch's values for the results table and the batch page.
+    static func batchValues(_ batch: AppDatabase.BatchRow) -> [String: Any] {
+        let total = batch.total
+        return [
+            "id": batch.id, "created": timestamp(batch.createdAt), "source": batch.source, "template": batch.template,
+            "accepted": batch.accepted, "rejected": batch.rejected, "duplicates": batch.duplicates, "segments": batch.segments,
+            "total": total, "done": batch.finished, "percent": total == 0 ? 100 : batch.finished * 100 / total,
+            "live": batch.finished < total || !batch.complete,
+            "sentCount": (batch.statuses["sent"] ?? 0) + (batch.statuses["delivered"] ?? 0),
+            "failedCount": (batch.statuses["failed"] ?? 0) + (batch.statuses["undelivered"] ?? 0),
+            "queuedCount": (batch.statuses["queued"] ?? 0) + (batch.statuses["sending"] ?? 0),
+            "counts": statusOrder.map { ["status": $0, "count": batch.statuses[$0] ?? 0] },
+        ]
+    }
+
+    @Sendable func results(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let redirect = pages.requireSession(request) { return redirect }
+        let cursor = request.uri.queryParameters["cursor"].map(String.init)
+        let batches = try await database.batchRows(limit: Self.pageSize, before: cursor)
+        var values: [String: Any] = ["batches": batches.map(Self.batchValues), "empty": batches.isEmpty]
+        if batches.count == Self.pageSize, let last = batches.last { values["next"] = "/results?cursor=\(last.id)" }
+        return try pages.render("results", title: "Results", values, request: request, context: context)
+    }
+
+    @Sendable func batch(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let redirect = pages.requireSession(request) { return redirect }
+        let id = try context.parameters.require("id")
+        guard let batch = try await database.batchRows(limit: 1, id: id).first else {
+            return try pages.error(APIError(.notFound, code: "no_such_batch", "There is no batch \(id)."), request: request, context: context)
+        }
+        let query = request.uri.queryParameters
+        let status = query["status"].map(String.init).flatMap { Self.statusOrder.contains($0) ? $0 : nil }
+        let cursor = query["cursor"].flatMap { Int64($0) } ?? 0
+        let messages = try await database.messageRows(batch: id, status: status, after: cursor, limit: Self.pageSize)
+        let rejections = try await database.rejectionRows(batch: id, limit: 101)
+        var values = Self.batchValues(batch)
+        values["filters"] = [["value": "", "label": "All", "selected": status == nil]]
+            + Self.statusOrder.map { ["value": $0, "label": $0, "selected": $0 == status] }
+        values["messages"] = messages.map { message in
+            ["row": message.row, "phone": message.phone, "body": message.body, "encoding": message.encoding, "segments": message.segments,
+             "status": message.status, "updated": Self.timestamp(message.updatedAt)] as [String: Any]
+        }
+        values["noMessages"] = messages.isEmpty
+        if messages.count == Self.pageSize, let last = messages.last {
+            values["next"] = "/batches/\(id)?\(status.map { "status=\($0)&" } ?? "")cursor=\(last.id)"
+        }
+        values["rejections"] = rejections.prefix(100).map {
+            ["row": $0.row, "field": $0.field, "kind": $0.kind, "reason": $0.reason, "original": $0.original] as [String: Any]
+        }
+        values["moreRejections"] = rejections.count > 100
+        return try pages.render("batch", title: "Batch \(id)", values, request: request, context: context)
+    }
+
+    @Sendable func monitoring(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let redirect = pages.requireSession(request) { return redirect }
+        var values: [String: Any] = ["uptime": Int(Date().timeIntervalSince(started)), "version": EmmyAppVersion.current]
+        do {
+            let counts = try await database.statusCounts()
+            let queue = try await database.queueState()
+            let activity = try await database.activity()
+            values["healthy"] = true
+            values["queueDepth"] = queue.depth
+            values["oldestAge"] = Int(queue.oldestAge)
+            values["sendRate"] = String(format: "%.1f", activity.sendRate * 60)
+            values["errorRatio"] = activity.errorRatio.map { String(format: "%.1f%%", $0 * 100) } ?? "no messages finished"
+            values["window"] = Int(activity.window / 60)
+            values["counts"] = Self.statusOrder.map { ["status": $0, "count": counts[$0] ?? 0] }
+            values["lastErrors"] = activity.lastErrors.map {
+                ["row": $0.row, "phone": $0.phone, "status": $0.status, "updated": Self.timestamp($0.updatedAt)] as [String: Any]
+            }
+            values["noErrors"] = activity.lastErrors.isEmpty
+        } catch {
+            values["healthy"] = false
+            context.logger.error("monitoring: database check failed", metadata: ["error": "\(error)"])
+        }
+        values["ready"] = (try? database.isMigrated()) ?? false
+        // Only http(s) links: a `javascript:` URL from a spec must not become a clickable link.
+        values["links"] = config.dashboards.sorted { $0.key < $1.key }.compactMap { name, url -> [String: String]? in
+            guard let scheme = URL(string: url)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else { return nil }
+            return ["name": name, "url": url]
+        }
+        return try pages.render("monitoring", title: "Monitoring", values, request: request, context: context)
+    }
+
+    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try pages.render("login", title: "Sign in", ["authRequired": config.authRequired], request: request, context: context)
+    }
+
+    /// Exchanges an API token (CSRF-checked by WebGuardMiddleware) for a session cookie.
+    @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let fields = FormFields(String(buffer: try await request.collectBody(upTo: WebGuardMiddleware.maxFormBytes)))
+        let token = fields["token"]?.trimmingCharacters(in: .whitespaces) ?? ""
+        guard !token.isEmpty, try await TokenStore(database: database).isValid(token) else {
+            return try pages.render("login", title: "Sign in", ["authRequired": config.authRequired, "error": "That token is unknown or revoked."],
+                                    status: .unauthorized, request: request, context: context)
+        }
+        var response = WebPages.redirect("/")
+        response.setCookie(pages.cookie(WebSecret.sessionCookie, pages.secret.createSession(), maxAge: Int(WebSecret.sessionLifetime),
+                                        request: request, context: context))
+        return response
+    }
+
+    @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
+        pages.secret.endSession(request.cookies[WebSecret.sessionCookie]?.value)
+        var response = WebPages.redirect("/login")
+        response.setCookie(pages.cookie(WebSecret.sessionCookie, "", maxAge: 0, request: request, context: context))
+        return response
+    }
+
+    /// Messages of a batch that failed or were undelivered, as CSV (for fixing and re-uploading).
+    @Sendable func failedCSV(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard try await !database.batchRows(limit: 1, id: id).isEmpty else {
+            throw APIError(.notFound, code: "no_such_batch", "no batch \(id)", field: "id")
+        }
+        let csv: String = try await database.read { db in
+            var out = CSVWriter.line(["row", "phone", "status", "updated_at", "body"])
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT * FROM message WHERE batch_id = ? AND status IN ('failed', 'undelivered') ORDER BY row, id
+                """, arguments: [id])
+            while let row = try rows.next() {
+                let message = AppDatabase.messageRow(row)
+                out += CSVWriter.line(["\(message.row)", message.phone, message.status, Self.timestamp(message.updatedAt), message.body])
+            }
+            return out
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/csv; charset=utf-8"
+        headers[.contentDisposition] = "attachment; filename=\"failed-\(id).csv\""
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: csv)))
+    }
+}
