@@ -65,6 +65,9 @@ public struct AppConfig: Sendable, Hashable {
     public var trustedProxies: [String]
     /// Seconds within which the same text to the same number is a duplicate; 0 disables.
     public var dedupeWindowSeconds: Double
+    /// Provider settings (`app.provider`) and the worker pool (`app.sending`); `provider`
+    /// above is the kind, copied in by `serverConfig`.
+    public var sending: SendingConfig
 
     public init(
         name: String = "sms-api",
@@ -81,7 +84,8 @@ public struct AppConfig: Sendable, Hashable {
         rateLimits: [String: ServerConfig.Rate] = ["upload": .init(count: 5, period: 60), "messages": .init(count: 1, period: 1)],
         authRequired: Bool = false,
         trustedProxies: [String] = [],
-        dedupeWindowSeconds: Double = 86_400
+        dedupeWindowSeconds: Double = 86_400,
+        sending: SendingConfig = SendingConfig()
     ) {
         self.name = name
         self.port = port
@@ -98,6 +102,7 @@ public struct AppConfig: Sendable, Hashable {
         self.authRequired = authRequired
         self.trustedProxies = trustedProxies
         self.dedupeWindowSeconds = dedupeWindowSeconds
+        self.sending = sending
     }
 
     /// The server settings this section implies; the command line adds host, port and data dir.
@@ -112,6 +117,8 @@ public struct AppConfig: Sendable, Hashable {
         config.trustedProxies = Set(trustedProxies)
         if let upload = rateLimits["upload"] { config.rateLimits.upload = upload }
         if let messages = rateLimits["messages"] { config.rateLimits.messages = messages }
+        config.sending = sending
+        config.sending.provider = provider
         return config
     }
 }

@@ -170,8 +170,18 @@ import Testing
         try await driver.screenshot(to: Self.artifacts.appendingPathComponent("batch.png"))
         #expect(try await driver.text("#accepted") == "97")
         #expect(try await driver.text("#total") == "97")
-        // AFTER-SEND-MERGE: expect 97 sent/delivered (poll #count-sent/#count-delivered until they add up to 97)
-        #expect(try await driver.text("#count-queued") == "97")
+        // The sandbox (log) sender delivers every message; the page's script refreshes the counts
+        // in place, so poll the live page (no reload) until they settle.
+        var delivered = try await driver.text("#count-delivered")
+        let sent = ContinuousClock.now + .seconds(30)
+        while delivered != "97", ContinuousClock.now < sent {
+            try await Task.sleep(for: .milliseconds(250))
+            delivered = try await driver.text("#count-delivered")
+        }
+        #expect(delivered == "97")
+        #expect(try await driver.text("#count-queued") == "0")
+        #expect(try await driver.text("#count-failed") == "0")
+        #expect(try await driver.text("#done") == "97")
         #expect(try await driver.texts("#messages tbody tr").count == 50, "the first page of messages")
         try await Self.expectShownAsText(driver, "#template", page: "batch")
         #expect(try await driver.texts("#rejections li").count == 3)
@@ -201,8 +211,16 @@ import Testing
         try await driver.screenshot(to: Self.artifacts.appendingPathComponent("monitoring.png"))
         #expect(try await driver.text("#health") == "healthy")
         #expect(try await driver.text("#readiness") == "ready")
-        // AFTER-SEND-MERGE: expect the queue to drain to 0 once the sandbox sender runs
-        #expect(try await driver.text("#queue-depth") == "97")
+        // The sandbox (log) sender drains the queue: reload until the page shows it empty.
+        var depth = try await driver.text("#queue-depth")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while depth != "0", ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(250))
+            try await driver.go(stack.base + "/monitoring")
+            _ = try await Self.waitForPage(driver, "/monitoring", base: stack.base)
+            depth = try await driver.text("#queue-depth")
+        }
+        #expect(depth == "0")
         await driver.quit()
     }
 
@@ -225,8 +243,16 @@ import Testing
         try await driver.click("#send")
         let batchURL = try await Self.waitForPage(driver, "/batches/", base: stack.base)
         try await driver.screenshot(to: Self.artifacts.appendingPathComponent("batch-nojs.png"))
-        // AFTER-SEND-MERGE: expect 2 sent/delivered after a reload
-        #expect(try await driver.text("#count-queued") == "2")
+        // No script refreshes the page: reload it until the sandbox sender has delivered both.
+        var delivered = try await driver.text("#count-delivered")
+        let sent = ContinuousClock.now + .seconds(30)
+        while delivered != "2", ContinuousClock.now < sent {
+            try await Task.sleep(for: .milliseconds(250))
+            try await driver.go(batchURL)
+            _ = try await Self.waitForPage(driver, "/batches/", base: stack.base)
+            delivered = try await driver.text("#count-delivered")
+        }
+        #expect(delivered == "2")
         try await driver.go(stack.base + "/results")
         _ = try await Self.waitForPage(driver, "/results", base: stack.base)
         try await driver.screenshot(to: Self.artifacts.appendingPathComponent("results-nojs.png"))

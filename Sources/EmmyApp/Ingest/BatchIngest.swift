@@ -99,7 +99,7 @@ public final class BatchIngest: @unchecked Sendable {
     private func flush() async throws {
         guard !buffered.isEmpty || !bufferedErrors.isEmpty else { return try await drainPendingWrite() }
         let (database, batchID, window, now) = (self.database, self.batchID, dedupeWindow, clock().timeIntervalSince1970)
-        let candidates = buffered, knownErrors = bufferedErrors
+        let candidates = buffered, knownErrors = bufferedErrors, phoneField = validator.options.phoneField
         buffered = []
         bufferedErrors = []
         let keys = candidates.map { DedupeKey(phone: $0.phone, bodyHash: $0.bodyHash) }
@@ -107,7 +107,8 @@ public final class BatchIngest: @unchecked Sendable {
         try await drainPendingWrite()
         pendingWrite = Task {
             let recent = try await lookup.value
-            return try await Self.store(candidates, keys: keys, recent: recent, errors: knownErrors, batchID: batchID, window: window, now: now, in: database)
+            return try await Self.store(candidates, keys: keys, recent: recent, errors: knownErrors, batchID: batchID, window: window, now: now,
+                                        phoneField: phoneField, in: database)
         }
     }
 
@@ -127,12 +128,13 @@ public final class BatchIngest: @unchecked Sendable {
     /// One write transaction: queue the fresh messages (unless the same text went to the same
     /// number within the window) and record every rejection with the contact as sent.
     private static func store(_ candidates: [ValidatedMessage], keys: [DedupeKey], recent snapshot: RecentMessages?, errors knownErrors: [Rejection],
-                              batchID: String, window: TimeInterval, now: Double, in database: AppDatabase) async throws -> ChunkOutcome {
+                              batchID: String, window: TimeInterval, now: Double, phoneField: String,
+                              in database: AppDatabase) async throws -> ChunkOutcome {
         try await database.writer.write { db in
             var recent = snapshot?.keys ?? []
             if let snapshot { try recent.formUnion(snapshot.committedSince(among: keys, in: db)) }
             let (fresh, repeated) = screenAgainstRecent(candidates, keys: keys, recent: recent, window: window)
-            let rejections = knownErrors + repeated
+            var rejections = knownErrors + repeated
             var queued = 0
             let insert = StatementBinder(try db.makeStatement(sql: """
                 INSERT INTO message (batch_id, row, phone, body, body_hash, dedupe_key, encoding, segments, status, created_at, updated_at)
@@ -140,7 +142,14 @@ public final class BatchIngest: @unchecked Sendable {
                 """), in: db)
             insert.bind(1, batchID)
             insert.bind(9, now)
+            let optedOut = try OptOutList.optedOut(fresh.map { $0.0.phone }, in: db)
             for (message, key) in fresh {
+                if optedOut.contains(message.phone) {
+                    rejections.append(Rejection(error: RowError(position: message.position, field: phoneField, kind: .optedOut,
+                                                                reason: "\(message.phone) opted out (replied STOP or was added to the opt-out list)"),
+                                                raw: message.raw))
+                    continue
+                }
                 insert.bind(2, message.position)
                 insert.bind(3, message.phone)
                 insert.bind(4, message.body)

@@ -84,6 +84,10 @@ struct BatchesController: Sendable {
         var status: String
         var createdAt: Date
         var updatedAt: Date
+        var attempts: Int
+        var providerId: String?
+        var errorCode: String?
+        var errorMessage: String?
     }
 
     @Sendable func messages(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -110,7 +114,8 @@ struct BatchesController: Sendable {
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 MessageItem(id: row["id"], batchId: row["batch_id"], row: row["row"], phone: row["phone"], body: row["body"],
                             encoding: row["encoding"], segments: row["segments"], status: row["status"],
-                            createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+                            createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+                            attempts: row["attempts"], providerId: row["provider_id"], errorCode: row["error_code"], errorMessage: row["error_message"])
             }
         }
         struct Page: Encodable { var messages: [MessageItem]; var nextCursor: String? }

@@ -8,10 +8,14 @@ public enum EmmyServer {
     public static func buildApplication(config: ServerConfig, paths: AppPaths = AppPaths(), database: AppDatabase? = nil,
                                         logger: Logger) async throws -> some ApplicationProtocol {
         let database = try database ?? AppDatabase.open(directory: config.dataDirectory)
-        let router = try buildRouter(config: config, paths: paths, database: database, metrics: AppMetrics())
+        let metrics = AppMetrics()
+        let router = try buildRouter(config: config, paths: paths, database: database, metrics: metrics)
+        let provider = try config.sending.makeProvider(dataDirectory: config.dataDirectory, environment: config.environment)
+        let sender = SendWorkerPool(database: database, provider: provider, config: config.sending, metrics: metrics, logger: logger)
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "EmmyApp"),
+            services: [sender],
             logger: logger
         )
     }
@@ -31,6 +35,8 @@ public enum EmmyServer {
             .add(to: router, paths: (paths.health, paths.ready, paths.metrics))
         MessagesController(database: database, config: config, metrics: metrics).add(to: router)
         BatchesController(database: database).add(to: router)
+        SendingController(database: database, config: config).add(to: router)
+        WebhooksController(database: database, config: config, metrics: metrics).add(to: router)
         WebController(database: database, config: config, pages: web, started: Date()).add(to: router)
         PreviewController(database: database, config: config, metrics: metrics, pages: web,
                           drafts: DraftStore(dataDirectory: config.dataDirectory)).add(to: router)

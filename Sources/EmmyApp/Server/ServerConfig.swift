@@ -14,6 +14,10 @@ public struct ServerConfig: Sendable {
     public var authRequired = false
     /// Peers whose X-Forwarded-For is believed (a reverse proxy on the same host).
     public var trustedProxies: Set<String> = []
+    /// The provider and the worker pool.
+    public var sending = SendingConfig()
+    /// Where `${SECRET}` references are read from.
+    public var environment: [String: String] = ProcessInfo.processInfo.environment
     /// Where users reach the monitoring stack (the spec's `monitoring.*.external_url`), linked
     /// from /monitoring when set: name (Grafana, Prometheus, Alertmanager) → URL.
     public var dashboards: [String: String] = [:]

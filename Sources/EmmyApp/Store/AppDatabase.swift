@@ -108,6 +108,7 @@ public struct AppDatabase: Sendable {
                 CREATE INDEX message_dedupe_key ON message(dedupe_key);
                 """)
         }
+        registerSendingMigration(&migrator)
         return migrator
     }
 

@@ -13,6 +13,8 @@ public enum ExampleSpec {
       default_region: KE       # numbers written without +country code are read as Kenyan
       provider:
         kind: log              # log (sandbox) | twilio | webhook
+        # twilio: { from: "+15005550006", account_sid: "${TWILIO_ACCOUNT_SID}", auth_token: "${TWILIO_AUTH_TOKEN}" }
+      # sending: { workers: 8, segments_per_second: 1, public_url: "https://sms.example.com" }
       # Secrets are named here and read from the environment at run time; never write values.
       secrets: [TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN]
 

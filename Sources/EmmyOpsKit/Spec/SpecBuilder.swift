@@ -70,6 +70,7 @@ struct SpecBuilder {
         set(&app.authRequired, R.bool(R.value(node, "auth")))
         set(&app.trustedProxies, strings(R.value(node, "trusted_proxies")))
         set(&app.dedupeWindowSeconds, duration(R.value(node, "dedupe_window")).map(\.seconds))
+        app.sending = sending(provider: R.value(node, "provider"), sending: R.value(node, "sending"))
         return app
     }
 

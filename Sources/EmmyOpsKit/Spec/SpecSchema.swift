@@ -70,9 +70,8 @@ public enum SpecSchema {
             SchemaField("ready_path", .string, "Readiness path (default /ready)."),
             SchemaField("metrics_path", .string, "Prometheus exposition path (default /metrics)."),
             SchemaField("default_region", .string, "ISO region used for numbers written without +country code (default KE)."),
-            SchemaField("provider", .object([
-                SchemaField("kind", .enumeration(ProviderKind.allCases.map(\.rawValue)), "log (sandbox), twilio or webhook."),
-            ]), "SMS provider settings."),
+            provider,
+            sending,
             SchemaField("env", .map(.secretOrString), "Extra environment for the app; values may be ${SECRET} references."),
             SchemaField("secrets", .list(.string), "Names of secrets the app reads from its environment; values are never rendered."),
             SchemaField("rate_limits", .object([

@@ -73,6 +73,7 @@ public enum SpecValidation {
         InfrastructureValidation.validate(spec, error: error, warning: warning)
         validateSupervise(spec, error: error)
         DeployValidation.validate(spec, error: error)
+        validateSending(spec.app, error: error, warning: warning)
 
         if let webhook = spec.incident.webhook {
             if let url = URL(string: webhook), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {} else {

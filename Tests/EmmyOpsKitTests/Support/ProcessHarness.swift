@@ -10,7 +10,7 @@ final class ProcessHarness {
     let logURL: URL
     private let process = Process()
 
-    init(name: String, executable: String, arguments: [String], logDirectory: URL) throws {
+    init(name: String, executable: String, arguments: [String], logDirectory: URL, environment: [String: String]? = nil) throws {
         self.name = name
         logURL = logDirectory.appendingPathComponent("\(name).log")
         guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
@@ -20,6 +20,7 @@ final class ProcessHarness {
         defer { try? log.close() }  // the child keeps its own descriptor
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log
@@ -49,6 +50,13 @@ final class ProcessHarness {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+    }
+
+    /// Kills the process with SIGKILL (no cleanup, as in a crash) and waits for it.
+    func kill9() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     /// The last lines of the log, for failure messages.

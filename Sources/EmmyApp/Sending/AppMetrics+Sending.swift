@@ -1,0 +1,31 @@
+import Foundation
+
+/// The sending side of the catalogue: statuses entered, attempts, retries, provider latency
+/// and throttle waits.
+extension AppMetrics {
+    func messagesEntered(_ counts: [MessageStatus: Int]) {
+        for (status, count) in counts where count > 0 {
+            counter(MetricCatalogue.messages, ["status": status.rawValue]).increment(by: Int64(count))
+        }
+    }
+
+    func sendAttempted(provider: String, outcome: String, retry: Bool, seconds: Double) {
+        counter(MetricCatalogue.sendAttempts, ["provider": provider, "outcome": outcome]).increment()
+        if retry { counter(MetricCatalogue.sendRetries, ["provider": provider]).increment() }
+        histogram(MetricCatalogue.providerRequestDuration, ["provider": provider]).record(seconds)
+    }
+
+    func throttled(sender: String, seconds: Double) {
+        counter(MetricCatalogue.throttleWait, ["sender": sender]).increment(by: seconds)
+    }
+
+    /// Series at 0 from the start, so rates work before the first send.
+    func prepareSending(provider: String, sender: String) {
+        for outcome in ["success", "retryable", "permanent"] {
+            _ = counter(MetricCatalogue.sendAttempts, ["provider": provider, "outcome": outcome])
+        }
+        _ = counter(MetricCatalogue.sendRetries, ["provider": provider])
+        _ = histogram(MetricCatalogue.providerRequestDuration, ["provider": provider])
+        _ = counter(MetricCatalogue.throttleWait, ["sender": sender])
+    }
+}
