@@ -179,8 +179,10 @@ import Testing
             +254712345678,Again
             +254712345680,Łukasz
             +254712345681,Ben
+            +254712345682,Stopped
 
             """
+        _ = try await OptOutList(database: harness.database).add(["+254712345682"], source: "test")
         try await harness.app.test(.router) { client in
             var browser = Browser()
             try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
@@ -194,14 +196,14 @@ import Testing
                 #expect(response.status == .ok, "\(Self.html(response))")
                 let answer = try ServerTests.object(response)
                 let preview = try #require(answer["preview"] as? [String: Any])
-                #expect(preview["rows"] as? Int == 6)
+                #expect(preview["rows"] as? Int == 7)
                 #expect(preview["messages"] as? Int == 2)
                 // Amina: GSM-7, 166 septets → 2 segments; Łukasz: UCS-2 (Ł), 167 units → 3 segments.
                 #expect(preview["segments"] as? Int == 5)
                 #expect(preview["ucs2_messages"] as? Int == 1)
                 let rejected = try #require(preview["rejected"] as? [[String: Any]])
-                #expect(rejected.map { $0["row"] as? Int } == [3, 4, 5, 7])
-                #expect(rejected.map { $0["kind"] as? String } == ["invalid_number", "missing_field", "duplicate", "duplicate"])
+                #expect(rejected.map { $0["row"] as? Int } == [3, 4, 5, 7, 8])
+                #expect(rejected.map { $0["kind"] as? String } == ["invalid_number", "missing_field", "duplicate", "duplicate", "opted_out"])
                 let sample = try #require(preview["sample"] as? [[String: Any]])
                 #expect(sample.last?["ucs2_characters"] as? String == "Ł")
                 return try #require(answer["draft_id"] as? String)
@@ -210,7 +212,8 @@ import Testing
             let (pageHeaders, pageBody) = browser.form(["csrf": browser.csrf, "draft": draft])
             try await client.execute(uri: "/preview", method: .post, headers: pageHeaders, body: pageBody) { response in
                 let html = Self.html(response)
-                #expect(html.contains("id=\"total-segments\">5<") && html.contains("id=\"total-rejected\">4<"))
+                #expect(html.contains("id=\"total-segments\">5<") && html.contains("id=\"total-rejected\">5<"))
+                #expect(html.contains("opted out"))
                 #expect(html.contains("<mark title=\"forces UCS-2\">Ł</mark>ukasz"))
                 #expect(html.contains("appears earlier in this batch") && html.contains("within the last 24h"))
             }
@@ -223,7 +226,7 @@ import Testing
             try await client.execute(uri: "/api/batches/\(batch)", method: .get) { response in
                 let item = try ServerTests.object(response)
                 #expect((item["statuses"] as? [String: Int])?["queued"] == 2)
-                #expect(item["rejected"] as? Int == 2 && item["duplicates"] as? Int == 2)
+                #expect(item["rejected"] as? Int == 3 && item["duplicates"] as? Int == 2)
             }
             try await client.execute(uri: location, method: .get) { response in
                 let html = Self.html(response)

@@ -3,9 +3,12 @@
 
 Starts the release `emmyops serve` on a free loopback port with a fresh data directory per
 case (so dedupe against earlier batches does not skew the numbers), posts one batch, and
-reads the server's peak RSS (VmHWM) from /proc. Usage:
+reads the server's peak RSS (VmHWM) from /proc. The sandbox sender starts on the batch as soon
+as it is stored; `--send-rate` sets its per-sender throttle in segments/s (default 1, what a
+Twilio long code allows, so the figures are ingest's own; 0 = unthrottled, ingest and sending
+share the two cores). Usage:
 
-    scripts/bench/ingest.py [--binary .build/release/emmyops] [--sizes 10000,100000] [--csv-rows 1000000] [--runs 3]
+    scripts/bench/ingest.py [--binary .build/release/emmyops] [--sizes 10000,100000] [--csv-rows 1000000] [--runs 3] [--send-rate 1]
 """
 import argparse, json, os, random, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
@@ -27,10 +30,13 @@ def peak_rss_mb(pid):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
-def serve(binary, data):
+def serve(binary, data, send_rate):
     port = free_port()
     env = dict(os.environ, EMMY_DATA_DIR=data)
-    proc = subprocess.Popen([binary, "serve", "--port", str(port), "--data-dir", data], env=env,
+    spec = os.path.join(data, "emmy.yaml")
+    with open(spec, "w") as f:
+        f.write(f"version: 1\nproject: bench\napp:\n  sending: {{ segments_per_second: {send_rate} }}\n")
+    proc = subprocess.Popen([binary, "serve", "--spec", spec, "--port", str(port), "--data-dir", data], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=data)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -57,9 +63,9 @@ def multipart(csv_path, message):
     body += f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n{message}\r\n--{boundary}--\r\n".encode()
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
-def run_case(binary, kind, n, tmp):
+def run_case(binary, kind, n, tmp, send_rate):
     data = tempfile.mkdtemp(dir=tmp)
-    proc, port = serve(binary, data)
+    proc, port = serve(binary, data, send_rate)
     try:
         if kind == "json":
             body = json.dumps({"contacts": contacts(n), "message": "Hello {name} of {company}"}).encode()
@@ -87,6 +93,7 @@ def main():
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--csv-rows", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--send-rate", type=int, default=1)
     args = ap.parse_args()
     args.binary = os.path.abspath(args.binary)
     tmp = tempfile.mkdtemp()
@@ -96,7 +103,7 @@ def main():
             cases.append(("csv", args.csv_rows))
         print(f"{'case':<14}{'contacts':>10}{'median s':>10}{'contacts/s':>12}{'peak RSS MB':>13}")
         for kind, n in cases:
-            runs = [run_case(args.binary, kind, n, tmp) for _ in range(args.runs if n <= 100_000 else 1)]
+            runs = [run_case(args.binary, kind, n, tmp, args.send_rate) for _ in range(args.runs if n <= 100_000 else 1)]
             seconds = statistics.median(r[0] for r in runs)
             rss = max(r[1] for r in runs)
             print(f"{'/messages' if kind == 'json' else '/upload':<14}{n:>10}{seconds:>10.2f}{n / seconds:>12.0f}{rss:>13.1f}", flush=True)

@@ -142,14 +142,9 @@ public final class BatchIngest: @unchecked Sendable {
                 """), in: db)
             insert.bind(1, batchID)
             insert.bind(9, now)
-            let optedOut = try OptOutList.optedOut(fresh.map { $0.0.phone }, in: db)
-            for (message, key) in fresh {
-                if optedOut.contains(message.phone) {
-                    rejections.append(Rejection(error: RowError(position: message.position, field: phoneField, kind: .optedOut,
-                                                                reason: "\(message.phone) opted out (replied STOP or was added to the opt-out list)"),
-                                                raw: message.raw))
-                    continue
-                }
+            let (sendable, optedOut) = try screenOptOuts(fresh, phoneField: phoneField, in: db)
+            rejections += optedOut
+            for (message, key) in sendable {
                 insert.bind(2, message.position)
                 insert.bind(3, message.phone)
                 insert.bind(4, message.body)
@@ -279,7 +274,29 @@ extension BatchIngest {
         let keys = fresh.map { DedupeKey(phone: $0.phone, bodyHash: $0.bodyHash) }
         let window = dedupeWindow
         let recent = window > 0 ? try await Self.recentlyQueued(keys, since: clock().timeIntervalSince1970 - window, in: database).keys : []
-        let (accepted, repeated) = Self.screenAgainstRecent(fresh, keys: keys, recent: recent, window: window)
-        return (accepted.map(\.0), (rejections + repeated).map(\.error))
+        let (unrepeated, repeated) = Self.screenAgainstRecent(fresh, keys: keys, recent: recent, window: window)
+        let phoneField = validator.options.phoneField
+        let (accepted, optedOut) = try await database.read { db in try Self.screenOptOuts(unrepeated, phoneField: phoneField, in: db) }
+        return (accepted.map(\.0), (rejections + repeated + optedOut).map(\.error))
+    }
+
+    /// Splits candidates into those to queue and those whose number is on the opt-out list.
+    fileprivate static func screenOptOuts(_ candidates: [(ValidatedMessage, DedupeKey)], phoneField: String,
+                                          in db: Database) throws -> (fresh: [(ValidatedMessage, DedupeKey)], rejections: [Rejection]) {
+        let optedOut = try OptOutList.optedOut(candidates.map { $0.0.phone }, in: db)
+        guard !optedOut.isEmpty else { return (candidates, []) }
+        var fresh: [(ValidatedMessage, DedupeKey)] = []
+        var rejections: [Rejection] = []
+        for candidate in candidates {
+            let message = candidate.0
+            if optedOut.contains(message.phone) {
+                rejections.append(Rejection(error: RowError(position: message.position, field: phoneField, kind: .optedOut,
+                                                            reason: "\(message.phone) opted out (replied STOP or was added to the opt-out list)"),
+                                            raw: message.raw))
+            } else {
+                fresh.append(candidate)
+            }
+        }
+        return (fresh, rejections)
     }
 }

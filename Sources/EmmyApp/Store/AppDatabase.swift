@@ -15,11 +15,14 @@ public struct AppDatabase: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
-            // NORMAL is durable across app crashes in WAL mode; a larger page cache keeps
-            // index pages in memory during big batches instead of re-reading them.
+            // NORMAL is durable across app crashes in WAL mode. The writer's larger page cache
+            // keeps index pages in memory during big batches instead of re-reading them; each
+            // reader gets a quarter of it, because a pool has several and together they decide
+            // the server's memory during a million-row upload.
+            let cacheKiB = db.configuration.readonly ? 8192 : 32768
             try db.execute(sql: """
                 PRAGMA synchronous = NORMAL;
-                PRAGMA cache_size = -32768;
+                PRAGMA cache_size = -\(cacheKiB);
                 PRAGMA temp_store = MEMORY;
                 """)
         }
