@@ -8,8 +8,14 @@ bash scripts/install-deps.sh
 
 export EMMY_REQUIRE_TOOLS=1
 swift build --build-tests
-swift test --skip-build 2>&1 | tee .build/test.log
+# The kill -9 crash tests run on their own afterwards: their Twilio stand-in serves from this
+# test process, and on two cores the parallel run's blocking process tests starve it for minutes.
+isolated="SendingCrashTests"
+swift test --skip-build --skip "$isolated" 2>&1 | tee .build/test.log
 # swift test exits non-zero on failure; with `tee` we must look at its status ourselves.
+status=${PIPESTATUS[0]}
+[ "$status" -eq 0 ] || exit "$status"
+swift test --skip-build --filter "$isolated" 2>&1 | tee .build/test-isolated.log
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || exit "$status"
 
@@ -22,5 +28,9 @@ trap 'rm -rf "$scratch"' EXIT
 (cd "$scratch" && "$OLDPWD/$bin" validate --tools required && "$OLDPWD/$bin" render all --out r >/dev/null)
 echo "integration: passed"
 # One plain closing line: every Swift test passed, and so did the integration run.
-count=$(grep -oE "Test run with [0-9]+ tests" .build/test.log | tail -1 | grep -oE "[0-9]+")
-echo "${count:-0} passed, 0 failed"
+count=0
+for log in .build/test.log .build/test-isolated.log; do
+  n=$(grep -oE "Test run with [0-9]+ tests" "$log" | tail -1 | grep -oE "[0-9]+" || true)
+  count=$((count + ${n:-0}))
+done
+echo "${count} passed, 0 failed"

@@ -272,7 +272,8 @@ import Testing
         let pool = SendWorkerPool(database: database, provider: provider, config: config, metrics: metrics, logger: logger,
                                   idleWait: .milliseconds(10))
         let running = Task { try await pool.run() }
-        let deadline = ContinuousClock.now + .seconds(60)
+        // A deadline, not a duration: the full suite starves the cooperative pool for minutes.
+        let deadline = ContinuousClock.now + .seconds(240)
         struct State: Sendable, Equatable { var status: String; var attempts: Int; var errorCode: String? }
         var rows: [State] = []
         while ContinuousClock.now < deadline {

@@ -5,7 +5,9 @@ import Testing
 /// EmmyApp's Twilio client against the Twilio-compatible test server: what is accepted, what is
 /// permanent, what is retried, and a timeout that is looked up instead of resent.
 @Suite(.serialized) struct TwilioProviderTests {
-    static func provider(_ twilio: TwilioTestServer, token: String? = nil, timeout: Double = 5) -> TwilioProvider {
+    /// A generous default timeout: the full suite shares two cores, and only the timeout test
+    /// (which passes its own) is about timing.
+    static func provider(_ twilio: TwilioTestServer, token: String? = nil, timeout: Double = 60) -> TwilioProvider {
         TwilioProvider(accountSID: twilio.accountSID, authToken: token ?? twilio.authToken, from: "+15005550006",
                        baseURL: twilio.baseURL, statusCallback: nil, connections: 4, timeoutSeconds: timeout)
     }
