@@ -132,29 +132,12 @@ public final class BatchIngest: @unchecked Sendable {
                               in database: AppDatabase) async throws -> ChunkOutcome {
         try await database.writer.write { db in
             var recent = snapshot?.keys ?? []
-            if let snapshot { try recent.formUnion(snapshot.committedSince(among: keys, in: db)) }
+            if let snapshot { try recent.formUnion(snapshot.committedSince(among: keys, otherThan: batchID, in: db)) }
             let (fresh, repeated) = screenAgainstRecent(candidates, keys: keys, recent: recent, window: window)
             var rejections = knownErrors + repeated
-            var queued = 0
-            let insert = StatementBinder(try db.makeStatement(sql: """
-                INSERT INTO message (batch_id, row, phone, body, body_hash, dedupe_key, encoding, segments, status, created_at, updated_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?9)
-                """), in: db)
-            insert.bind(1, batchID)
-            insert.bind(9, now)
             let (sendable, optedOut) = try screenOptOuts(fresh, phoneField: phoneField, in: db)
             rejections += optedOut
-            for (message, key) in sendable {
-                insert.bind(2, message.position)
-                insert.bind(3, message.phone)
-                insert.bind(4, message.body)
-                insert.bind(5, message.bodyHash)
-                insert.bind(6, key.value)
-                insert.bind(7, message.encoding.rawValue)
-                insert.bind(8, message.segments)
-                try insert.step()
-                queued += 1
-            }
+            let queued = try MessageInserter(batchID: batchID, now: now, in: db).insert(sendable)
             if !rejections.isEmpty {
                 let reject = try db.makeStatement(sql: "INSERT INTO rejection (batch_id, row, field, kind, reason, raw) VALUES (?, ?, ?, ?, ?, ?)")
                 for rejection in rejections {

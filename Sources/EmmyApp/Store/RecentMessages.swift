@@ -9,11 +9,13 @@ struct RecentMessages: Sendable {
     var lastID: Int64
 
     /// The pairs among `keys` that rows committed after the snapshot hold: a scan of those
-    /// rows only (none, or a concurrent batch's last transaction), inside the write transaction.
-    func committedSince(among keys: [DedupeKey], in db: Database) throws -> Set<DedupeKey> {
+    /// rows only, inside the write transaction. Rows of the asking batch are skipped in SQL,
+    /// because a batch never repeats a number; what is left is a concurrent batch's rows, if any.
+    func committedSince(among keys: [DedupeKey], otherThan batchID: String, in db: Database) throws -> Set<DedupeKey> {
         let wanted = Set(keys.map(\.value))
         var found: Set<DedupeKey> = []
-        let rows = try Row.fetchCursor(db, sql: "SELECT phone, body_hash, dedupe_key FROM message WHERE id > ?", arguments: [lastID])
+        let rows = try Row.fetchCursor(db, sql: "SELECT phone, body_hash, dedupe_key FROM message WHERE id > ? AND batch_id <> ?",
+                                       arguments: [lastID, batchID])
         while let row = try rows.next() {
             if wanted.contains(row["dedupe_key"]) { found.insert(DedupeKey(phone: row["phone"], bodyHash: row["body_hash"])) }
         }
