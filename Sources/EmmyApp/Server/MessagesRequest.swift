@@ -22,6 +22,8 @@ struct MessagesRequest: Decodable {
         /// Fields that held something other than text, a number, a boolean or null.
         var unusable: [String] = []
 
+        init() {}
+
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: AnyKey.self)
             for key in container.allKeys {
