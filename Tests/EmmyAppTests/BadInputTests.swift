@@ -26,6 +26,7 @@ import Testing
         #"{"contacts": [\#(good)], "message": "{"}"#,
         #"{"contacts": [\#(good)], "message": "hi", "default_region": 7}"#,
         "\u{FEFF}{\"contacts\": [\(good)], \"message\": \"x\"}",
+        #"{"contacts": [{"phone": "+254712345678", "x": \#(String(repeating: "[", count: 100_000))"#,
     ]
 
     @Test(arguments: jsonBodies.indices)

@@ -65,6 +65,9 @@ import Testing
         ] {
             #expect(fast(json) == nil, "\(json)")
         }
+        let deep = #"{"contacts":[{"a":"# + String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000) + #"}],"message":"m"}"#
+        #expect(fast(deep) == nil)
+        #expect(slow(deep) == nil, "JSONDecoder refuses hostile nesting with an error, not a crash")
         #expect(Array([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D] as [UInt8]).withUnsafeBytes(MessagesRequestParser.parse) == nil)
     }
 }

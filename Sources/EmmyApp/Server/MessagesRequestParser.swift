@@ -235,7 +235,15 @@ struct MessagesRequestParser {
         return index > start
     }
 
+    /// Containers being skipped, bounded so hostile nesting cannot exhaust the stack: deep
+    /// input goes to `JSONDecoder`, which refuses it with an error.
+    private var depth = 0
+    private static let maxDepth = 64
+
     private mutating func skipValue() throws {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { throw Malformed() }
         switch try peek() {
         case UInt8(ascii: "\""): _ = try string()
         case UInt8(ascii: "{"): try object { parser, _ in try parser.skipValue() }
