@@ -1,6 +1,5 @@
-/// A single-pass reader for the common shape of `POST /messages`, about ten times faster than
-/// `JSONDecoder` on a large contact list (which spends most of a 100,000-contact request
-/// decoding it).
+/// A single-pass reader for the common shape of `POST /messages`: `JSONDecoder` took 85-90 ms
+/// of a 10,000-contact request's ~220 ms, more than validating the contacts.
 ///
 /// It understands exactly what `MessagesRequest` accepts and gives the same result. On
 /// anything else (a syntax error, a wrong type, a missing key, a lone surrogate) it returns nil
@@ -201,8 +200,8 @@ struct MessagesRequestParser {
         return value
     }
 
-    /// A JSON number as the contact decoder writes it: an integer as itself, a whole number
-    /// below 1e15 without a fraction, anything else as Swift prints the Double.
+    /// A JSON number as the contact decoder writes it: an Int64 as itself, anything else as
+    /// Swift prints the Double.
     private mutating func number() throws -> String {
         let start = index
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
@@ -221,11 +220,12 @@ struct MessagesRequestParser {
         }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if integral, let value = Int64(text) { return String(value) }
-        // Exponents, fractions and integers beyond Int64 take JSONDecoder's route, where the
-        // same text may still decode as an Int64 (1.0, 1e3): leave those to it.
+        // The decoder's Double route. A whole value written with a fraction or an exponent
+        // (1.0, 1e3) may still decode as an Int64 there, so it is left to the decoder; what
+        // remains is fractional or beyond Int64, printed as the Double.
         guard let value = Double(text), value.isFinite else { throw Malformed() }
         if !integral, value.rounded() == value { throw Malformed() }
-        return value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        return String(value)
     }
 
     private mutating func digits(leadingZeroAllowed: Bool) throws -> Bool {

@@ -12,11 +12,12 @@ struct RecentMessages: Sendable {
     /// rows only, inside the write transaction. Rows of the asking batch are skipped in SQL,
     /// because a batch never repeats a number; what is left is a concurrent batch's rows, if any.
     func committedSince(among keys: [DedupeKey], otherThan batchID: String, in db: Database) throws -> Set<DedupeKey> {
-        let wanted = Set(keys.map(\.value))
+        var wanted: Set<Int64> = []  // built only if such rows exist, which is rare
         var found: Set<DedupeKey> = []
         let rows = try Row.fetchCursor(db, sql: "SELECT phone, body_hash, dedupe_key FROM message WHERE id > ? AND batch_id <> ?",
                                        arguments: [lastID, batchID])
         while let row = try rows.next() {
+            if wanted.isEmpty { wanted = Set(keys.map(\.value)) }
             if wanted.contains(row["dedupe_key"]) { found.insert(DedupeKey(phone: row["phone"], bodyHash: row["body_hash"])) }
         }
         return found
