@@ -35,7 +35,12 @@ let package = Package(
         ),
         .target(
             name: "EmmyOpsKit",
-            dependencies: ["EmmyApp", "Yams", .product(name: "Mustache", package: "swift-mustache")]
+            dependencies: [
+                "EmmyApp", "Yams",
+                .product(name: "Mustache", package: "swift-mustache"),
+                // SHA-256 of deploy artifacts.
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "EmmyApp",

@@ -42,10 +42,10 @@ extension EmmyOps {
 
         func run() throws {
             let (spec, targets) = try fleet.load()
-            let version = self.version ?? Self.timestampVersion()
+            let version = self.version ?? ReleaseLayout.defaultVersion()
             let artifactPath = artifact ?? ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-            let artifact = try Self.payload(artifactPath)
-            let specPayload = try Self.payload(fleet.spec.spec)
+            let artifact = try DeployPlan.Payload(hashing: artifactPath)
+            let specPayload = try DeployPlan.Payload(hashing: fleet.spec.spec)
             var options = FleetDeployer.Options(spec: spec, who: FleetOptions.who)
             if let parallel { options.parallel = parallel }
             if let batchSize { options.batchSize = batchSize }
@@ -65,11 +65,7 @@ extension EmmyOps {
             }
             try fleet.withTransports(spec) { runner in
                 let deployer = FleetDeployer(targets: targets, options: options, runner: runner, onEvent: fleet.printer())
-                do {
-                    try deployer.deploy(deployer.plans(version: version, artifact: artifact, spec: specPayload))
-                } catch {
-                    throw FleetOptions.fail(error)
-                }
+                try deployer.deploy(deployer.plans(version: version, artifact: artifact, spec: specPayload))
             }
             Output.note("deployed \(version) to \(targets.map(\.host.name).joined(separator: ", "))")
         }
@@ -77,53 +73,19 @@ extension EmmyOps {
         /// `app.runtime: docker`: compose files pinned to `app.image`, the slot read from each host.
         private func runDocker(spec: Spec, targets: [DeployTarget], version: String, specPayload: DeployPlan.Payload,
                                options: FleetDeployer.Options) throws {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emmyops-docker-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: dir) }
-            func plan(_ target: DeployTarget, slot: Int) throws -> HostPlan {
-                let compose = dir.appendingPathComponent("\(target.host.name)-compose.yaml").path
-                try DockerPlan.compose(spec: spec, target: target, image: spec.app.image).write(toFile: compose, atomically: true, encoding: .utf8)
-                let nginx = dir.appendingPathComponent("\(target.host.name)-nginx.conf").path
-                try ProxySwitch.render(listen: target.listenAddress, httpPort: target.httpPort, metricsPath: spec.app.metricsPath,
-                                       drainSeconds: Int(max(1, spec.deploy.drainTimeout.milliseconds / 1000)), version: version)
-                    .write(toFile: nginx, atomically: true, encoding: .utf8)
-                return HostPlan(target: target, version: version,
-                                steps: DockerPlan.steps(spec: spec, target: target, version: version, slot: slot, composeFile: try Self.payload(compose),
-                                                        specFile: specPayload, nginxFile: try Self.payload(nginx)))
-            }
+            let release = try DockerRelease(spec: spec, version: version, specFile: specPayload)
+            defer { release.close() }
             if dryRun {
                 for target in targets {
                     print("\(target.host.name) (docker, \(spec.app.image)) -> \(version); slot b shown, the idle slot is read at run time")
-                    for step in try plan(target, slot: 1).steps { print("  \(step.description)") }
+                    for step in try release.plan(target, slot: 1).steps { print("  \(step.description)") }
                 }
                 return
             }
             try fleet.withTransports(spec) { runner in
-                let plans = try targets.map { target in
-                    let active = try runner(target).run(["cat", "--", target.layout.active], timeout: 30)
-                    let slot = active.stdout.contains("\"slot\":0") ? 1 : 0
-                    return try plan(target, slot: slot)
-                }
-                let deployer = FleetDeployer(targets: targets, options: options, runner: runner, onEvent: fleet.printer())
-                do { try deployer.deploy(plans) } catch { throw FleetOptions.fail(error) }
+                let plans = try targets.map { try release.plan($0, on: runner($0)) }
+                try FleetDeployer(targets: targets, options: options, runner: runner, onEvent: fleet.printer()).deploy(plans)
             }
-        }
-
-        static func timestampVersion() -> String {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "UTC")
-            formatter.dateFormat = "yyyyMMdd-HHmmss"
-            return formatter.string(from: Date())
-        }
-
-        static func payload(_ path: String) throws -> DeployPlan.Payload {
-            let result = try LocalRunner().run(["sha256sum", "--", path], stdinFile: nil, timeout: 300)
-            guard result.status == 0, let sum = result.stdout.split(separator: " ").first, sum.count == 64 else {
-                Output.error("cannot read \(path): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
-                throw ExitCode(2)
-            }
-            return DeployPlan.Payload(path: path, sha256: String(sum))
         }
     }
 }

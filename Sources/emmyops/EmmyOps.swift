@@ -14,6 +14,26 @@ struct EmmyOps: AsyncParsableCommand {
         subcommands: [Init.self, Validate.self, Render.self, RenderMonitoring.self, Schema.self, Serve.self, Up.self, Token.self, Probe.self,
                       Supervise.self, Status.self, Deploy.self, Rollback.self, Releases.self, HostCommand.self]
     )
+
+    /// Parses (ArgumentParser answers help, version and usage errors itself), runs, and sends
+    /// whatever the command threw through `ExitCodeMap`, the only place exit codes are chosen.
+    static func main() async {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: ExitCodeMap.exit(for: error))
+        }
+    }
 }
 
 enum EmmyOpsVersion {

@@ -30,14 +30,12 @@ struct FleetOptions: ParsableArguments {
         if let sshConfig { loaded.ssh.config = sshConfig }
         let hosts = all ? loaded.hosts.filter { $0.roles.contains(.app) } : try host.map { name in
             guard let found = loaded.hosts.first(where: { $0.name == name }) else {
-                Output.error("no host named `\(name)` in \(spec.spec) (hosts: \(loaded.hosts.map(\.name).joined(separator: ", ")))")
-                throw ExitCode(64)
+                throw CommandFailure.usage("no host named `\(name)` in \(spec.spec) (hosts: \(loaded.hosts.map(\.name).joined(separator: ", ")))")
             }
             return found
         }
         if hosts.isEmpty {
-            Output.error("no hosts with the app role in \(spec.spec)")
-            throw ExitCode(1)
+            throw CommandFailure.problem("no hosts with the app role in \(spec.spec)")
         }
         return (loaded, hosts.map { DeployTarget(host: $0, spec: loaded) })
     }
@@ -71,8 +69,7 @@ struct FleetOptions: ParsableArguments {
     func withTransports<T>(_ spec: Spec, _ body: (@escaping @Sendable (DeployTarget) -> any CommandRunner) throws -> T) throws -> T {
         let directory: String
         do { directory = try SSHTransport.makeControlDirectory() } catch {
-            Output.error("\(error)")
-            throw ExitCode(2)
+            throw CommandFailure.environment("\(error)")
         }
         let settings = spec.ssh
         defer {
@@ -80,11 +77,5 @@ struct FleetOptions: ParsableArguments {
             try? FileManager.default.removeItem(atPath: directory)
         }
         return try body { SSHTransport(host: $0.host, settings: settings, controlDirectory: directory) }
-    }
-
-    /// Exit 2 when a host could not be reached (or its key is wrong), else 1.
-    static func fail(_ error: Error) -> ExitCode {
-        Output.error("\(error)")
-        return ExitCode(error.isUnreachable ? 2 : 1)
     }
 }

@@ -34,8 +34,8 @@ extension EmmyOps {
                         if !removed.isEmpty { print("pruned \(removed.joined(separator: " "))") }
                     }
                 } catch {
-                    Output.error("\(error)")
-                    throw ExitCode(1)
+                    // Every activation failure is the release's problem (exit 1), whatever its type.
+                    throw CommandFailure.problem("\(error)")
                 }
             }
         }

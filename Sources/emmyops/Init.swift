@@ -17,15 +17,13 @@ extension EmmyOps {
         func run() throws {
             let url = URL(fileURLWithPath: dir).appendingPathComponent("emmy.yaml")
             if FileManager.default.fileExists(atPath: url.path) && !force {
-                Output.error("\(url.path) already exists; pass --force to overwrite it")
-                throw ExitCode(1)
+                throw CommandFailure.problem("\(url.path) already exists; pass --force to overwrite it")
             }
             do {
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 try Data(ExampleSpec.text.utf8).write(to: url, options: .atomic)
             } catch {
-                Output.error("cannot write \(url.path): \(error.localizedDescription)")
-                throw ExitCode(2)
+                throw CommandFailure.environment("cannot write \(url.path): \(error.localizedDescription)")
             }
             print("wrote \(url.path)")
         }

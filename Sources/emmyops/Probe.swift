@@ -19,11 +19,9 @@ extension EmmyOps {
             case .success(let status) where (200..<300).contains(status):
                 print("\(url): \(status)")
             case .success(let status):
-                Output.error("\(url): HTTP \(status)")
-                throw ExitCode(1)
+                throw CommandFailure.problem("\(url): HTTP \(status)")
             case .failure(let error):
-                Output.error("\(url): \(error)")
-                throw ExitCode(1)
+                throw CommandFailure.problem("\(url): \(error)")
             }
         }
     }

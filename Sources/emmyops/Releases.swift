@@ -16,11 +16,8 @@ extension EmmyOps {
                 let deployer = FleetDeployer(targets: targets, options: FleetDeployer.Options(spec: spec, who: FleetOptions.who),
                                              runner: runner, onEvent: { _ in })
                 for target in targets {
-                    let listing: ReleaseListing?
-                    do { listing = try deployer.releases(target, runner(target)) } catch { throw FleetOptions.fail(error) }
-                    guard let listing else {
-                        Output.error("\(target.host.name): no release installed under \(target.layout.root)")
-                        throw ExitCode(1)
+                    guard let listing = try deployer.releases(target, runner(target)) else {
+                        throw CommandFailure.problem("\(target.host.name): no release installed under \(target.layout.root)")
                     }
                     if fleet.format == .json {
                         let encoder = JSONEncoder()

@@ -11,11 +11,13 @@ extension EmmyOps {
             discussion: """
             Targets: all (everything), monitoring (Prometheus, rules and rule tests, Alertmanager, \
             Grafana, RUNBOOK.md), compose (docker-compose.yml for the local stack), terraform (AWS, \
-            from the infrastructure section). Output is \
-            deterministic; --check compares instead of writing and exits 1 with a unified diff.
+            from the infrastructure section), github (CI/CD workflows and the reusable action). \
+            Output is deterministic; --check compares instead of writing and exits 1 with a \
+            unified diff. Files emmyops rendered earlier that the spec no longer renders are \
+            removed; files it never wrote are left alone.
             """)
 
-        @Argument(help: "What to render: all, monitoring or compose.")
+        @Argument(help: "What to render: all, monitoring, compose, terraform or github.")
         var target: RenderTarget = .all
 
         @OptionGroup var specOptions: SpecOptions
@@ -24,8 +26,7 @@ extension EmmyOps {
         func run() throws {
             let spec = try specOptions.load()
             if target == .terraform, spec.infrastructure == nil {
-                Output.error("\(specOptions.spec) has no infrastructure section, so there is no Terraform to render; add `infrastructure:` (see `emmyops schema`)")
-                throw ExitCode(1)
+                throw CommandFailure.problem("\(specOptions.spec) has no infrastructure section, so there is no Terraform to render; add `infrastructure:` (see `emmyops schema`)")
             }
             try renderOptions.run(target, spec: spec)
         }
@@ -58,8 +59,7 @@ struct RenderOptions: ParsableArguments {
             let differences = writer.check(files, owned: target.ownedFolders)
             for difference in differences { print(difference.diff, terminator: "") }
             if !differences.isEmpty {
-                Output.error("\(differences.count) of \(files.count) rendered files differ from \(out); run `emmyops render \(target.rawValue) --out \(out)`")
-                throw ExitCode(1)
+                throw CommandFailure.problem("\(differences.count) of \(files.count) rendered files differ from \(out); run `emmyops render \(target.rawValue) --out \(out)`")
             }
             Output.note("\(files.count) files up to date in \(out)")
             return
@@ -69,8 +69,7 @@ struct RenderOptions: ParsableArguments {
             let removed = outcome.removed.isEmpty ? "" : ", \(outcome.removed.count) stale removed: \(outcome.removed.joined(separator: ", "))"
             Output.note("rendered \(files.count) files into \(out) (\(outcome.changed.count) changed\(removed))")
         } catch {
-            Output.error("cannot write into \(out): \(error.localizedDescription)")
-            throw ExitCode(2)
+            throw CommandFailure.environment("cannot write into \(out): \(error.localizedDescription)")
         }
     }
 }

@@ -21,7 +21,7 @@ extension EmmyOps {
             try fleet.withTransports(spec) { runner in
                 let deployer = FleetDeployer(targets: targets, options: FleetDeployer.Options(spec: spec, who: FleetOptions.who),
                                              runner: runner, onEvent: fleet.printer())
-                do { try deployer.rollback(to: to) } catch { throw FleetOptions.fail(error) }
+                try deployer.rollback(to: to)
             }
         }
     }

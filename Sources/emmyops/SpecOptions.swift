@@ -10,37 +10,16 @@ struct SpecOptions: ParsableArguments {
     init() {}
     init(spec: String) { self.spec = spec }
 
-    /// Loads the spec, printing diagnostics to stderr; exits 1 on spec errors, 2 when unreadable.
+    /// Loads the spec, printing diagnostics to stderr. An unreadable file propagates as
+    /// `SpecError.unreadable`; spec errors become a problem naming their count.
     func load() throws -> Spec {
         do {
             let (spec, diagnostics) = try SpecLoader.load(path: self.spec)
             Output.printDiagnostics(diagnostics)
             return spec
-        } catch let error as SpecError {
-            switch error {
-            case .unreadable:
-                Output.error("\(error)")
-                throw ExitCode(2)
-            case .invalid(let diagnostics):
-                Output.printDiagnostics(diagnostics)
-                Output.error("\(diagnostics.filter { $0.severity == .error }.count) error(s) in \(self.spec)")
-                throw ExitCode(1)
-            }
+        } catch SpecError.invalid(let diagnostics) {
+            Output.printDiagnostics(diagnostics)
+            throw CommandFailure.problem("\(diagnostics.filter { $0.severity == .error }.count) error(s) in \(self.spec)")
         }
-    }
-}
-
-/// The executable's only writer of human-facing text.
-enum Output {
-    static func error(_ message: String) {
-        FileHandle.standardError.write(Data("emmyops: error: \(message)\n".utf8))
-    }
-
-    static func note(_ message: String) {
-        FileHandle.standardError.write(Data("\(message)\n".utf8))
-    }
-
-    static func printDiagnostics(_ diagnostics: [Diagnostic]) {
-        for diagnostic in diagnostics { FileHandle.standardError.write(Data("\(diagnostic)\n".utf8)) }
     }
 }

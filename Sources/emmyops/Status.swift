@@ -27,25 +27,23 @@ extension EmmyOps {
         }
 
         func run() throws {
-            let path = stateFile ?? "\(dataDir ?? ProcessInfo.processInfo.environment["EMMY_DATA_DIR"] ?? ".emmy")/supervise.json"
+            let path = stateFile ?? "\(ServerEnvironment.current.dataDirectory(dataDir))/supervise.json"
             let status: SupervisorStatus
             do {
                 guard let read = try SupervisorStatus.read(path) else {
-                    Output.error("no supervisor state at \(path); is `emmyops supervise` running with this data directory?")
-                    throw ExitCode(2)
+                    throw CommandFailure.environment("no supervisor state at \(path); is `emmyops supervise` running with this data directory?")
                 }
                 status = read
-            } catch let exit as ExitCode {
-                throw exit
+            } catch let failure as CommandFailure {
+                throw failure
             } catch {
-                Output.error("cannot read \(path): \(error)")
-                throw ExitCode(2)
+                throw CommandFailure.environment("cannot read \(path): \(error)")
             }
             switch format {
             case .text: print(status.summary.joined(separator: "\n"))
             case .json: print(String(decoding: try status.json(), as: UTF8.self))
             }
-            if !status.isHealthy { throw ExitCode(1) }
+            if !status.isHealthy { throw CommandFailure.silentProblem }
         }
     }
 }

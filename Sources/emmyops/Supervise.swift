@@ -24,12 +24,9 @@ extension EmmyOps {
         var stateFile: String?
 
         func run() throws {
-            let environment = ProcessInfo.processInfo.environment
             let loaded = try server.loadSpec()
-            // The same defaults `serve` applies, so the probe reaches the port the child binds.
-            let dataDirectory = server.dataDir ?? environment["EMMY_DATA_DIR"] ?? ".emmy"
-            let listenHost = server.host ?? environment["EMMY_HOST"] ?? "127.0.0.1"
-            let listenPort = server.port ?? environment["EMMY_PORT"].flatMap(Int.init) ?? loaded.app.port
+            // Resolved as `serve` resolves them, so the probe reaches the port the child binds.
+            let (listenHost, listenPort, dataDirectory) = server.listen(loaded)
 
             var arguments = ["serve"]
             for (flag, value) in [("--spec", server.spec), ("--data-dir", server.dataDir), ("--host", server.host), ("--port", server.port.map(String.init))] {
@@ -40,8 +37,7 @@ extension EmmyOps {
                 try FileManager.default.createDirectory(at: URL(fileURLWithPath: stateFile).deletingLastPathComponent(),
                                                         withIntermediateDirectories: true)
             } catch {
-                Output.error("cannot create the directory of \(stateFile): \(error.localizedDescription)")
-                throw ExitCode(2)
+                throw CommandFailure.environment("cannot create the directory of \(stateFile): \(error.localizedDescription)")
             }
             let runner = SupervisorRunner(.init(
                 executable: Self.ownExecutable(),
@@ -54,10 +50,9 @@ extension EmmyOps {
             do {
                 code = try runner.run()
             } catch {
-                Output.error("cannot write the state file \(stateFile): \(error.localizedDescription)")
-                throw ExitCode(2)
+                throw CommandFailure.environment("cannot write the state file \(stateFile): \(error.localizedDescription)")
             }
-            throw ExitCode(code)
+            if code != 0 { throw CommandFailure.childStatus(code) }
         }
 
         /// argv[0] as an absolute path (relative to the working directory, or found on PATH),

@@ -10,14 +10,13 @@ extension EmmyOps {
 
         struct Location: ParsableArguments {
             @Option(name: .long, help: ArgumentHelp("EmmyApp's data directory.", valueName: "dir"))
-            var dataDir: String = ProcessInfo.processInfo.environment["EMMY_DATA_DIR"] ?? ".emmy"
+            var dataDir: String = ServerEnvironment.current.dataDirectory()
 
             func store() throws -> TokenStore {
                 do {
                     return TokenStore(database: try AppDatabase.open(directory: dataDir))
                 } catch {
-                    Output.error("cannot open the database in \(dataDir): \(error)")
-                    throw ExitCode(2)
+                    throw CommandFailure.environment("cannot open the database in \(dataDir): \(error)")
                 }
             }
         }
@@ -30,11 +29,10 @@ extension EmmyOps {
             func run() async throws {
                 do {
                     print(try await location.store().create(name: name))
-                } catch let error as ExitCode {
-                    throw error
+                } catch let failure as CommandFailure {
+                    throw failure
                 } catch {
-                    Output.error("cannot create token `\(name)`: a token with that name may already exist")
-                    throw ExitCode(1)
+                    throw CommandFailure.problem("cannot create token `\(name)`: a token with that name may already exist")
                 }
             }
         }
@@ -45,8 +43,8 @@ extension EmmyOps {
 
             func run() async throws {
                 for token in try await location.store().list() {
-                    let state = token.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
-                    print("\(token.name)\t\(token.id)\tcreated \(token.createdAt.formatted(.iso8601))\t\(state)")
+                    let state = token.revokedAt.map { "revoked \(DateText.iso8601($0))" } ?? "active"
+                    print("\(token.name)\t\(token.id)\tcreated \(DateText.iso8601(token.createdAt))\t\(state)")
                 }
             }
         }
@@ -58,8 +56,7 @@ extension EmmyOps {
 
             func run() async throws {
                 guard try await location.store().revoke(name) else {
-                    Output.error("no active token named `\(name)`")
-                    throw ExitCode(1)
+                    throw CommandFailure.problem("no active token named `\(name)`")
                 }
                 print("revoked \(name)")
             }

@@ -53,6 +53,27 @@ import Testing
         #expect(noTools.stderr.contains("promtool is not on PATH"))
     }
 
+    /// Every failure goes through the one exit-code map: a name the command line got wrong is 64,
+    /// a file that cannot be read is 2, and both say why on stderr.
+    @Test func deployFailuresMapToExitCodes() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "version: 1\nhosts: [{ name: web-1, address: 10.0.0.5 }]\n".write(to: dir.appendingPathComponent("emmy.yaml"), atomically: true, encoding: .utf8)
+        let unknown = try CLI.run(["deploy", "--host", "nope", "--dry-run"], in: dir)
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("emmyops: error: no host named `nope`"))
+        let missing = try CLI.run(["deploy", "--host", "web-1", "--dry-run", "--artifact", "no-such-binary"], in: dir)
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("emmyops: error: cannot read no-such-binary"))
+        let dryRun = try CLI.run(["deploy", "--host", "web-1", "--dry-run", "--artifact", "emmy.yaml", "--version", "v1"], in: dir)
+        #expect(dryRun.status == 0, "\(dryRun.stderr)")
+        #expect(dryRun.stdout.contains("web-1 (") && dryRun.stdout.contains("-> v1"))
+        let group = try CLI.run(["token"], in: dir)
+        #expect(group.status == 0 && group.stdout.contains("create"), "a command group still prints its help")
+        let help = try CLI.run(["help", "deploy"], in: dir)
+        #expect(help.status == 0 && help.stdout.contains("--dry-run"), "ArgumentParser's own outcomes pass through the map")
+    }
+
     @Test func renderCheckShowsADiff() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

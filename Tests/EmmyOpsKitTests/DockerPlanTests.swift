@@ -80,4 +80,44 @@ import Testing
         let missing = try ProcessRunner().run(tool, ["-f", file, "config"], environment: ["EMMY_SLOT_PORT": ""])
         #expect(missing.status != 0)
     }
+
+    /// The idle slot comes from the decoded `active.json`, whatever its key order or spacing.
+    @Test func idleSlotIsTheOneActiveJSONDoesNotName() {
+        #expect(DockerRelease.idleSlot(activeJSON: #"{"version":"1.3.0","slot":0,"port":5000}"#) == 1)
+        #expect(DockerRelease.idleSlot(activeJSON: #"{"port": 5001, "slot": 1, "version": "1.3.0"}"#) == 0)
+        #expect(DockerRelease.idleSlot(activeJSON: "{ \"slot\" : 0, \"version\": \"1\", \"port\": 5000 }\n") == 1)
+        #expect(DockerRelease.idleSlot(activeJSON: "") == 0, "nothing active yet: slot a")
+        #expect(DockerRelease.idleSlot(activeJSON: "cat: active.json: No such file or directory") == 0)
+    }
+
+    /// The docker release writes each host's compose and nginx files and plans with their hashes.
+    @Test func dockerReleasePlansWithHashedFiles() throws {
+        let spec = try Self.spec()
+        let target = DeployTarget(host: spec.hosts[0], spec: spec)
+        let none = DeployPlan.Payload(path: "/dev/null", sha256: "")
+        let release = try DockerRelease(spec: spec, version: "1.4.0", specFile: none)
+        defer { release.close() }
+        let plan = try release.plan(target, slot: 0)
+        let verify = try #require(plan.steps.first { $0.name == "verify" })
+        let compose = release.directory.appendingPathComponent("web-1-compose.yaml").path
+        let text = try String(contentsOfFile: compose, encoding: .utf8)
+        #expect(verify.expectSHA256?.first == ProcessRunnerSHA.hex(Data(text.utf8)))
+        #expect(plan.steps.contains { $0.argv.contains("EMMY_SLOT_PORT=5000") })
+        release.close()
+        #expect(!FileManager.default.fileExists(atPath: release.directory.path))
+    }
+
+    /// Artifacts are hashed in process (swift-crypto), the same digest `sha256sum` prints.
+    @Test func payloadHashesInProcess() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("abc").path
+        try "abc".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try DeployPlan.Payload(hashing: path).sha256 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let big = Data((0..<3_000_000).map { UInt8($0 % 251) })
+        try big.write(to: dir.appendingPathComponent("big"))
+        #expect(try DeployPlan.Payload(hashing: dir.appendingPathComponent("big").path).sha256 == ProcessRunnerSHA.hex(big))
+        #expect(throws: DeployError.self) { try DeployPlan.Payload(hashing: dir.appendingPathComponent("missing").path) }
+        #expect(throws: DeployError.self) { try DeployPlan.Payload(hashing: dir.path) }
+    }
 }

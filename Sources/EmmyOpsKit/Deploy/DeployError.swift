@@ -10,6 +10,8 @@ public enum DeployError: Error, Sendable, CustomStringConvertible {
     case missingRelease(host: String, version: String)
     /// A value that cannot be used (a version with unsafe characters, an unknown host).
     case invalid(String)
+    /// A local file to deploy (the artifact, the spec) cannot be read.
+    case unreadable(path: String, reason: String)
     /// A host failed; every host already switched was returned to its previous release.
     case fleetFailed(host: String, reason: String, rolledBack: [String], unreachable: Bool)
 
@@ -21,6 +23,7 @@ public enum DeployError: Error, Sendable, CustomStringConvertible {
         case .locked(let holder, let expires): "the fleet is being deployed by \(holder) (lock expires \(expires))"
         case .missingRelease(let host, let version): "\(host): release \(version) is not on the host"
         case .invalid(let message): message
+        case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
         case .fleetFailed(let host, let reason, let rolledBack, _):
             "deploy failed on \(host): \(reason)" + (rolledBack.isEmpty ? "" : "\nreturned to the previous release: \(rolledBack.joined(separator: ", "))")
         }

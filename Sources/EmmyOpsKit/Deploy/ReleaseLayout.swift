@@ -1,3 +1,4 @@
+import EmmyApp
 import Foundation
 
 /// Where a host keeps its releases:
@@ -32,6 +33,9 @@ public struct ReleaseLayout: Sendable, Hashable {
     /// What `emmyops supervise` reports for a release (`emmyops status --state-file …`); in its
     /// own folder so it is never mistaken for a release's run-state file.
     public func supervisorState(_ version: String) -> String { run + "/supervise/" + version + ".json" }
+
+    /// The release name when none is given: the UTC time, e.g. `20261123-070000`.
+    public static func defaultVersion(at date: Date = Date()) -> String { DateText.compact(date) }
 
     /// Versions name folders and appear in argv: letters, digits, `.`, `_`, `-`, not starting with `.` or `-`.
     public static func isValidVersion(_ version: String) -> Bool {
