@@ -71,14 +71,13 @@ public struct FleetDeployer: Sendable {
         try withLock {
             let switched = Switched()
             for batch in stride(from: 0, to: plans.count, by: max(1, options.batchSize)).map({ Array(plans[$0..<min($0 + options.batchSize, plans.count)]) }) {
-                let failures = Failures()
-                concurrently(batch, width: options.parallel) { plan in
+                let failures = concurrently(batch, width: options.parallel) { plan -> HostFailure? in
                     do {
                         let runner = runner(plan.target)
                         let previous = try current(plan.target, runner)
                         if previous == plan.version {
                             onEvent(DeployEvent(host: plan.target.host.name, step: "skip", status: "ok", message: "already on \(plan.version)"))
-                            return
+                            return nil
                         }
                         var answeredYes: Set<String> = []
                         for step in plan.steps {
@@ -90,13 +89,14 @@ public struct FleetDeployer: Sendable {
                             try run(step, on: plan.target, runner)
                             if step.name == "activate" { switched.add(plan.target, previous: previous) }
                         }
+                        return nil
                     } catch {
-                        failures.add(plan.target.host.name, error)
+                        return HostFailure(host: plan.target.host.name, error)
                     }
-                }
-                if let (host, error) = failures.first {
+                }.compactMap { $0 }
+                if let failure = failures.first {
                     let back = returnToPrevious(switched.all)
-                    throw DeployError.fleetFailed(host: host, reason: "\(error)", rolledBack: back, unreachable: error.isUnreachable)
+                    throw DeployError.fleetFailed(host: failure.host, reason: failure.reason, rolledBack: back, unreachable: failure.unreachable)
                 }
             }
         }
@@ -105,9 +105,9 @@ public struct FleetDeployer: Sendable {
     /// Rolls every target back to `to`, or to the release installed before its current one.
     public func rollback(to version: String?) throws {
         try withLock {
-            let failures = Failures()
             for start in stride(from: 0, to: targets.count, by: max(1, options.batchSize)) {
-                concurrently(Array(targets[start..<min(start + options.batchSize, targets.count)]), width: options.parallel) { target in
+                let batch = Array(targets[start..<min(start + options.batchSize, targets.count)])
+                let failures = concurrently(batch, width: options.parallel) { target -> HostFailure? in
                     do {
                         let runner = runner(target)
                         let chosen: String
@@ -119,12 +119,13 @@ public struct FleetDeployer: Sendable {
                         }
                         try run(DeployPlan.activate(target: target, version: chosen, who: options.who, action: "rollback",
                                                     timeout: options.activationTimeout), on: target, runner)
+                        return nil
                     } catch {
-                        failures.add(target.host.name, error)
+                        return HostFailure(host: target.host.name, error)
                     }
-                }
-                if let (host, error) = failures.first {
-                    throw DeployError.fleetFailed(host: host, reason: "\(error)", rolledBack: [], unreachable: error.isUnreachable)
+                }.compactMap { $0 }
+                if let failure = failures.first {
+                    throw DeployError.fleetFailed(host: failure.host, reason: failure.reason, rolledBack: [], unreachable: failure.unreachable)
                 }
             }
         }
@@ -169,21 +170,21 @@ public struct FleetDeployer: Sendable {
 
     /// Activates each host's previous release again; returns the hosts that made it back.
     private func returnToPrevious(_ switched: [(DeployTarget, String?)]) -> [String] {
-        let back = Failures()
-        concurrently(switched, width: options.parallel) { target, previous in
+        let back = concurrently(switched, width: options.parallel) { target, previous -> String? in
             guard let previous else {
                 onEvent(DeployEvent(host: target.host.name, step: "rollback", status: "warning", message: "first release on this host; nothing to return to"))
-                return
+                return nil
             }
             do {
                 try run(DeployPlan.activate(target: target, version: previous, who: options.who, action: "rollback",
                                             timeout: options.activationTimeout), on: target, runner(target))
-                back.add(target.host.name, DeployError.invalid("returned"))
+                return target.host.name
             } catch {
                 onEvent(DeployEvent(host: target.host.name, step: "rollback", status: "failed", message: "\(error)"))
+                return nil
             }
         }
-        return back.hosts.sorted()
+        return back.compactMap { $0 }.sorted()
     }
 
     private func withLock(_ body: () throws -> Void) throws {
@@ -227,20 +228,46 @@ public struct ReleaseListing: Codable, Sendable {
 }
 
 /// Runs `body` for each item, at most `width` at a time, on plain threads: each waits on a
-/// subprocess, so the cooperative pool (one thread per core) would serialise them.
-func concurrently<T: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable (T) -> Void) {
+/// subprocess, so the cooperative pool (one thread per core) would serialise them. Returns
+/// what `body` returned, in the order of `items`.
+@discardableResult
+func concurrently<T: Sendable, R: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable (T) -> R) -> [R] {
+    let results = Results<R>(count: items.count)
     let slots = DispatchSemaphore(value: max(1, width))
     let group = DispatchGroup()
-    for item in items {
+    for (index, item) in items.enumerated() {
         slots.wait()
         group.enter()
         Thread.detachNewThread {
-            body(item)
+            results.set(index, body(item))
             slots.signal()
             group.leave()
         }
     }
     group.wait()
+    return results.values
+}
+
+/// Where `concurrently`'s threads leave their results.
+private final class Results<R: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [R?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: R) { lock.withLock { slots[index] = value } }
+    var values: [R] { lock.withLock { slots.map { $0! } } }
+}
+
+/// A host whose steps failed, as the fleet's error reports it.
+private struct HostFailure: Sendable {
+    var host: String
+    var reason: String
+    var unreachable: Bool
+
+    init(host: String, _ error: any Error) {
+        self.host = host
+        reason = "\(error)"
+        unreachable = error.isUnreachable
+    }
 }
 
 private final class Switched: @unchecked Sendable {
@@ -248,14 +275,6 @@ private final class Switched: @unchecked Sendable {
     private var items: [(DeployTarget, String?)] = []
     func add(_ target: DeployTarget, previous: String?) { lock.withLock { items.append((target, previous)) } }
     var all: [(DeployTarget, String?)] { lock.withLock { items } }
-}
-
-private final class Failures: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [(String, any Error)] = []
-    func add(_ host: String, _ error: any Error) { lock.withLock { items.append((host, error)) } }
-    var first: (String, any Error)? { lock.withLock { items.first } }
-    var hosts: [String] { lock.withLock { items.map(\.0) } }
 }
 
 extension Error {

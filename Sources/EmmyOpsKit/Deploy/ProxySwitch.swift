@@ -30,13 +30,6 @@ public struct ProxySwitch: Sendable {
 
     public static func upstream(port: Int) -> String { "server 127.0.0.1:\(port);\n" }
 
-    /// The port upstream.conf points at now, if any.
-    public func currentUpstreamPort() -> Int? {
-        guard let text = try? String(contentsOfFile: upstreamPath, encoding: .utf8),
-              let match = text.firstMatch(of: /127\.0\.0\.1:(\d+)/) else { return nil }
-        return Int(match.1)
-    }
-
     /// Points nginx at `port` with `config`, then reloads (or starts) it and waits until the
     /// workers of the old configuration are gone.
     public func switchTo(port: Int, config: String) throws {
@@ -58,7 +51,7 @@ public struct ProxySwitch: Sendable {
             // nginx daemonizes; its launcher exits once the master runs. Started detached so no
             // pipe of ours (or of the SSH session) stays open in the daemon.
             let log = prefix + "/logs/start.log"
-            let launcher = try DetachedSpawn.spawn([executable] + baseArguments, environment: [:], logFile: log)
+            let launcher = try ProcessSpawn.spawn([executable] + baseArguments, .detached(logFile: log, environment: [:]))
             var status: Int32 = 0
             waitpid(launcher, &status, 0)
             guard status == 0, masterPID() != nil else {

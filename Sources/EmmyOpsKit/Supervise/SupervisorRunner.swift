@@ -115,7 +115,8 @@ public final class SupervisorRunner: @unchecked Sendable {
             restartTimer?.cancel()
             restartTimer = nil
             do {
-                let pid = try ChildSpawn.spawn(configuration.executable, configuration.arguments)
+                // Every signal at its default and none blocked: this process's threads handle them.
+                let pid = try ProcessSpawn.spawn([configuration.executable] + configuration.arguments)
                 log("started child \(pid)")
                 handle(.spawned(pid: pid))
                 reap(pid)
@@ -182,43 +183,5 @@ public final class SupervisorRunner: @unchecked Sendable {
         } catch {
             log("cannot write \(configuration.stateFile): \(error)")
         }
-    }
-}
-
-/// posix_spawn(2) with every signal at its default action and none blocked: the supervisor's
-/// threads block or handle signals, and a child must not inherit that, or it would ignore the
-/// SIGTERM that asks it to drain. Descriptors above stderr are closed in the child, so it holds
-/// none of the supervisor's (a parent that watches the supervisor through an inherited pipe
-/// would otherwise wait for the child too).
-enum ChildSpawn {
-    struct Failure: Error, CustomStringConvertible { var description: String }
-
-    static func spawn(_ executable: String, _ arguments: [String]) throws -> Int32 {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        // posix_spawn_file_actions_addclosefrom_np is not visible from Swift; list them instead.
-        for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard result == 0 else { throw Failure(description: String(cString: strerror(result))) }
-        return pid
-    }
-
-    private static func openDescriptors() -> [Int32] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
     }
 }

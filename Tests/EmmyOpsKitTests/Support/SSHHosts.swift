@@ -69,7 +69,7 @@ final class SSHHosts {
             // posix_spawn, not Foundation's Process: with an sshd child, Foundation's child
             // reaper blocked in wait4 on it and never noticed other children exiting.
             let log = dir.appendingPathComponent("sshd-\(name).log").path
-            let sshd = try DetachedSpawn.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", config], environment: [:], logFile: log)
+            let sshd = try ProcessSpawn.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", config], .detached(logFile: log, environment: [:]))
             hosts.append(SimHost(name: name, sshPort: ports[0], root: root, httpPort: ports[1], slotPorts: [ports[2], ports[3]],
                                  sshd: sshd, sshdLog: log))
             known += "[127.0.0.1]:\(ports[0]) \(hostPublic)\n"

@@ -1,0 +1,66 @@
+@testable import EmmyOpsKit
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The System room: the one posix_spawn wrapper and the process table.
+@Suite struct SystemTests {
+    /// Waits for `pid` and returns its wait status.
+    private func reap(_ pid: Int32) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return status
+    }
+
+    @Test func detachedSpawnLogsBothStreamsInItsOwnSession() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = dir.appendingPathComponent("child.log").path
+        let pid = try ProcessSpawn.spawn(["/bin/sh", "-c", "echo out; echo err >&2; echo \"x=$X\"; exec sleep 600"],
+                                         .detached(logFile: log, environment: ["X": "1", "PATH": "/usr/bin:/bin"]))
+        var reaped = false
+        defer { if !reaped { kill(pid, SIGKILL); _ = reap(pid) } }
+        // Polled on this thread: the cooperative pool may be busy with other suites' processes.
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !text.contains("x=1"), Date() < deadline {
+            usleep(20_000)
+            text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        }
+        #expect(text == "out\nerr\nx=1\n", "stdout and stderr both go to the log; the environment is the one given")
+        #expect(getsid(pid) == pid, "a new session leads itself")
+        #expect(ProcessTable.isAlive(pid))
+        #expect(ReleaseProcess.isAlive(pid), "one rule for both names")
+        kill(pid, SIGTERM)
+        let status = reap(pid)
+        reaped = true
+        #expect(status & 0x7f == SIGTERM, "SIGTERM at its default action ends the child")
+        #expect(!ProcessTable.isAlive(pid))
+    }
+
+    /// A signal this process ignores is back at its default in the child (the supervisor's
+    /// threads handle signals; its child must still obey them).
+    @Test func childSpawnResetsIgnoredSignals() throws {
+        let previous = signal(SIGUSR2, SIG_IGN)
+        defer { signal(SIGUSR2, previous) }
+        let pid = try ProcessSpawn.spawn(["/bin/sleep", "600"])
+        kill(pid, SIGUSR2)
+        var status: Int32 = 0
+        let deadline = Date().addingTimeInterval(30)
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                status = reap(pid)
+                break
+            }
+            usleep(20_000)
+        }
+        #expect(status & 0x7f == SIGUSR2, "the child died of the signal its parent ignores")
+    }
+
+    @Test func spawnFailureSaysWhy() {
+        #expect(throws: ProcessSpawn.Failure.self) { try ProcessSpawn.spawn(["/nonexistent/emmyops"]) }
+    }
+}
