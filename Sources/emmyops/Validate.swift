@@ -31,10 +31,19 @@ extension EmmyOps {
         @Option(name: .long, help: "text, json (one document), or github (workflow annotations). Default: github under GitHub Actions, else text.")
         var format: Format?
 
+        @Option(name: .long, help: ArgumentHelp("python-hcl2's interpreter (default: $EMMY_HCL2_PYTHON, else emmy-hcl2-python on PATH).", valueName: "path"))
+        var hcl2Python: String?
+
+        @Option(name: .long, help: ArgumentHelp("Terraform provider mirror for `terraform init` (default: $EMMY_TF_PLUGIN_MIRROR, else /opt/tf-plugins).", valueName: "dir"))
+        var tfPluginMirror: String?
+
         func run() throws {
             let report: Validator.Report
             do {
-                report = try Validator().run(specPath: specOptions.spec, tools: tools)
+                var locations = ToolLocations(environment: ProcessInfo.processInfo.environment)
+                if let hcl2Python { locations.hcl2Python = hcl2Python }
+                if let tfPluginMirror { locations.pluginMirror = tfPluginMirror }
+                report = try Validator(locations: locations).run(specPath: specOptions.spec, tools: tools)
             } catch {
                 throw CommandFailure.environment("\(error)")
             }

@@ -5,7 +5,7 @@ import Testing
 import Glibc
 #endif
 
-/// The System room: the one posix_spawn wrapper and the process table.
+/// The System room: the one posix_spawn wrapper, the process table and tool locations.
 @Suite struct SystemTests {
     /// Waits for `pid` and returns its wait status.
     private func reap(_ pid: Int32) -> Int32 {
@@ -62,5 +62,31 @@ import Glibc
 
     @Test func spawnFailureSaysWhy() {
         #expect(throws: ProcessSpawn.Failure.self) { try ProcessSpawn.spawn(["/nonexistent/emmyops"]) }
+    }
+
+    @Test func toolLocationsComeFromTheEnvironment() throws {
+        #expect(ToolLocations(environment: [:]) == ToolLocations(hcl2Python: "emmy-hcl2-python", pluginMirror: "/opt/tf-plugins"))
+        let moved = ToolLocations(environment: ["EMMY_HCL2_PYTHON": "/srv/venv/bin/python", "EMMY_TF_PLUGIN_MIRROR": "/srv/mirror"])
+        #expect(moved.hcl2Python == "/srv/venv/bin/python" && moved.pluginMirror == "/srv/mirror")
+        #expect(ToolLocations(environment: ["EMMY_HCL2_PYTHON": ""]).hcl2Python == "emmy-hcl2-python", "empty means unset")
+
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let environment = TerraformTooling.environment(scratch: dir, pluginMirror: dir.path)
+        let config = try String(contentsOfFile: try #require(environment["TF_CLI_CONFIG_FILE"]), encoding: .utf8)
+        #expect(config.contains("path = \"\(dir.path)\""))
+        #expect(TerraformTooling.environment(scratch: dir, pluginMirror: "/nonexistent")["TF_CLI_CONFIG_FILE"] == nil)
+    }
+
+    /// Each alert kind's threshold unit is declared once, by its default; the catalogue builds
+    /// every enabled kind from it.
+    @Test func thresholdUnitsFollowTheDefaults() {
+        #expect(AlertKind.allCases.filter { $0.thresholdKind == .ratio } == [.highErrorRate, .highCPU, .highMemory, .lowDisk, .highFailureRate])
+        #expect(AlertKind.slowProcessing.thresholdKind == .duration && AlertKind.rateLimitExceeded.thresholdKind == .count)
+        #expect(AlertKind.appDown.thresholdKind == .none && AlertKind.databaseDown.thresholdKind == .none)
+        let names = Set(AlertCatalogue(spec: Spec()).alerts.map(\.name))
+        #expect(names.isSuperset(of: ["EmmyAppDown", "EmmyDatabaseDown", "EmmyHighErrorRate", "EmmyHighMessageFailureRate",
+                                      "EmmySlowBatchProcessing", "EmmyRateLimitExceeded", "EmmyHostHighCPU", "EmmyHostHighMemory",
+                                      "EmmyHostLowDisk"]))
     }
 }

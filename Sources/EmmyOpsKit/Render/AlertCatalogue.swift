@@ -29,7 +29,7 @@ public struct AlertCatalogue: Sendable {
         var out: [AlertDefinition] = []
         for kind in spec.alerts.enabledKinds {
             if !spec.monitoring.nodeExporter.enabled, [.highCPU, .highMemory, .lowDisk].contains(kind) { continue }
-            out.append(alert(kind))
+            if let alert = alert(kind) { out.append(alert) }
         }
         out += sloAlerts
         return out
@@ -47,112 +47,139 @@ public struct AlertCatalogue: Sendable {
         "\(metric){\(matchers.joined(separator: ","))}"
     }
 
-    private func alert(_ kind: AlertKind) -> AlertDefinition {
+    /// The alert of `kind` with the spec's settings. A threshold always has the unit its kind
+    /// declares (`AlertKind.defaults`; the loader reads `threshold:` in that unit only), so each
+    /// kind's function receives it typed.
+    private func alert(_ kind: AlertKind) -> AlertDefinition? {
         let settings = spec.alerts[kind]
-        let j = "job=\"\(job)\""
-        let nodeJ = "job=\"\(AlertCatalogue.nodeJob)\""
-        let appLabels = [("job", job), ("instance", appInstance)]
-        let nodeLabels = [("job", AlertCatalogue.nodeJob), ("instance", nodeInstance)]
-        func definition(_ name: String, _ group: String, _ expr: String, _ summary: String, _ description: String,
-                        _ runbook: RunbookEntry, _ scenario: AlertScenario) -> AlertDefinition {
-            AlertDefinition(name: name, group: group, expr: expr, for: settings.for, severity: settings.severity,
-                            extraLabels: [:], summary: summary, description: description, runbook: runbook, scenario: scenario)
+        switch (kind, settings.threshold) {
+        case (.appDown, _): return appDown(settings)
+        case (.databaseDown, _): return databaseDown(settings)
+        case (.highErrorRate, .ratio(let above)?): return highErrorRate(settings, above: above)
+        case (.highFailureRate, .ratio(let above)?): return highFailureRate(settings, above: above)
+        case (.slowProcessing, .duration(let above)?): return slowProcessing(settings, above: above)
+        case (.rateLimitExceeded, .count(let above)?): return rateLimitExceeded(settings, above: above)
+        case (.highCPU, .ratio(let above)?): return highCPU(settings, above: above)
+        case (.highMemory, .ratio(let above)?): return highMemory(settings, above: above)
+        case (.lowDisk, .ratio(let above)?): return lowDisk(settings, above: above)
+        default: return nil
         }
-        let threshold = settings.threshold
-        switch kind {
-        case .appDown:
-            return definition("EmmyAppDown", "emmy-app", "\(sel("up", j)) == 0",
-                "EmmyApp is not answering Prometheus scrapes.",
-                "{{ $labels.instance }} of job {{ $labels.job }} has failed every scrape for more than \(settings.for).",
-                Runbooks.appDown(spec),
-                gaugeScenario("up", appLabels, holdFor: settings.for, bad: "0", good: "1", output: ["job": job, "instance": appInstance]))
-        case .databaseDown:
-            return definition("EmmyDatabaseDown", "emmy-app", "\(sel(MetricCatalogue.databaseUp.name, j)) == 0",
-                "EmmyApp cannot reach its database.",
-                "The database probe of {{ $labels.instance }} has failed for more than \(settings.for).",
-                Runbooks.databaseDown(spec),
-                gaugeScenario(MetricCatalogue.databaseUp.name, appLabels, holdFor: settings.for, bad: "0", good: "1", output: ["job": job, "instance": appInstance]))
-        case .highErrorRate:
-            let t = ratio(threshold)
-            let m = MetricCatalogue.httpRequests.name
-            let expr = "sum by (job) (rate(\(sel(m, j, "status=~\"5..\""))[5m])) / sum by (job) (rate(\(sel(m, j))[5m])) > \(t)"
-            let labels = appLabels + [("method", "POST"), ("route", "/messages")]
-            return definition("EmmyHighErrorRate", "emmy-app", expr,
-                "EmmyApp answers too many requests with a server error.",
-                "More than \(t.percentText) of requests to {{ $labels.job }} failed with a 5xx status over the last 5 minutes.",
-                Runbooks.highErrorRate(spec),
-                ratioScenario(threshold: t, holdFor: settings.for, output: ["job": job]) { bad, good, n in
-                    [InputSeries(m, labels + [("status", "500")], counter(bad, n)), InputSeries(m, labels + [("status", "200")], counter(good, n))]
-                })
-        case .highFailureRate:
-            let t = ratio(threshold)
-            let m = MetricCatalogue.messages.name
-            let expr = "sum by (job) (rate(\(sel(m, j, "status=~\"failed|undelivered\""))[15m])) / sum by (job) (rate(\(sel(m, j, "status=~\"sent|failed\""))[15m])) > \(t)"
-            return definition("EmmyHighMessageFailureRate", "emmy-app", expr,
-                "Too many messages fail to send or to be delivered.",
-                "More than \(t.percentText) of the messages {{ $labels.job }} handed to its provider failed or were undelivered over the last 15 minutes.",
-                Runbooks.highFailureRate(spec),
-                ratioScenario(threshold: t, holdFor: settings.for, output: ["job": job]) { bad, good, n in
-                    [InputSeries(m, appLabels + [("status", "failed")], counter(bad, n)), InputSeries(m, appLabels + [("status", "sent")], counter(good, n))]
-                })
-        case .slowProcessing:
-            guard case .duration(let t)? = threshold else { preconditionFailure("validated threshold") }
-            let m = MetricCatalogue.batchProcessingDuration
-            let expr = "histogram_quantile(0.95, sum by (job, le) (rate(\(sel(m.name + "_bucket", j))[5m]))) > \(Ratio.format(Decimal(t.milliseconds) / 1000))"
-            return definition("EmmySlowBatchProcessing", "emmy-app", expr,
-                "Uploaded batches take too long to process.",
-                "The 95th percentile of batch processing time of {{ $labels.job }} has been above \(t) for more than \(settings.for).",
-                Runbooks.slowProcessing(spec), histogramScenario(m, threshold: t.seconds, holdFor: settings.for, labels: appLabels, output: ["job": job]))
-        case .rateLimitExceeded:
-            guard case .count(let n)? = threshold else { preconditionFailure("validated threshold") }
-            let m = MetricCatalogue.httpRateLimited.name
-            let expr = "sum by (job) (increase(\(sel(m, j))[5m])) > \(n)"
-            let labels = appLabels + [("route", "/upload")]
-            return definition("EmmyRateLimitExceeded", "emmy-app", expr,
-                "Clients are hitting EmmyApp's rate limits.",
-                "{{ $labels.job }} refused more than \(n) requests with 429 in the last 5 minutes.",
-                Runbooks.rateLimit(spec),
-                AlertScenario(firing: [InputSeries(m, labels, "0+\(n + 1)x\(steps(settings.for, firstTrue: 1))")],
-                              silent: [InputSeries(m, labels, "0+\(n / 30)x\(steps(settings.for, firstTrue: 1))")],
-                              firstTrueStep: 1, outputLabels: ["job": job]))
-        case .highCPU:
-            let t = ratio(threshold)
-            let m = "node_cpu_seconds_total"
-            let expr = "1 - avg by (instance) (rate(\(sel(m, nodeJ, "mode=\"idle\""))[5m])) > \(t)"
-            let step = Decimal(AlertCatalogue.testStep.milliseconds) / 1000
-            let labels = nodeLabels + [("cpu", "0"), ("mode", "idle")]
-            let n = steps(settings.for, firstTrue: 1)
-            return definition("EmmyHostHighCPU", "emmy-host", expr,
-                "A host's CPU is nearly saturated.",
-                "CPU usage on {{ $labels.instance }} has been above \(t.percentText) for more than \(settings.for).",
-                Runbooks.highCPU(spec),
-                AlertScenario(firing: [InputSeries(m, labels, "0+\(Ratio.format(step * (1 - t.value) / 2))x\(n)")],
-                              silent: [InputSeries(m, labels, "0+\(Ratio.format(step * (1 - t.value / 2)))x\(n)")],
-                              firstTrueStep: 1, outputLabels: ["instance": nodeInstance]))
-        case .highMemory:
-            let t = ratio(threshold)
-            let (available, total) = ("node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes")
-            let expr = "1 - (\(sel(available, nodeJ)) / \(sel(total, nodeJ))) > \(t)"
-            return definition("EmmyHostHighMemory", "emmy-host", expr,
-                "A host is running out of memory.",
-                "Memory usage on {{ $labels.instance }} has been above \(t.percentText) for more than \(settings.for).",
-                Runbooks.highMemory(spec),
-                usageScenario(available: available, total: total, capacity: 8_000_000_000, labels: nodeLabels, threshold: t,
-                              holdFor: settings.for, output: ["job": AlertCatalogue.nodeJob, "instance": nodeInstance]))
-        case .lowDisk:
-            let t = ratio(threshold)
-            let fs = "fstype!~\"tmpfs|overlay|squashfs|ramfs\""
-            let (available, size) = ("node_filesystem_avail_bytes", "node_filesystem_size_bytes")
-            let expr = "1 - (\(sel(available, nodeJ, fs)) / \(sel(size, nodeJ, fs))) > \(t)"
-            let disk = [("device", "/dev/vda1"), ("fstype", "ext4"), ("mountpoint", "/")]
-            return definition("EmmyHostLowDisk", "emmy-host", expr,
-                "A filesystem is nearly full.",
-                "{{ $labels.mountpoint }} on {{ $labels.instance }} has been more than \(t.percentText) full for more than \(settings.for).",
-                Runbooks.lowDisk(spec),
-                usageScenario(available: available, total: size, capacity: 100_000_000_000, labels: nodeLabels + disk, threshold: t,
-                              holdFor: settings.for,
-                              output: ["job": AlertCatalogue.nodeJob, "instance": nodeInstance, "device": "/dev/vda1", "fstype": "ext4", "mountpoint": "/"]))
-        }
+    }
+
+    private var appMatcher: String { "job=\"\(job)\"" }
+    private var nodeMatcher: String { "job=\"\(AlertCatalogue.nodeJob)\"" }
+    private var appLabels: [(String, String)] { [("job", job), ("instance", appInstance)] }
+    private var nodeLabels: [(String, String)] { [("job", AlertCatalogue.nodeJob), ("instance", nodeInstance)] }
+
+    private func definition(_ settings: AlertSettings, _ name: String, _ group: String, _ expr: String, _ summary: String,
+                            _ description: String, _ runbook: RunbookEntry, _ scenario: AlertScenario) -> AlertDefinition {
+        AlertDefinition(name: name, group: group, expr: expr, for: settings.for, severity: settings.severity,
+                        extraLabels: [:], summary: summary, description: description, runbook: runbook, scenario: scenario)
+    }
+
+    private func appDown(_ settings: AlertSettings) -> AlertDefinition {
+        definition(settings, "EmmyAppDown", "emmy-app", "\(sel("up", appMatcher)) == 0",
+            "EmmyApp is not answering Prometheus scrapes.",
+            "{{ $labels.instance }} of job {{ $labels.job }} has failed every scrape for more than \(settings.for).",
+            Runbooks.appDown(spec),
+            gaugeScenario("up", appLabels, holdFor: settings.for, bad: "0", good: "1", output: ["job": job, "instance": appInstance]))
+    }
+
+    private func databaseDown(_ settings: AlertSettings) -> AlertDefinition {
+        let metric = MetricCatalogue.databaseUp.name
+        return definition(settings, "EmmyDatabaseDown", "emmy-app", "\(sel(metric, appMatcher)) == 0",
+            "EmmyApp cannot reach its database.",
+            "The database probe of {{ $labels.instance }} has failed for more than \(settings.for).",
+            Runbooks.databaseDown(spec),
+            gaugeScenario(metric, appLabels, holdFor: settings.for, bad: "0", good: "1", output: ["job": job, "instance": appInstance]))
+    }
+
+    private func highErrorRate(_ settings: AlertSettings, above threshold: Ratio) -> AlertDefinition {
+        let metric = MetricCatalogue.httpRequests.name
+        let expr = "sum by (job) (rate(\(sel(metric, appMatcher, "status=~\"5..\""))[5m])) / sum by (job) (rate(\(sel(metric, appMatcher))[5m])) > \(threshold)"
+        let labels = appLabels + [("method", "POST"), ("route", "/messages")]
+        return definition(settings, "EmmyHighErrorRate", "emmy-app", expr,
+            "EmmyApp answers too many requests with a server error.",
+            "More than \(threshold.percentText) of requests to {{ $labels.job }} failed with a 5xx status over the last 5 minutes.",
+            Runbooks.highErrorRate(spec),
+            ratioScenario(threshold: threshold, holdFor: settings.for, output: ["job": job]) { bad, good, n in
+                [InputSeries(metric, labels + [("status", "500")], counter(bad, n)), InputSeries(metric, labels + [("status", "200")], counter(good, n))]
+            })
+    }
+
+    private func highFailureRate(_ settings: AlertSettings, above threshold: Ratio) -> AlertDefinition {
+        let metric = MetricCatalogue.messages.name
+        let expr = "sum by (job) (rate(\(sel(metric, appMatcher, "status=~\"failed|undelivered\""))[15m])) / sum by (job) (rate(\(sel(metric, appMatcher, "status=~\"sent|failed\""))[15m])) > \(threshold)"
+        return definition(settings, "EmmyHighMessageFailureRate", "emmy-app", expr,
+            "Too many messages fail to send or to be delivered.",
+            "More than \(threshold.percentText) of the messages {{ $labels.job }} handed to its provider failed or were undelivered over the last 15 minutes.",
+            Runbooks.highFailureRate(spec),
+            ratioScenario(threshold: threshold, holdFor: settings.for, output: ["job": job]) { bad, good, n in
+                [InputSeries(metric, appLabels + [("status", "failed")], counter(bad, n)), InputSeries(metric, appLabels + [("status", "sent")], counter(good, n))]
+            })
+    }
+
+    private func slowProcessing(_ settings: AlertSettings, above threshold: PromDuration) -> AlertDefinition {
+        let metric = MetricCatalogue.batchProcessingDuration
+        let expr = "histogram_quantile(0.95, sum by (job, le) (rate(\(sel(metric.name + "_bucket", appMatcher))[5m]))) > \(Ratio.format(Decimal(threshold.milliseconds) / 1000))"
+        return definition(settings, "EmmySlowBatchProcessing", "emmy-app", expr,
+            "Uploaded batches take too long to process.",
+            "The 95th percentile of batch processing time of {{ $labels.job }} has been above \(threshold) for more than \(settings.for).",
+            Runbooks.slowProcessing(spec),
+            histogramScenario(metric, threshold: threshold.seconds, holdFor: settings.for, labels: appLabels, output: ["job": job]))
+    }
+
+    private func rateLimitExceeded(_ settings: AlertSettings, above threshold: Int) -> AlertDefinition {
+        let metric = MetricCatalogue.httpRateLimited.name
+        let expr = "sum by (job) (increase(\(sel(metric, appMatcher))[5m])) > \(threshold)"
+        let labels = appLabels + [("route", "/upload")]
+        return definition(settings, "EmmyRateLimitExceeded", "emmy-app", expr,
+            "Clients are hitting EmmyApp's rate limits.",
+            "{{ $labels.job }} refused more than \(threshold) requests with 429 in the last 5 minutes.",
+            Runbooks.rateLimit(spec),
+            AlertScenario(firing: [InputSeries(metric, labels, "0+\(threshold + 1)x\(steps(settings.for, firstTrue: 1))")],
+                          silent: [InputSeries(metric, labels, "0+\(threshold / 30)x\(steps(settings.for, firstTrue: 1))")],
+                          firstTrueStep: 1, outputLabels: ["job": job]))
+    }
+
+    private func highCPU(_ settings: AlertSettings, above threshold: Ratio) -> AlertDefinition {
+        let metric = "node_cpu_seconds_total"
+        let expr = "1 - avg by (instance) (rate(\(sel(metric, nodeMatcher, "mode=\"idle\""))[5m])) > \(threshold)"
+        let step = Decimal(AlertCatalogue.testStep.milliseconds) / 1000
+        let labels = nodeLabels + [("cpu", "0"), ("mode", "idle")]
+        let samples = steps(settings.for, firstTrue: 1)
+        return definition(settings, "EmmyHostHighCPU", "emmy-host", expr,
+            "A host's CPU is nearly saturated.",
+            "CPU usage on {{ $labels.instance }} has been above \(threshold.percentText) for more than \(settings.for).",
+            Runbooks.highCPU(spec),
+            AlertScenario(firing: [InputSeries(metric, labels, "0+\(Ratio.format(step * (1 - threshold.value) / 2))x\(samples)")],
+                          silent: [InputSeries(metric, labels, "0+\(Ratio.format(step * (1 - threshold.value / 2)))x\(samples)")],
+                          firstTrueStep: 1, outputLabels: ["instance": nodeInstance]))
+    }
+
+    private func highMemory(_ settings: AlertSettings, above threshold: Ratio) -> AlertDefinition {
+        let (available, total) = ("node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes")
+        let expr = "1 - (\(sel(available, nodeMatcher)) / \(sel(total, nodeMatcher))) > \(threshold)"
+        return definition(settings, "EmmyHostHighMemory", "emmy-host", expr,
+            "A host is running out of memory.",
+            "Memory usage on {{ $labels.instance }} has been above \(threshold.percentText) for more than \(settings.for).",
+            Runbooks.highMemory(spec),
+            usageScenario(available: available, total: total, capacity: 8_000_000_000, labels: nodeLabels, threshold: threshold,
+                          holdFor: settings.for, output: ["job": AlertCatalogue.nodeJob, "instance": nodeInstance]))
+    }
+
+    private func lowDisk(_ settings: AlertSettings, above threshold: Ratio) -> AlertDefinition {
+        let realFilesystems = "fstype!~\"tmpfs|overlay|squashfs|ramfs\""
+        let (available, size) = ("node_filesystem_avail_bytes", "node_filesystem_size_bytes")
+        let expr = "1 - (\(sel(available, nodeMatcher, realFilesystems)) / \(sel(size, nodeMatcher, realFilesystems))) > \(threshold)"
+        let disk = [("device", "/dev/vda1"), ("fstype", "ext4"), ("mountpoint", "/")]
+        return definition(settings, "EmmyHostLowDisk", "emmy-host", expr,
+            "A filesystem is nearly full.",
+            "{{ $labels.mountpoint }} on {{ $labels.instance }} has been more than \(threshold.percentText) full for more than \(settings.for).",
+            Runbooks.lowDisk(spec),
+            usageScenario(available: available, total: size, capacity: 100_000_000_000, labels: nodeLabels + disk, threshold: threshold,
+                          holdFor: settings.for,
+                          output: ["job": AlertCatalogue.nodeJob, "instance": nodeInstance, "device": "/dev/vda1", "fstype": "ext4", "mountpoint": "/"]))
     }
 
     /// Two gauges, available and total, whose used share is halfway between the threshold
@@ -165,11 +192,6 @@ public struct AlertCatalogue: Sendable {
         }
         return AlertScenario(firing: series(capacity * (1 - threshold.value) / 2), silent: series(capacity * (1 - threshold.value / 2)),
                              firstTrueStep: 0, outputLabels: output)
-    }
-
-    private func ratio(_ threshold: AlertThreshold?) -> Ratio {
-        guard case .ratio(let r)? = threshold else { preconditionFailure("validated threshold") }
-        return r
     }
 
     /// Samples a scenario needs: up to the first firing evaluation, plus margin.

@@ -26,8 +26,8 @@ public enum AlertmanagerRenderer {
 
     public static func render(_ spec: Spec) -> [RenderedFile] {
         [
-            RenderedFile(path: "monitoring/alertmanager/alertmanager.yml", contents: config(spec)),
-            RenderedFile(path: "monitoring/alertmanager/routes.expected.yml", contents: expectationsDocument(spec)),
+            RenderedFile(path: OutputPath.alertmanagerConfig, contents: config(spec)),
+            RenderedFile(path: OutputPath.alertmanagerRoutes, contents: expectationsDocument(spec)),
         ]
     }
 

@@ -9,10 +9,10 @@ public enum ComposeRenderer {
 
     public static func render(_ spec: Spec) -> [RenderedFile] {
         [
-            RenderedFile(path: "compose/docker-compose.yml", contents: compose(spec)),
-            RenderedFile(path: "compose/prometheus/prometheus.yml",
+            RenderedFile(path: OutputPath.compose, contents: compose(spec)),
+            RenderedFile(path: OutputPath.composePrometheus,
                          contents: PrometheusRenderer.config(spec, topology: .compose)),
-            RenderedFile(path: "compose/grafana/datasources/prometheus.yml",
+            RenderedFile(path: OutputPath.composeGrafanaDatasource,
                          contents: GrafanaRenderer.datasources(spec, prometheusURL: "http://prometheus:\(spec.monitoring.prometheus.port)")),
         ]
     }

@@ -6,7 +6,7 @@
 /// A repository keeps its copy in `.github/workflows/`.
 public enum GitHubRenderer {
     /// Where the workflows are rendered, relative to the output folder.
-    public static let folder = "github/workflows"
+    public static let folder = OutputPath.workflowsFolder
 
     public static func render(_ spec: Spec) -> [RenderedFile] {
         let workflows = GitHubWorkflows(spec: spec)

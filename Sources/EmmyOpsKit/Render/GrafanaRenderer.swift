@@ -11,13 +11,14 @@ public enum GrafanaRenderer {
     /// Where the provider reads dashboards from on the Grafana host.
     static let dashboardsPath = "/var/lib/grafana/dashboards"
 
-    public static func render(_ spec: Spec) -> [RenderedFile] {
+    /// `catalogue`: the spec's alerts when the caller built them already (render all, validate).
+    public static func render(_ spec: Spec, catalogue: AlertCatalogue? = nil) -> [RenderedFile] {
         [
-            RenderedFile(path: "monitoring/grafana/provisioning/datasources/prometheus.yml",
+            RenderedFile(path: OutputPath.grafanaDatasource,
                          contents: datasources(spec, prometheusURL: "http://127.0.0.1:\(spec.monitoring.prometheus.port)")),
-            RenderedFile(path: "monitoring/grafana/provisioning/dashboards/emmyops.yml", contents: dashboardProvider()),
-        ] + dashboards(spec).map {
-            RenderedFile(path: "monitoring/grafana/dashboards/\($0.uid).json", contents: $0.json())
+            RenderedFile(path: OutputPath.grafanaDashboardProvider, contents: dashboardProvider()),
+        ] + dashboards(spec, catalogue ?? AlertCatalogue(spec: spec)).map {
+            RenderedFile(path: OutputPath.grafanaDashboard($0.uid), contents: $0.json())
         }
     }
 
@@ -33,8 +34,8 @@ public enum GrafanaRenderer {
     }
 
     /// Every PromQL query a dashboard panel runs, for cross-checks.
-    public static func panelQueries(_ spec: Spec) -> [(dashboard: String, panel: String, expr: String)] {
-        dashboards(spec).flatMap { dashboard in
+    public static func panelQueries(_ spec: Spec, catalogue: AlertCatalogue? = nil) -> [(dashboard: String, panel: String, expr: String)] {
+        dashboards(spec, catalogue ?? AlertCatalogue(spec: spec)).flatMap { dashboard in
             dashboard.panels.flatMap { panel in
                 panel.targets.map { (dashboard: dashboard.uid, panel: panel.title, expr: $0.expr) }
             }
@@ -54,14 +55,14 @@ public enum GrafanaRenderer {
         return doc.document(header: GeneratedHeader.lines)
     }
 
-    static func dashboards(_ spec: Spec) -> [Dashboard] {
+    static func dashboards(_ spec: Spec, _ catalogue: AlertCatalogue) -> [Dashboard] {
         // Without node-exporter there are no host series to show.
-        spec.monitoring.nodeExporter.enabled ? [appDashboard(spec), hostDashboard(spec)] : [appDashboard(spec)]
+        spec.monitoring.nodeExporter.enabled ? [appDashboard(spec, catalogue), hostDashboard(spec)] : [appDashboard(spec, catalogue)]
     }
 
     // MARK: - Dashboards
 
-    static func appDashboard(_ spec: Spec) -> Dashboard {
+    static func appDashboard(_ spec: Spec, _ catalogue: AlertCatalogue) -> Dashboard {
         let requests = MetricCatalogue.httpRequests.name
         let duration = MetricCatalogue.httpRequestDuration.name + "_bucket"
         // Prometheus' own scrapes would swamp the request panels.
@@ -103,7 +104,6 @@ public enum GrafanaRenderer {
         // Burn over the paging tiers' long windows (1h, 6h), so the panel shows what the pages see.
         let paging = BurnTier.all.filter { $0.severity == .critical }
         let thresholds = paging.map { "\(Ratio.format($0.factor)) over \($0.long)" }.joined(separator: " or ")
-        let catalogue = AlertCatalogue(spec: spec)
         for objective in catalogue.objectives where objective.budget > 0 {
             let budget = Ratio.format(objective.budget)
             panels.append(PanelSpec(

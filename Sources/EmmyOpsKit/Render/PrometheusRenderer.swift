@@ -72,8 +72,8 @@ public enum PrometheusRenderer {
     }
 
     /// One rules file per group: recording rules first, so alerts in the group read fresh values.
-    public static func ruleFiles(_ spec: Spec) -> [RenderedFile] {
-        let catalogue = AlertCatalogue(spec: spec)
+    public static func ruleFiles(_ spec: Spec, catalogue: AlertCatalogue? = nil) -> [RenderedFile] {
+        let catalogue = catalogue ?? AlertCatalogue(spec: spec)
         let alerts = catalogue.alerts
         let recording = catalogue.recordingRules
         return catalogue.groups.map { group in
@@ -82,7 +82,7 @@ public enum PrometheusRenderer {
             }
             rules += alerts.filter { $0.group == group }.map { alertRule($0, spec: spec) }
             let doc: YAMLValue = .object(("groups", [.object(("name", .string(group)), ("rules", .list(rules)))]))
-            return RenderedFile(path: "monitoring/prometheus/rules/\(group).yml", contents: doc.document(header: GeneratedHeader.lines))
+            return RenderedFile(path: OutputPath.rules(group), contents: doc.document(header: GeneratedHeader.lines))
         }
     }
 

@@ -1,8 +1,8 @@
 /// Renders promtool unit tests: for every alert, one test where it is pending and then firing
 /// with every label and annotation asserted, and one where it stays silent.
 public enum RuleTestRenderer {
-    public static func render(_ spec: Spec) -> [RenderedFile] {
-        let catalogue = AlertCatalogue(spec: spec)
+    public static func render(_ spec: Spec, catalogue: AlertCatalogue? = nil) -> [RenderedFile] {
+        let catalogue = catalogue ?? AlertCatalogue(spec: spec)
         let alerts = catalogue.alerts
         return catalogue.groups.map { group in
             let tests: [YAMLValue] = alerts.filter { $0.group == group }.flatMap { [firingTest($0, spec: spec), silentTest($0)] }
@@ -11,7 +11,7 @@ public enum RuleTestRenderer {
                 ("evaluation_interval", .string("\(AlertCatalogue.testStep)")),
                 ("tests", .list(tests))
             )
-            return RenderedFile(path: "monitoring/prometheus/tests/\(group).test.yml", contents: doc.document(header: GeneratedHeader.lines))
+            return RenderedFile(path: OutputPath.ruleTests(group), contents: doc.document(header: GeneratedHeader.lines))
         }
     }
 

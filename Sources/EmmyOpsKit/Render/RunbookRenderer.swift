@@ -1,10 +1,10 @@
 /// Renders RUNBOOK.md: one section per alert, each the target of that alert's `runbook_url`.
 public enum RunbookRenderer {
-    public static func render(_ spec: Spec) -> RenderedFile {
+    public static func render(_ spec: Spec, catalogue: AlertCatalogue? = nil) -> RenderedFile {
         var out = GeneratedHeader.markdown
         out += "# \(spec.project) runbook\n\n"
         out += "One section per alert that `\(spec.app.name)`'s Prometheus can fire. Each alert's `runbook_url` links here.\n\n"
-        for alert in AlertCatalogue(spec: spec).alerts {
+        for alert in (catalogue ?? AlertCatalogue(spec: spec)).alerts {
             out += "## \(alert.name)\n\n"
             out += "Severity: **\(alert.severity.rawValue)**; fires after the condition holds for \(alert.for).\n\n"
             out += "**What it means.** \(alert.runbook.meaning)\n\n"
@@ -13,7 +13,7 @@ public enum RunbookRenderer {
             for (index, step) in alert.runbook.firstSteps.enumerated() { out += "\(index + 1). \(step)\n" }
             out += "\n"
         }
-        return RenderedFile(path: "monitoring/RUNBOOK.md", contents: out)
+        return RenderedFile(path: OutputPath.runbook, contents: out)
     }
 
     /// Anchors of a Markdown document's `##` headings, the way GitHub makes them.

@@ -54,7 +54,7 @@ enum TerraformCloudInit {
     }
 
     static func file(_ context: TerraformContext) -> RenderedFile {
-        RenderedFile(path: "terraform/cloud-init.yaml", contents: userData(context))
+        RenderedFile(path: OutputPath.cloudInit, contents: userData(context))
     }
 
     static func unit(_ spec: Spec) -> String {

@@ -141,6 +141,6 @@ enum HCL {
     static func file(_ path: String, comments: [String] = [], _ blocks: [HCLBlock]) -> RenderedFile {
         var lines = GeneratedHeader.lines.map { "# \($0)" } + comments.map { $0.isEmpty ? "#" : "# \($0)" }
         for block in blocks { lines += [""] + block.lines() }
-        return RenderedFile(path: "terraform/\(path)", contents: lines.joined(separator: "\n") + "\n")
+        return RenderedFile(path: OutputPath.terraform(path), contents: lines.joined(separator: "\n") + "\n")
     }
 }

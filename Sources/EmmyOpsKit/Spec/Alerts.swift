@@ -13,17 +13,20 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable {
     /// What the `threshold:` of this kind measures.
     public enum ThresholdKind: Sendable { case none, ratio, duration, count }
 
+    /// Read off the default, the one place a kind's threshold unit is declared: the schema,
+    /// the loader and the catalogue all follow it.
     public var thresholdKind: ThresholdKind {
-        switch self {
-        case .appDown, .databaseDown: .none
-        case .highErrorRate, .highCPU, .highMemory, .lowDisk, .highFailureRate: .ratio
-        case .slowProcessing: .duration
-        case .rateLimitExceeded: .count
+        switch defaults.threshold {
+        case nil: .none
+        case .ratio?: .ratio
+        case .duration?: .duration
+        case .count?: .count
         }
     }
 
     /// The seed's thresholds (FACTS.md), with severities an on-call rotation can live with:
-    /// resource pressure warns, an outage or a full disk pages.
+    /// resource pressure warns, an outage or a full disk pages. Each kind's threshold unit is
+    /// declared here, by its default's case.
     public var defaults: AlertSettings {
         switch self {
         case .appDown: AlertSettings(threshold: nil, for: .seconds(30), severity: .critical)

@@ -4,7 +4,8 @@ import Yams
 
 /// Checks the renderings against each other and against the app, without running any tool.
 public enum CrossChecks {
-    public static func run(_ spec: Spec, files: [RenderedFile]) -> [Diagnostic] {
+    /// `catalogue`: the alerts the renderings were built from, when the caller has them.
+    public static func run(_ spec: Spec, files: [RenderedFile], catalogue: AlertCatalogue? = nil) -> [Diagnostic] {
         var out: [Diagnostic] = []
         let byPath = Dictionary(files.map { ($0.path, $0.contents) }, uniquingKeysWith: { first, _ in first })
         func report(_ path: String, _ needle: String, _ message: String, hint: String? = nil) {
@@ -13,29 +14,29 @@ public enum CrossChecks {
             out.append(Diagnostic(.error, at: SourceLocation(file: path, line: line, column: column), path: "", message, hint: hint))
         }
 
-        let catalogue = AlertCatalogue(spec: spec)
+        let catalogue = catalogue ?? AlertCatalogue(spec: spec)
         let recorded = Set(catalogue.recordingRules.map(\.record))
         let known = MetricCatalogue.knownSeries
 
         // 1. Every series a rule or a panel reads is exposed by the app or node-exporter, or recorded.
-        for file in files where file.path.hasPrefix("monitoring/prometheus/rules/") {
+        for file in files where file.path.hasPrefix(OutputPath.rulesFolder) {
             for expr in ruleExpressions(file.contents) {
                 for name in PromQLNames.metrics(in: expr) where !known.contains(name) && !recorded.contains(name) {
                     report(file.path, name, "`\(name)` is neither in EmmyApp's metric catalogue, nor node-exporter's, nor recorded by a rule")
                 }
             }
         }
-        for query in GrafanaRenderer.panelQueries(spec) {
+        for query in GrafanaRenderer.panelQueries(spec, catalogue: catalogue) {
             for name in PromQLNames.metrics(in: query.expr) where !known.contains(name) && !recorded.contains(name) {
-                report("monitoring/grafana/dashboards/\(query.dashboard).json", name,
+                report(OutputPath.grafanaDashboard(query.dashboard), name,
                        "panel `\(query.panel)` reads `\(name)`, which nothing exposes")
             }
         }
 
         // 2. Every alert has a firing test and a silent test.
-        let tests = testedAlerts(files.filter { $0.path.hasPrefix("monitoring/prometheus/tests/") })
+        let tests = testedAlerts(files.filter { $0.path.hasPrefix(OutputPath.ruleTestsFolder) })
         for alert in catalogue.alerts {
-            let testPath = "monitoring/prometheus/tests/\(alert.group).test.yml"
+            let testPath = OutputPath.ruleTests(alert.group)
             if !tests.firing.contains(alert.name) {
                 report(testPath, alert.name, "alert `\(alert.name)` has no test in which it fires")
             }
@@ -45,7 +46,7 @@ public enum CrossChecks {
         }
 
         // 3. Every routed receiver exists in alertmanager.yml; every alert carries the inhibition's labels.
-        let amPath = "monitoring/alertmanager/alertmanager.yml"
+        let amPath = OutputPath.alertmanagerConfig
         let defined = alertmanagerReceivers(byPath[amPath] ?? "")
         for expectation in AlertmanagerRenderer.expectations(spec) {
             for receiver in expectation.receivers where !defined.contains(receiver) {
@@ -55,40 +56,40 @@ public enum CrossChecks {
         for alert in catalogue.alerts {
             let labels = Set(PrometheusRenderer.labels(alert, spec: spec).map(\.0))
             for label in AlertmanagerRenderer.inhibitEqual where !labels.contains(label) {
-                report("monitoring/prometheus/rules/\(alert.group).yml", alert.name,
+                report(OutputPath.rules(alert.group), alert.name,
                        "alert `\(alert.name)` lacks the `\(label)` label the inhibition compares")
             }
         }
 
         // 4. Runbook anchors exist.
-        let anchors = RunbookRenderer.anchors(in: byPath["monitoring/RUNBOOK.md"] ?? "")
+        let anchors = RunbookRenderer.anchors(in: byPath[OutputPath.runbook] ?? "")
         for alert in catalogue.alerts where !anchors.contains(alert.anchor) {
-            report("monitoring/prometheus/rules/\(alert.group).yml", alert.name, "runbook_url anchor `#\(alert.anchor)` is not a heading of RUNBOOK.md")
+            report(OutputPath.rules(alert.group), alert.name, "runbook_url anchor `#\(alert.anchor)` is not a heading of RUNBOOK.md")
         }
 
         // 5. Job names and ports agree across both Prometheus configs, compose and the spec.
         let hostJobs = PrometheusRenderer.scrapeJobs(spec, topology: .hosts)
         let composeJobs = PrometheusRenderer.scrapeJobs(spec, topology: .compose)
         if hostJobs.map(\.job) != composeJobs.map(\.job) {
-            report("compose/prometheus/prometheus.yml", "job_name", "scrape jobs differ from monitoring/prometheus/prometheus.yml",
+            report(OutputPath.composePrometheus, "job_name", "scrape jobs differ from \(OutputPath.prometheusConfig)",
                    hint: "\(composeJobs.map(\.job)) vs \(hostJobs.map(\.job))")
         }
         let published = ComposeRenderer.publishedPorts(spec)
-        let composeText = byPath["compose/docker-compose.yml"] ?? ""
+        let composeText = byPath[OutputPath.compose] ?? ""
         for (job, service) in [(spec.appJob, "app"), (PrometheusRenderer.selfJob, "prometheus"),
                                (PrometheusRenderer.alertmanagerJob, "alertmanager"), (AlertCatalogue.nodeJob, "node-exporter")] {
             guard let port = published[service] else { continue }
             for jobs in [hostJobs, composeJobs] {
                 guard let targets = jobs.first(where: { $0.job == job })?.targets else {
-                    report("monitoring/prometheus/prometheus.yml", "scrape_configs", "no scrape job `\(job)` for compose service `\(service)`")
+                    report(OutputPath.prometheusConfig, "scrape_configs", "no scrape job `\(job)` for compose service `\(service)`")
                     continue
                 }
                 for target in targets where !target.hasSuffix(":\(port)") {
-                    report("monitoring/prometheus/prometheus.yml", target, "job `\(job)` scrapes \(target), but \(service) listens on \(port)")
+                    report(OutputPath.prometheusConfig, target, "job `\(job)` scrapes \(target), but \(service) listens on \(port)")
                 }
             }
             if !composeText.contains(":\(port):\(port)") {
-                report("compose/docker-compose.yml", service, "compose does not publish \(service) on port \(port)")
+                report(OutputPath.compose, service, "compose does not publish \(service) on port \(port)")
             }
         }
         return out

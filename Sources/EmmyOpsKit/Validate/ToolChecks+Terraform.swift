@@ -3,10 +3,10 @@ import Foundation
 extension ToolChecks {
     /// terraform fmt/validate, checkov, cloud-init and HCL parsing of `terraform/`.
     func terraformChecks(_ spec: Spec, files: [RenderedFile], _ session: ToolSession) {
-        let tfFiles = files.map(\.path).filter { $0.hasPrefix("terraform/") && $0.hasSuffix(".tf") }.sorted()
+        let tfFiles = files.map(\.path).filter { $0.hasPrefix(OutputPath.terraformFolder) && $0.hasSuffix(".tf") }.sorted()
         guard let first = tfFiles.first else { return }
         if let terraform = session.tool("terraform") {
-            let environment = TerraformTooling.environment(scratch: session.scratch)
+            let environment = TerraformTooling.environment(scratch: session.scratch, pluginMirror: locations.pluginMirror)
             session.check(terraform, ["fmt", "-check", "-recursive", "-no-color", "terraform"], file: first,
                           label: "terraform fmt -check", environment: environment)
             session.check(terraform, ["-chdir=terraform", "init", "-backend=false", "-input=false", "-no-color"], file: first,
@@ -17,11 +17,11 @@ extension ToolChecks {
         if let checkov = session.tool("checkov") {
             checkovFindings(checkov, session, fallback: first)
         }
-        if files.contains(where: { $0.path == "terraform/cloud-init.yaml" }), let cloudInit = session.tool("cloud-init") {
-            session.check(cloudInit, ["schema", "--config-file", "terraform/cloud-init.yaml"], file: "terraform/cloud-init.yaml",
+        if files.contains(where: { $0.path == OutputPath.cloudInit }), let cloudInit = session.tool("cloud-init") {
+            session.check(cloudInit, ["schema", "--config-file", OutputPath.cloudInit], file: OutputPath.cloudInit,
                           label: "cloud-init schema terraform/cloud-init.yaml")
         }
-        if let python = session.tool(TerraformTooling.hcl2Python) {
+        if let python = session.tool(locations.hcl2Python) {
             for file in tfFiles {
                 session.check(python, ["-c", TerraformTooling.hcl2Parse, file], file: file, label: "python-hcl2 parses \(file)")
             }
@@ -36,7 +36,7 @@ extension ToolChecks {
         guard let output = session.run(checkov, arguments, file: fallback, label: label, timeout: 300) else { return }
         let findings = TerraformTooling.checkovFailures(output.stdout)
         for finding in findings {
-            session.note(Diagnostic(.error, at: SourceLocation(file: "terraform/" + finding.file, line: finding.line, column: 1), path: "",
+            session.note(Diagnostic(.error, at: SourceLocation(file: OutputPath.terraform(finding.file), line: finding.line, column: 1), path: "",
                                     "checkov \(finding.id) failed for \(finding.resource): \(finding.title)",
                                     hint: "fix the rendering, or skip it inline with `#checkov:skip=\(finding.id):reason`"))
         }
@@ -48,15 +48,13 @@ extension ToolChecks {
 
 /// How the Terraform checks call their tools; shared with the tests.
 public enum TerraformTooling {
-    /// The interpreter of the virtualenv holding python-hcl2 (kept apart from checkov's own hcl2).
-    public static let hcl2Python = "emmy-hcl2-python"
+    /// python-hcl2's interpreter where the install script puts it.
+    public static var hcl2Python: String { ToolLocations().hcl2Python }
     public static let hcl2Parse = "import hcl2,sys; hcl2.load(open(sys.argv[1]))"
-    /// The machine's provider mirror; `terraform init` cannot download.
-    public static let pluginMirror = "/opt/tf-plugins"
 
-    /// TF_IN_AUTOMATION, and a CLI config pointing `terraform init` at the mirror when it exists
-    /// (written into `scratch`).
-    public static func environment(scratch: URL) -> [String: String] {
+    /// TF_IN_AUTOMATION, and a CLI config pointing `terraform init` at the provider mirror when
+    /// it exists (written into `scratch`).
+    public static func environment(scratch: URL, pluginMirror: String = ToolLocations().pluginMirror) -> [String: String] {
         var environment = ["TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"]
         if FileManager.default.fileExists(atPath: pluginMirror) {
             let config = scratch.appendingPathComponent("terraform-mirror.tfrc")

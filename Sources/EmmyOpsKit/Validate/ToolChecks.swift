@@ -20,10 +20,13 @@ public struct ToolChecks: Sendable {
         public var ran: [String] = []
     }
 
-    public init() {}
+    /// Where the tools that are not simply on PATH live.
+    public var locations: ToolLocations
 
-    /// Every tool some check may run.
-    public static let tools = ["promtool", "amtool", "docker-compose", "terraform", "checkov", "cloud-init", "emmy-hcl2-python",
+    public init(locations: ToolLocations = ToolLocations()) { self.locations = locations }
+
+    /// Every tool some check may run (python-hcl2's interpreter at its default location).
+    public static let tools = ["promtool", "amtool", "docker-compose", "terraform", "checkov", "cloud-init", ToolLocations().hcl2Python,
                                "zizmor", "check-jsonschema", "shellcheck"]
 
     public func run(_ spec: Spec, files: [RenderedFile], mode: Mode) throws -> Report {
@@ -40,17 +43,17 @@ public struct ToolChecks: Sendable {
 
     private func monitoringChecks(_ spec: Spec, files: [RenderedFile], _ session: ToolSession) {
         let paths = files.map(\.path)
-        let rules = paths.filter { $0.hasPrefix("monitoring/prometheus/rules/") }
-        let tests = paths.filter { $0.hasPrefix("monitoring/prometheus/tests/") }
+        let rules = paths.filter { $0.hasPrefix(OutputPath.rulesFolder) }
+        let tests = paths.filter { $0.hasPrefix(OutputPath.ruleTestsFolder) }
         if let promtool = session.tool("promtool") {
-            if paths.contains("monitoring/prometheus/prometheus.yml") {
-                session.check(promtool, ["check", "config", "monitoring/prometheus/prometheus.yml"],
-                              file: "monitoring/prometheus/prometheus.yml", label: "promtool check config monitoring/prometheus/prometheus.yml")
+            if paths.contains(OutputPath.prometheusConfig) {
+                session.check(promtool, ["check", "config", OutputPath.prometheusConfig],
+                              file: OutputPath.prometheusConfig, label: "promtool check config \(OutputPath.prometheusConfig)")
             }
-            if paths.contains("compose/prometheus/prometheus.yml") {
+            if paths.contains(OutputPath.composePrometheus) {
                 // Its rule glob points inside the container; check the config's syntax alone.
-                session.check(promtool, ["check", "config", "--syntax-only", "compose/prometheus/prometheus.yml"],
-                              file: "compose/prometheus/prometheus.yml", label: "promtool check config compose/prometheus/prometheus.yml")
+                session.check(promtool, ["check", "config", "--syntax-only", OutputPath.composePrometheus],
+                              file: OutputPath.composePrometheus, label: "promtool check config \(OutputPath.composePrometheus)")
             }
             if !rules.isEmpty {
                 session.check(promtool, ["check", "rules", "--lint=all", "--lint-fatal"] + rules, file: rules[0], label: "promtool check rules")
@@ -62,22 +65,22 @@ public struct ToolChecks: Sendable {
             session.check(promtool, ["check", "metrics"], file: "Sources/EmmyApp/MetricCatalogue.swift",
                           label: "promtool check metrics (EmmyApp's catalogue)", input: Data(MetricCatalogue.sampleExposition().utf8))
         }
-        if paths.contains("monitoring/alertmanager/alertmanager.yml"), let amtool = session.tool("amtool") {
-            let config = "monitoring/alertmanager/alertmanager.yml"
+        if paths.contains(OutputPath.alertmanagerConfig), let amtool = session.tool("amtool") {
+            let config = OutputPath.alertmanagerConfig
             session.check(amtool, ["check-config", config], file: config, label: "amtool check-config")
             for expectation in AlertmanagerRenderer.expectations(spec) {
                 let labels = expectation.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
                 // amtool warns about --config.file on stderr; its verdict is on stdout.
                 session.check(amtool, ["config", "routes", "test", "--config.file=\(config)",
                                        "--verify.receivers=\(expectation.receivers.joined(separator: ","))"] + labels,
-                              file: "monitoring/alertmanager/routes.expected.yml",
+                              file: OutputPath.alertmanagerRoutes,
                               label: "amtool config routes test \(labels.joined(separator: " "))", stdoutOnly: true)
             }
         }
-        if paths.contains("compose/docker-compose.yml"), let compose = session.tool("docker-compose") {
+        if paths.contains(OutputPath.compose), let compose = session.tool("docker-compose") {
             // Compose mounts ./secrets; the files need not hold real values for a config check.
-            try? FileManager.default.createDirectory(at: session.scratch.appendingPathComponent("compose/secrets"), withIntermediateDirectories: true)
-            session.check(compose, ["-f", "compose/docker-compose.yml", "config", "-q"], file: "compose/docker-compose.yml", label: "docker-compose config")
+            try? FileManager.default.createDirectory(at: session.scratch.appendingPathComponent(OutputPath.composeSecrets), withIntermediateDirectories: true)
+            session.check(compose, ["-f", OutputPath.compose, "config", "-q"], file: OutputPath.compose, label: "docker-compose config")
         }
     }
 }
@@ -92,7 +95,11 @@ final class ToolSession {
 
     /// The tool's path, or nil after noting it missing.
     func tool(_ name: String) -> String? {
-        if let path = ProcessRunner.which(name) { return path }
+        if name.contains("/") {
+            if FileManager.default.isExecutableFile(atPath: name) { return name }
+        } else if let path = ProcessRunner.which(name) {
+            return path
+        }
         if !report.missing.contains(name) { report.missing.append(name) }
         return nil
     }

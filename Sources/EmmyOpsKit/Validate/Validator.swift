@@ -11,7 +11,10 @@ public struct Validator: Sendable {
         public var errorCount: Int { diagnostics.filter { $0.severity == .error }.count }
     }
 
-    public init() {}
+    /// Where the checkers that are not simply on PATH live.
+    public var locations: ToolLocations
+
+    public init(locations: ToolLocations = ToolLocations()) { self.locations = locations }
 
     /// Validates the spec at `path`. Throws `SpecError.unreadable` when the file cannot be read.
     public func run(specPath: String, tools: ToolChecks.Mode) throws -> Report {
@@ -19,9 +22,11 @@ public struct Validator: Sendable {
         guard let spec = loaded.spec else {
             return Report(diagnostics: loaded.diagnostics, missingTools: [], toolsRan: [], filesChecked: 0)
         }
-        let files = RenderTarget.all.render(spec)
-        var diagnostics = loaded.diagnostics + CrossChecks.run(spec, files: files)
-        let toolReport = try ToolChecks().run(spec, files: files, mode: tools)
+        // Built once: the renderings and the cross-checks read the same alerts.
+        let catalogue = AlertCatalogue(spec: spec)
+        let files = RenderTarget.all.render(spec, catalogue: catalogue)
+        var diagnostics = loaded.diagnostics + CrossChecks.run(spec, files: files, catalogue: catalogue)
+        let toolReport = try ToolChecks(locations: locations).run(spec, files: files, mode: tools)
         diagnostics += toolReport.diagnostics
         return Report(diagnostics: diagnostics, missingTools: Array(Set(toolReport.missing)).sorted(),
                       toolsRan: toolReport.ran, filesChecked: files.count)
