@@ -20,7 +20,7 @@ public enum DockerPlan {
                     ("restart", .string("unless-stopped")),
                     ("stop_grace_period", .string("\(max(1, spec.deploy.drainTimeout.milliseconds / 1000))s")),
                     ("healthcheck", .object(
-                        ("test", .strings(["CMD", "emmyops", "probe", "http://127.0.0.1:\(spec.app.port)\(spec.app.readyPath)"])),
+                        ("test", .strings(["CMD", "emmyops", "probe", "http://127.0.0.1:\(spec.app.port)\(spec.gatePath)"])),
                         ("interval", .string("2s")), ("timeout", .string("2s")), ("retries", .int(3)))))))))
         return document.document(header: GeneratedHeader.lines)
     }

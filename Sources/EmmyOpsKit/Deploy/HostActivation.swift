@@ -96,7 +96,7 @@ public struct HostActivation {
         let pid = try ReleaseProcess.start(layout: layout, version: version, port: port, environment: environment)
 
         let timeout = Double(spec.deploy.healthTimeout.milliseconds) / 1000
-        if let reason = gate(pid: pid, url: "http://127.0.0.1:\(port)\(spec.app.readyPath)", timeout: timeout) {
+        if let reason = gate(pid: pid, url: "http://127.0.0.1:\(port)\(spec.gatePath)", timeout: timeout) {
             ReleaseProcess.stop(pid: pid, grace: 5)
             throw DeployError.gateFailed(host: hostName, version: version, reason: reason, log: Self.tail(layout.log(version)))
         }

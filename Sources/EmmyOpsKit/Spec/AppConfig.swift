@@ -1,48 +1,13 @@
+import EmmyApp
+
 /// How EmmyApp runs on a host: the emmyops binary under `emmyops supervise`, or a container.
 public enum AppRuntime: String, Sendable, Codable, CaseIterable {
     case native, docker
 }
 
-/// Which provider EmmyApp sends through.
-public enum ProviderKind: String, Sendable, Codable, CaseIterable {
-    case log, twilio, webhook
-}
-
-/// A value that is either written in the spec or names a secret to read at run time.
-///
-/// `${TWILIO_AUTH_TOKEN}` stays a reference everywhere: renderings point at an environment
-/// variable or a file named after it, never at its value.
-public enum ConfigValue: Sendable, Hashable, Codable, CustomStringConvertible {
-    case literal(String)
-    case secret(name: String)
-
-    /// Parses `${NAME}` as a secret reference and anything else as a literal.
-    public init(parsing text: String) {
-        if let name = ConfigValue.secretName(in: text) {
-            self = .secret(name: name)
-        } else {
-            self = .literal(text)
-        }
-    }
-
-    /// The variable name inside `${NAME}`, when the whole text is one such reference.
-    public static func secretName(in text: String) -> String? {
-        guard text.hasPrefix("${"), text.hasSuffix("}"), text.count > 3 else { return nil }
-        let name = text.dropFirst(2).dropLast()
-        let valid = name.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } ?? false
-            && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
-        return valid ? String(name) : nil
-    }
-
-    public var description: String {
-        switch self {
-        case .literal(let text): text
-        case .secret(let name): "${\(name)}"
-        }
-    }
-}
-
-/// The `app:` section of emmy.yaml: what EmmyApp needs to run.
+/// The `app:` section of emmy.yaml: how EmmyApp is deployed (runtime, image, environment,
+/// secrets) and served. The server itself receives only `serverConfig(…)`; the defaults of
+/// what it uses are `ServerConfig`'s, read here rather than written again.
 public struct AppConfig: Sendable, Hashable {
     public var name: String
     public var port: Int
@@ -71,20 +36,20 @@ public struct AppConfig: Sendable, Hashable {
 
     public init(
         name: String = "sms-api",
-        port: Int = 5000,
+        port: Int = AppConfig.serverDefaults.port,
         runtime: AppRuntime = .native,
         image: String = "ghcr.io/emmyops/emmyops:latest",
         healthPath: String = "/health",
         readyPath: String = "/ready",
         metricsPath: String = "/metrics",
-        defaultRegion: String = "KE",
+        defaultRegion: String = AppConfig.serverDefaults.defaultRegion,
         provider: ProviderKind = .log,
         env: [String: ConfigValue] = [:],
         secrets: [String] = [],
-        rateLimits: [String: ServerConfig.Rate] = ["upload": .init(count: 5, period: 60), "messages": .init(count: 1, period: 1)],
-        authRequired: Bool = false,
-        trustedProxies: [String] = [],
-        dedupeWindowSeconds: Double = 86_400,
+        rateLimits: [String: ServerConfig.Rate] = ["upload": AppConfig.serverDefaults.rateLimits.upload, "messages": AppConfig.serverDefaults.rateLimits.messages],
+        authRequired: Bool = AppConfig.serverDefaults.authRequired,
+        trustedProxies: [String] = AppConfig.serverDefaults.trustedProxies.sorted(),
+        dedupeWindowSeconds: Double = AppConfig.serverDefaults.dedupeWindow,
         sending: SendingConfig = SendingConfig()
     ) {
         self.name = name
@@ -104,6 +69,9 @@ public struct AppConfig: Sendable, Hashable {
         self.dedupeWindowSeconds = dedupeWindowSeconds
         self.sending = sending
     }
+
+    /// The server's own defaults.
+    public static let serverDefaults = ServerConfig()
 
     /// The server settings this section implies; the command line adds host, port and data dir.
     public func serverConfig(host: String, port: Int? = nil, dataDirectory: String) -> ServerConfig {
