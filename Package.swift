@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "emmyops", targets: ["emmyops"]),
         .library(name: "EmmyOpsKit", targets: ["EmmyOpsKit"]),
         .library(name: "EmmyApp", targets: ["EmmyApp"]),
+        .library(name: "PhoneNumbers", targets: ["PhoneNumbers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,6 +46,7 @@ let package = Package(
         .target(
             name: "EmmyApp",
             dependencies: [
+                "PhoneNumbers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -56,8 +58,12 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Mustache", package: "swift-mustache"),
-            ],
-            exclude: ["PhoneNumbers/NOTICE-libphonenumber.txt"]
+            ]
+        ),
+        // libphonenumber-level validation with generated metadata; depends on nothing.
+        .target(
+            name: "PhoneNumbers",
+            exclude: ["NOTICE-libphonenumber.txt"]
         ),
         .testTarget(
             name: "EmmyOpsKitTests",
@@ -74,7 +80,7 @@ let package = Package(
         .testTarget(
             name: "EmmyAppTests",
             dependencies: [
-                "EmmyApp",
+                "EmmyApp", "PhoneNumbers",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,5 @@
 @testable import EmmyApp
+@testable import PhoneNumbers
 import Foundation
 import Testing
 

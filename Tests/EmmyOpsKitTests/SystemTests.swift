@@ -1,3 +1,4 @@
+import EmmyApp
 @testable import EmmyOpsKit
 import Foundation
 import Testing
@@ -5,7 +6,7 @@ import Testing
 import Glibc
 #endif
 
-/// The System room: the one posix_spawn wrapper, the process table and tool locations.
+/// The System room: the one posix_spawn wrapper, the process table, tool locations and dates.
 @Suite struct SystemTests {
     /// Waits for `pid` and returns its wait status.
     private func reap(_ pid: Int32) -> Int32 {
@@ -76,6 +77,16 @@ import Glibc
         let config = try String(contentsOfFile: try #require(environment["TF_CLI_CONFIG_FILE"]), encoding: .utf8)
         #expect(config.contains("path = \"\(dir.path)\""))
         #expect(TerraformTooling.environment(scratch: dir, pluginMirror: "/nonexistent")["TF_CLI_CONFIG_FILE"] == nil)
+    }
+
+    @Test func datesAreWrittenOneWay() {
+        let date = Date(timeIntervalSince1970: 1_795_417_200) // 2026-11-23T07:00:00Z
+        #expect(DateText.iso8601(date) == "2026-11-23T07:00:00Z")
+        #expect(DateText.readable(date) == "2026-11-23 07:00:00 UTC")
+        #expect(DateText.compact(date) == "20261123-070000")
+        #expect(ReleaseLayout.defaultVersion(at: date) == "20261123-070000")
+        #expect(DateText.httpDate("Mon, 23 Nov 2026 07:00:00 GMT") == date)
+        #expect(DateText.httpDate("soon") == nil)
     }
 
     /// Each alert kind's threshold unit is declared once, by its default; the catalogue builds

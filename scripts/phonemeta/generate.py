@@ -23,7 +23,7 @@ import subprocess
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT_DIR = os.path.join(ROOT, "Sources", "EmmyApp", "PhoneNumbers")
+OUT_DIR = os.path.join(ROOT, "Sources", "PhoneNumbers")
 SWIFT_OUT = os.path.join(OUT_DIR, "PhoneMetadata+Generated.swift")
 NOTICE_OUT = os.path.join(OUT_DIR, "NOTICE-libphonenumber.txt")
 

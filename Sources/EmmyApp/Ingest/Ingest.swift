@@ -1,4 +1,5 @@
 import Foundation
+import PhoneNumbers
 
 /// One contact as it arrived: a JSON object or a CSV row, keyed by lower-cased field name.
 public struct ContactInput: Sendable {

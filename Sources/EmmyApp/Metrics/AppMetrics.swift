@@ -9,7 +9,8 @@ public final class AppMetrics: Sendable {
     public init() {
         // Series with a small, known label space exist from the start (at 0), so rates and
         // absent() behave before the first event.
-        for status in ["queued", "sending", "sent", "delivered", "undelivered", "failed", "rejected", "canceled"] {
+        // `rejected` counts contacts refused at ingest, which never become messages.
+        for status in MessageStatus.allCases.map(\.rawValue) + ["rejected"] {
             _ = counter(MetricCatalogue.messages, ["status": status])
         }
         for kind in RowError.Kind.allCases {

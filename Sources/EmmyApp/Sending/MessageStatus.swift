@@ -13,8 +13,6 @@ public enum MessageStatus: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    public var isTerminal: Bool { rank == 3 }
-
     /// Whether a message in this status may move to `next` (never backwards, never out of a
     /// terminal status; an operator's retry is the one exception and goes through SendQueue).
     public func canMove(to next: MessageStatus) -> Bool {

@@ -53,8 +53,3 @@ extension SMSProvider {
     public func lookup(_ message: OutgoingMessage) async throws -> ProviderMessage? { nil }
     public func shutdown() async {}
 }
-
-/// Twilio error codes that will fail the same way however often they are retried.
-public enum PermanentErrors {
-    public static let twilio: Set<Int> = [21211, 21606, 21608, 21610, 21612, 21614, 21617, 21635]
-}

@@ -14,8 +14,6 @@ public actor SendThrottle {
         rate = segmentsPerSecond
     }
 
-    public nonisolated var isEnabled: Bool { rate > 0 }
-
     /// How long the caller must wait before sending `segments` for `sender`; the slot is
     /// reserved on return.
     public func reserve(sender: String, segments: Int, now: ContinuousClock.Instant = .now) -> Duration {

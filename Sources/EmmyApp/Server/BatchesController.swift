@@ -71,7 +71,7 @@ struct BatchesController: Sendable {
         return try jsonResponse(item)
     }
 
-    static let statuses: Set<String> = ["queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled"]
+    static let statuses = Set(MessageStatus.allCases.map(\.rawValue))
 
     struct MessageItem: Encodable {
         var id: Int64

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import PhoneNumbers
 
 /// `POST /messages` (JSON) and `POST /upload` (multipart CSV): the seed's ingest API.
 struct MessagesController: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PhoneNumbers
 
 /// Operator actions on sending: retry a message or a batch's failures, and the opt-out list.
 /// Behind auth like every other state-changing endpoint.

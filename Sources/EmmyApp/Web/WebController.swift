@@ -24,13 +24,10 @@ struct WebController: Sendable {
     }
 
     static let pageSize = 50
-    static let statusOrder = ["queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled"]
+    /// In the order a message moves through them.
+    static let statusOrder = MessageStatus.allCases.map(\.rawValue)
 
-    static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]
-        return formatter.string(from: date) + " UTC"
-    }
+    static func timestamp(_ date: Date) -> String { DateText.readable(date) }
 
     @Sendable func asset(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard let response = WebTemplates.asset(try context.parameters.require("name")) else {

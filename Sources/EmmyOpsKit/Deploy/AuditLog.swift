@@ -1,3 +1,4 @@
+import EmmyApp
 import Foundation
 
 /// One line of `<root>/shared/audit.log`: who moved a host from which release to which.
@@ -23,7 +24,7 @@ public struct AuditEntry: Codable, Sendable, Hashable {
     public init(who: String, when: Date, host: String, from: String?, to: String, action: String, result: String,
                 durationS: Double, reason: String? = nil) {
         self.who = who
-        self.when = ISO8601DateFormatter().string(from: when)
+        self.when = DateText.iso8601(when)
         self.host = host
         self.from = from
         self.to = to

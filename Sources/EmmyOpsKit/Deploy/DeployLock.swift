@@ -1,3 +1,4 @@
+import EmmyApp
 import Foundation
 
 /// The fleet's deploy lock: a directory on the first app host (`mkdir` is atomic there) with a
@@ -33,9 +34,9 @@ public struct DeployLock: Sendable {
         if try runner.run(["mkdir", "--", layout.lock]).status != 0 {
             let existing = try read()
             if let existing, existing.expires > now {
-                throw DeployError.locked(holder: existing.holder, expires: ISO8601DateFormatter().string(from: existing.expires))
+                throw DeployError.locked(holder: existing.holder, expires: DateText.iso8601(existing.expires))
             }
-            warning = existing.map { "taking over the deploy lock of \($0.holder) (started \(ISO8601DateFormatter().string(from: $0.started)), expired \(ISO8601DateFormatter().string(from: $0.expires)))" }
+            warning = existing.map { "taking over the deploy lock of \($0.holder) (started \(DateText.iso8601($0.started)), expired \(DateText.iso8601($0.expires)))" }
                 ?? "taking over a deploy lock with no holder (a run was killed while taking it)"
         }
         try write(mine)

@@ -1,3 +1,4 @@
+import EmmyApp
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -194,10 +195,9 @@ extension HostActivation {
         let current = (try? FileManager.default.destinationOfSymbolicLink(atPath: layout.current)).map { ($0 as NSString).lastPathComponent }
         let audit = AuditLog.read(layout.audit).filter { $0.result == "ok" && $0.action == "deploy" }
         let installed = listReleases(layout)
-        let formatter = ISO8601DateFormatter()
         let releases = installed.map { release in
             let deployed = audit.last { $0.to == release.version }
-            return ReleaseListing.Release(version: release.version, installed: formatter.string(from: release.installed),
+            return ReleaseListing.Release(version: release.version, installed: DateText.iso8601(release.installed),
                                           deployedBy: deployed?.who, deployedAt: deployed?.when, current: release.version == current)
         }
         let index = installed.firstIndex { $0.version == current }

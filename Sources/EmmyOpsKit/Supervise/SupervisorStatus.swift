@@ -1,3 +1,4 @@
+import EmmyApp
 import Foundation
 
 /// What `emmyops status` concludes from a state file and whether its supervisor still lives.
@@ -36,8 +37,7 @@ public struct SupervisorStatus: Sendable {
     public var isHealthy: Bool { !isStale && state.state == .running && state.health == .ok }
 
     public var summary: [String] {
-        let date = ISO8601DateFormatter()
-        var lines = ["supervisor: \(label) (pid \(state.pid), emmyops \(state.version), started \(date.string(from: state.startedAt)))"]
+        var lines = ["supervisor: \(label) (pid \(state.pid), emmyops \(state.version), started \(DateText.iso8601(state.startedAt)))"]
         if let child = state.childPID, !isStale {
             lines.append("child: pid \(child), health \(state.health.rawValue)"
                          + (state.consecutiveHealthFailures > 0 ? " (\(state.consecutiveHealthFailures) failed probes in a row)" : ""))
@@ -46,7 +46,7 @@ public struct SupervisorStatus: Sendable {
         }
         lines.append("restarts: \(state.restarts) in total, \(state.restartsInWindow) in the crash window")
         if let exit = state.lastExit {
-            lines.append("last exit: \(exit.status) at \(date.string(from: exit.at))")
+            lines.append("last exit: \(exit.status) at \(DateText.iso8601(exit.at))")
         }
         if state.state == .failed, !isStale {
             lines.append("hint: the crash budget is spent; read the app's log, fix the cause, then `kill -HUP \(state.pid)` to try again")
