@@ -32,7 +32,8 @@ let package = Package(
                 "EmmyApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .target(
             name: "EmmyOpsKit",
@@ -41,7 +42,8 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 // SHA-256 of deploy artifacts.
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .target(
             name: "EmmyApp",
@@ -58,12 +60,13 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Mustache", package: "swift-mustache"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         // libphonenumber-level validation with generated metadata; depends on nothing.
         .target(
             name: "PhoneNumbers",
-            exclude: ["NOTICE-libphonenumber.txt"]
+            exclude: ["NOTICE-libphonenumber.txt", "README.md"]
         ),
         .testTarget(
             name: "EmmyOpsKitTests",
