@@ -26,6 +26,21 @@ import Testing
         #expect(ShellQuote.quote("") == "''")
     }
 
+    /// `deploy.health_path` overrides what the gate polls (native and docker); `app.ready_path`
+    /// otherwise; a value that is not a path is refused at its line.
+    @Test func healthPathOverridesTheGate() throws {
+        let plain = try #require(SpecLoader.load(text: "version: 1\napp: { ready_path: /ready }\n", file: "emmy.yaml").spec)
+        #expect(plain.gatePath == "/ready")
+        let text = "version: 1\nhosts: [{ name: web-1, address: 10.0.0.5 }]\napp: { runtime: docker }\ndeploy:\n  health_path: /healthz\n"
+        let spec = try #require(SpecLoader.load(text: text, file: "emmy.yaml").spec)
+        #expect(spec.deploy.healthPath == "/healthz" && spec.gatePath == "/healthz")
+        let compose = DockerPlan.compose(spec: spec, target: DeployTarget(host: spec.hosts[0], spec: spec), image: spec.app.image)
+        #expect(compose.contains("http://127.0.0.1:5000/healthz"))
+        let bad = SpecLoader.load(text: "version: 1\ndeploy:\n  health_path: healthz now\n", file: "emmy.yaml")
+        #expect(bad.spec == nil)
+        #expect(bad.diagnostics.contains { $0.path == "deploy.health_path" && $0.location.line == 3 }, "\(bad.diagnostics)")
+    }
+
     static func target(root: String = "/opt/emmy") -> DeployTarget {
         var spec = Spec(hosts: [Host(name: "web-1", address: "10.0.0.5", user: "deploy", port: 2222)])
         spec.deploy.root = root

@@ -26,6 +26,8 @@ public struct DeploySettings: Sendable, Hashable {
     public var keepReleases: Int = 5
     /// How long a new release has to answer `/ready` with 200.
     public var healthTimeout: PromDuration = .seconds(60)
+    /// The path the gate polls on a new release; nil polls `app.ready_path`.
+    public var healthPath: String?
     public var batchSize: Int = 1
     public var parallel: Int = 4
     /// After this, a lock left by a killed run may be taken over (with a warning).
@@ -45,7 +47,7 @@ public struct DeploySettings: Sendable, Hashable {
 
 extension Spec {
     /// The path deploy's readiness gate polls on a new release (and the docker healthcheck).
-    public var gatePath: String { app.readyPath }
+    public var gatePath: String { deploy.healthPath ?? app.readyPath }
 }
 
 // MARK: - Schema
@@ -61,6 +63,7 @@ extension SpecSchema {
         SchemaField("root", .string, "Absolute folder holding releases/, shared/ and current (default \(DeploySettings().root))."),
         SchemaField("keep_releases", .integer(min: 2, max: 100), "Releases kept per host (default \(DeploySettings().keepReleases))."),
         SchemaField("health_timeout", .duration, "How long a new release has to answer /ready (default \(Int(DeploySettings().healthTimeout.seconds))s)."),
+        SchemaField("health_path", .string, "Path the readiness gate polls on a new release (default app.ready_path)."),
         SchemaField("batch_size", .integer(min: 1, max: 1000), "Hosts switched per batch (default \(DeploySettings().batchSize))."),
         SchemaField("parallel", .integer(min: 1, max: 64), "Hosts of a batch worked on at once (default \(DeploySettings().parallel))."),
         SchemaField("lock_expiry", .duration, "After this a killed run's deploy lock may be taken over (default \(DeploySettings().lockExpiry))."),
@@ -95,6 +98,7 @@ extension SpecBuilder {
         set(&deploy.root, R.string(R.value(node, "root")))
         set(&deploy.keepReleases, R.int(R.value(node, "keep_releases")))
         set(&deploy.healthTimeout, duration(R.value(node, "health_timeout")))
+        deploy.healthPath = R.string(R.value(node, "health_path"))
         set(&deploy.batchSize, R.int(R.value(node, "batch_size")))
         set(&deploy.parallel, R.int(R.value(node, "parallel")))
         set(&deploy.lockExpiry, duration(R.value(node, "lock_expiry")))
@@ -161,5 +165,10 @@ enum DeployValidation {
             error("deploy.proxy.listen_address", "`\(address)` is not an IPv4 address", "e.g. 0.0.0.0, 127.0.0.1 or *")
         }
         if spec.deploy.healthTimeout.milliseconds == 0 { error("deploy.health_timeout", "must be longer than 0s", nil) }
+        // It ends up in a URL and in the docker healthcheck's argv: a path, nothing else.
+        if let path = spec.deploy.healthPath,
+           !path.hasPrefix("/") || path.contains(where: { $0.isWhitespace || $0.isNewline || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7f } == true }) {
+            error("deploy.health_path", "`\(path)` is not a URL path", "write it from /, e.g. /ready")
+        }
     }
 }
