@@ -28,8 +28,10 @@ public enum EmmyServer {
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: RequestLogMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
-        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), config: config, metrics: metrics))
+        // Forged requests are refused before they spend the rate-limit tokens of the operator
+        // whose browser was made to send them.
         router.add(middleware: WebGuardMiddleware(pages: web))
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), config: config, metrics: metrics))
         router.add(middleware: AuthMiddleware(database: database, required: config.authRequired))
         HealthController(database: database, metrics: metrics, started: Date())
             .add(to: router, paths: (paths.health, paths.ready, paths.metrics))
