@@ -97,6 +97,108 @@ import Testing
         #expect(!WebGuardMiddleware.isSameOrigin("null", authority: "127.0.0.1:5000"))
         #expect(!WebGuardMiddleware.isSameOrigin("http://evil.example", authority: nil))
     }
+
+    /// Defect 2: with auth on, reads need a token or a session like writes do; pages redirect,
+    /// and the probes that supervisors, deploy gates and Prometheus call stay open.
+    @Test func withAuthOnReadsNeedATokenOrASession() async throws {
+        let harness = try ServerTests.Harness { $0.authRequired = true }
+        let token = try await TokenStore(database: harness.database).create(name: "reader")
+        let bearer: HTTPFields = [.authorization: "Bearer \(token)"]
+        try await harness.app.test(.router) { client in
+            var headers = bearer
+            headers[.contentType] = "application/json"
+            let batch = try await client.execute(uri: "/messages", method: .post, headers: headers, body: ByteBuffer(string: Self.contacts)) { response in
+                try #require(try ServerTests.object(response)["batch_id"] as? String)
+            }
+            let reads = ["/api/messages", "/api/batches", "/api/batches/\(batch)", "/api/batches/\(batch)/rejected.csv",
+                         "/api/batches/\(batch)/failed.csv", "/api/preview/\(UUID().uuidString)/rejected.csv", "/metrics_summary"]
+            for uri in reads {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .unauthorized, "\(uri) answered \(response.status) without credentials")
+                    #expect(!String(buffer: response.body).contains("+254712345678"), "\(uri) leaked a number")
+                }
+                try await client.execute(uri: uri, method: .get, headers: [.authorization: "Bearer emmy_wrong"]) { #expect($0.status == .unauthorized, "\(uri)") }
+                try await client.execute(uri: uri, method: .get, headers: bearer) { response in
+                    #expect(response.status == .ok || response.status == .gone, "\(uri) with a token: \(response.status)")
+                }
+            }
+            try await client.execute(uri: "/api/messages", method: .get, headers: bearer) { response in
+                #expect(String(buffer: response.body).contains("+254712345678"))
+            }
+            for page in ["/", "/results", "/batches/\(batch)", "/monitoring"] {
+                try await client.execute(uri: page, method: .get) { response in
+                    #expect(response.status == .seeOther && response.headers[.location] == "/login", "\(page)")
+                }
+            }
+            for open in ["/health", "/ready", "/metrics", "/login", "/static/app.css"] {
+                try await client.execute(uri: open, method: .get) { #expect($0.status == .ok, "\(open) must stay open") }
+            }
+            // A signed-in browser reads what its pages link to (the CSV downloads).
+            var browser = WebTests.Browser()
+            try await client.execute(uri: "/login", method: .get) { browser.absorb($0) }
+            let (loginHeaders, loginBody) = browser.form(["csrf": browser.csrf, "token": token])
+            try await client.execute(uri: "/login", method: .post, headers: loginHeaders, body: loginBody) { browser.absorb($0) }
+            try await client.execute(uri: "/api/batches/\(batch)/rejected.csv", method: .get, headers: browser.cookieHeader) { #expect($0.status == .ok) }
+            // ... but a session alone is not enough for a write without the form's token.
+            var sessionWrite = browser.cookieHeader
+            sessionWrite[.contentType] = "application/json"
+            try await client.execute(uri: "/api/optouts", method: .post, headers: sessionWrite,
+                                     body: ByteBuffer(string: #"{"phones": ["+254712345679"]}"#)) { #expect($0.status == .unauthorized) }
+        }
+    }
+
+    /// Defect 3: the limit belongs to the route the router matched, whatever the path looked like.
+    @Test func rateLimitsFollowTheMatchedRouteAndCoverPreview() async throws {
+        let harness = try ServerTests.Harness {
+            $0.rateLimits.messages = .init(count: 1, period: 60)
+            $0.rateLimits.upload = .init(count: 1, period: 60)
+            $0.rateLimits.preview = .init(count: 1, period: 60)
+        }
+        let json: HTTPFields = [.contentType: "application/json"]
+        let form = UploadTests.multipart([("csvFile", "c.csv", Array("phone\n+254712345679\n".utf8)), ("message", nil, Array("hi".utf8))])
+        try await harness.app.test(.router) { client in
+            try await client.execute(uri: "/messages", method: .post, headers: json, body: ByteBuffer(string: Self.contacts)) { #expect($0.status == .accepted) }
+            for variant in ["/messages/", "//messages", "/messages//"] {
+                try await client.execute(uri: variant, method: .post, headers: json, body: ByteBuffer(string: Self.contacts)) { response in
+                    #expect(response.status == .tooManyRequests, "\(variant): \(response.status)")
+                }
+            }
+            try await client.execute(uri: "/upload", method: .post, headers: form.0, body: form.1) { #expect($0.status == .accepted) }
+            try await client.execute(uri: "/upload/", method: .post, headers: form.0, body: form.1) { #expect($0.status == .tooManyRequests) }
+            try await client.execute(uri: "/api/preview", method: .post, headers: form.0, body: form.1) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/preview/", method: .post, headers: form.0, body: form.1) { #expect($0.status == .tooManyRequests) }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("emmy_http_rate_limited_total{route=\"/messages\"} 3"), "\(text.split(separator: "\n").filter { $0.contains("rate_limited") })")
+            }
+        }
+        #expect(try await harness.database.statusCounts().values.reduce(0, +) == 2, "one JSON and one CSV message, no more")
+    }
+
+    /// Defect 3: drafts are bounded in number and bytes, so previews cannot fill the disk.
+    @Test(arguments: [(2, Int64(1 << 30)), (50, Int64(100))])
+    func previewDraftsAreBounded(_ count: Int, _ bytes: Int64) async throws {
+        let harness = try ServerTests.Harness {
+            $0.limits.drafts = count
+            $0.limits.draftBytes = bytes
+        }
+        let csv = Array(("phone\n" + String(repeating: "+254712345678\n", count: 5)).utf8)  // 76 bytes
+        let form = UploadTests.multipart([("csvFile", "c.csv", csv), ("message", nil, Array("hi".utf8))])
+        try await harness.app.test(.router) { client in
+            var answers: [HTTPResponse.Status] = []
+            for _ in 0..<4 {
+                try await client.execute(uri: "/api/preview", method: .post, headers: form.0, body: form.1) { response in
+                    answers.append(response.status)
+                    if response.status == .tooManyRequests {
+                        #expect(Self.code(response) == "drafts_full")
+                        #expect(Int(response.headers[.retryAfter] ?? "") ?? 0 > 0)
+                    }
+                }
+            }
+            let kept = count == 2 ? 2 : 1
+            #expect(answers == Array(repeating: .ok, count: kept) + Array(repeating: .tooManyRequests, count: 4 - kept), "\(answers)")
+        }
+    }
 }
 
 extension HTTPFields {

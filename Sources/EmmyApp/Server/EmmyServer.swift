@@ -32,7 +32,7 @@ public enum EmmyServer {
         // whose browser was made to send them.
         router.add(middleware: WebGuardMiddleware(pages: web))
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), config: config, metrics: metrics))
-        router.add(middleware: AuthMiddleware(database: database, required: config.authRequired))
+        router.add(middleware: AuthMiddleware(database: database, required: config.authRequired, secret: web.secret, probes: paths))
         HealthController(database: database, metrics: metrics, started: Date())
             .add(to: router, paths: (paths.health, paths.ready, paths.metrics))
         MessagesController(database: database, config: config, metrics: metrics).add(to: router)
@@ -41,7 +41,8 @@ public enum EmmyServer {
         WebhooksController(database: database, config: config, metrics: metrics).add(to: router)
         WebController(database: database, config: config, pages: web, started: Date()).add(to: router)
         PreviewController(database: database, config: config, metrics: metrics, pages: web,
-                          drafts: DraftStore(dataDirectory: config.dataDirectory)).add(to: router)
+                          drafts: DraftStore(dataDirectory: config.dataDirectory, maxCount: config.limits.drafts,
+                                             maxBytes: config.limits.draftBytes)).add(to: router)
         return router
     }
 }
