@@ -199,6 +199,107 @@ import Testing
             #expect(answers == Array(repeating: .ok, count: kept) + Array(repeating: .tooManyRequests, count: 4 - kept), "\(answers)")
         }
     }
+
+    /// Defect 9: a replayed, correctly signed START must not undo the STOP that came after it.
+    @Test func aReplayedStartCannotResubscribeANumberThatSentStop() async throws {
+        let harness = try SendingRouterTests.Harness()
+        let phone = "+254712345679"
+        let list = OptOutList(database: harness.database)
+        try await harness.app.test(.router) { client throws in
+            let post = { (parameters: [(String, String)]) async throws -> HTTPResponse.Status in
+                let (headers, body) = SendingRouterTests.signedForm("/webhooks/twilio/inbound", parameters)
+                return try await client.execute(uri: "/webhooks/twilio/inbound", method: .post, headers: headers, body: body) { $0.status }
+            }
+            let stop = [("From", phone), ("To", "+15005550006"), ("Body", "STOP"), ("MessageSid", "SM0001")]
+            let start = [("From", phone), ("To", "+15005550006"), ("Body", "START"), ("MessageSid", "SM0002")]
+            let stopAgain = [("From", phone), ("To", "+15005550006"), ("Body", "stop"), ("MessageSid", "SM0003")]
+            #expect(try await post(stop) == .ok)
+            #expect(try await list.contains(phone))
+            #expect(try await post(start) == .ok)
+            #expect(try await !list.contains(phone), "a fresh START opts back in")
+            #expect(try await post(stopAgain) == .ok)
+            #expect(try await list.contains(phone))
+            // The attacker replays the START they captured, byte for byte: signed, and ignored.
+            #expect(try await post(start) == .ok)
+            #expect(try await list.contains(phone), "a replayed START re-subscribed a number that sent STOP")
+            #expect(try await post([("From", phone), ("Body", "START")]) == .badRequest, "no MessageSid, nothing to deduplicate by")
+            #expect(try await list.contains(phone))
+        }
+    }
+
+    /// Defect 10: an error that is not an HTTP error (here: the data directory cannot be
+    /// created) is logged with its cause and answered as JSON, not as an empty 500.
+    @Test func unexpectedErrorsAreLoggedAndAnsweredAsJSON() async throws {
+        let blocker = FileManager.default.temporaryDirectory.appendingPathComponent("emmy-blocker-\(UUID())")
+        try Data("a file where a directory should be".utf8).write(to: blocker)
+        defer { try? FileManager.default.removeItem(at: blocker) }
+        var config = ServerConfig()
+        config.dataDirectory = blocker.appendingPathComponent("data").path
+        let records = LogRecorder()
+        let logger = Logger(label: "emmyapp-test") { _ in records.handler }
+        let app = Application(router: try EmmyServer.buildRouter(config: config, database: try AppDatabase.inMemory(), metrics: AppMetrics()),
+                              logger: logger)
+        let form = UploadTests.multipart([("csvFile", "c.csv", Array("phone\n+254712345678\n".utf8)), ("message", nil, Array("hi".utf8))])
+        try await app.test(.router) { client in
+            for uri in ["/upload", "/api/preview"] {
+                try await client.execute(uri: uri, method: .post, headers: form.0, body: form.1) { response in
+                    #expect(response.status == .internalServerError, "\(uri)")
+                    #expect(response.headers[.contentType] == "application/json; charset=utf-8", "\(uri)")
+                    #expect(Self.code(response) == "internal_error", "\(uri): \(String(buffer: response.body))")
+                    let id = try #require(response.headers[.requestID])
+                    #expect(String(buffer: response.body).contains(id), "the answer names the request id to look up")
+                    #expect(!String(buffer: response.body).contains(blocker.path), "internals stay in the log")
+                    let failure = records.lines.first { $0.message == "request failed" && $0.metadata["request_id"] == id }
+                    #expect(failure?.level == .error, "\(uri): no error line for request \(id)")
+                    #expect(failure?.metadata["error"]?.isEmpty == false, "\(uri): the cause is not logged")
+                }
+            }
+        }
+    }
+
+    /// Defect 10: cells that start a formula in some spreadsheet are kept as text.
+    @Test(arguments: ["=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1", "\u{FF1D}1+1", "\u{FF0B}1", "\u{FF0D}1", "\u{FF20}SUM(A1)"])
+    func formulaCellsAreNeutralised(_ cell: String) {
+        let written = CSVWriter.quote(cell)
+        #expect(written.hasPrefix("'") || written.hasPrefix("\"'"), "\(cell.debugDescription) → \(written.debugDescription)")
+    }
+
+    @Test func plainCellsAndNumbersStayAsTheyAre() {
+        #expect(CSVWriter.quote("+254712345678") == "+254712345678")
+        #expect(CSVWriter.quote("Amina") == "Amina")
+        #expect(CSVWriter.quote("a,b") == "\"a,b\"")
+    }
+}
+
+/// Keeps every log record (with the logger's metadata), for tests that assert what was logged.
+final class LogRecorder: Sendable {
+    struct Line: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+    }
+
+    private let box = NIOLockedValueBox<[Line]>([])
+    var lines: [Line] { box.withLockedValue { $0 } }
+    func append(_ line: Line) { box.withLockedValue { $0.append(line) } }
+
+    var handler: Handler { Handler(recorder: self) }
+
+    struct Handler: LogHandler {
+        let recorder: LogRecorder
+        var logLevel: Logger.Level = .info
+        var metadata: Logger.Metadata = [:]
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            let values = self.metadata.merging(metadata ?? [:]) { $1 }.mapValues { "\($0)" }
+            recorder.append(Line(level: level, message: "\(message)", metadata: values))
+        }
+    }
 }
 
 extension HTTPFields {
