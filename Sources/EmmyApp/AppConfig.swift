@@ -61,7 +61,8 @@ public struct AppConfig: Sendable, Hashable {
     public var rateLimits: [String: ServerConfig.Rate]
     /// Require bearer tokens on state-changing endpoints.
     public var authRequired: Bool
-    /// Proxies whose X-Forwarded-For header is believed.
+    /// Proxies whose X-Forwarded-For header is believed; loopback by default, where the
+    /// managed nginx (Templates/nginx) connects from.
     public var trustedProxies: [String]
     /// Seconds within which the same text to the same number is a duplicate; 0 disables.
     public var dedupeWindowSeconds: Double
@@ -83,7 +84,7 @@ public struct AppConfig: Sendable, Hashable {
         secrets: [String] = [],
         rateLimits: [String: ServerConfig.Rate] = ["upload": .init(count: 5, period: 60), "messages": .init(count: 1, period: 1)],
         authRequired: Bool = false,
-        trustedProxies: [String] = [],
+        trustedProxies: [String] = ServerConfig.loopback.sorted(),
         dedupeWindowSeconds: Double = 86_400,
         sending: SendingConfig = SendingConfig()
     ) {

@@ -269,6 +269,20 @@ import Testing
         #expect(CSVWriter.quote("Amina") == "Amina")
         #expect(CSVWriter.quote("a,b") == "\"a,b\"")
     }
+
+    /// Suspicion: behind the managed nginx every client shared one bucket. Confirmed: the
+    /// default spec trusted no proxy, so nginx's X-Forwarded-For (it connects from loopback)
+    /// was ignored. Now the default trusts loopback only.
+    @Test func theDefaultSpecBelievesTheLoopbackProxyOnly() {
+        let config = AppConfig().serverConfig(host: "127.0.0.1", dataDirectory: ".emmy")
+        for proxy in ["127.0.0.1", "::1"] {
+            #expect(ClientAddress.resolve(peer: proxy, forwardedFor: "203.0.113.7", trusted: config.trustedProxies) == "203.0.113.7")
+        }
+        // A client appending its own X-Forwarded-For gets the address nginx saw, not the forged one.
+        #expect(ClientAddress.resolve(peer: "127.0.0.1", forwardedFor: "10.9.9.9, 203.0.113.7", trusted: config.trustedProxies) == "203.0.113.7")
+        #expect(ClientAddress.resolve(peer: "198.51.100.4", forwardedFor: "203.0.113.7", trusted: config.trustedProxies) == "198.51.100.4")
+        #expect(ServerConfig().trustedProxies == config.trustedProxies)
+    }
 }
 
 /// Keeps every log record (with the logger's metadata), for tests that assert what was logged.

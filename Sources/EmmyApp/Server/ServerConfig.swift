@@ -12,8 +12,10 @@ public struct ServerConfig: Sendable {
     public var rateLimits = RateLimits()
     /// When true, state-changing endpoints need `Authorization: Bearer <token>`.
     public var authRequired = false
-    /// Peers whose X-Forwarded-For is believed (a reverse proxy on the same host).
-    public var trustedProxies: Set<String> = []
+    /// Peers whose X-Forwarded-For is believed: by default loopback, where the managed nginx
+    /// connects from, so every client behind it does not share one rate-limit bucket.
+    public var trustedProxies: Set<String> = ServerConfig.loopback
+    public static let loopback: Set<String> = ["127.0.0.1", "::1", "::ffff:127.0.0.1"]
     /// The provider and the worker pool.
     public var sending = SendingConfig()
     /// Where `${SECRET}` references are read from.
