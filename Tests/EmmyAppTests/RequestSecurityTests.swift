@@ -84,6 +84,16 @@ import Testing
             tokenForm.append(contentsOf: browser.cookieHeader)
             tokenForm[.csrfToken] = browser.csrf
             try await client.execute(uri: "/upload", method: .post, headers: tokenForm, body: formBody) { #expect($0.status == .accepted) }
+            // Our own preview form, as Chromium posts it: its page's `Referrer-Policy: no-referrer`
+            // makes the Origin `null`, and the token in the form is what vouches for it.
+            var (previewHeaders, previewBody) = browser.upload(csv: "phone\n+254712345670\n", message: "hi")
+            previewHeaders[.origin] = "null"
+            previewHeaders[.secFetchSite] = "same-origin"
+            try await client.execute(uri: "/preview", method: .post, headers: previewHeaders, body: previewBody) { #expect($0.status == .ok) }
+            var forged = previewHeaders
+            forged[.secFetchSite] = nil
+            let (_, tokenless) = browser.upload(csv: "phone\n+254712345670\n", message: "hi", csrf: "")
+            try await client.execute(uri: "/preview", method: .post, headers: forged, body: tokenless) { #expect($0.status == .forbidden) }
         }
     }
 

@@ -80,6 +80,24 @@ import Testing
         }
     }
 
+    /// A static file server for `folder` on `address:port`, answering once it returns.
+    static func serve(_ folder: URL, address: String, port: Int, python: String, logDirectory: URL) async throws -> ProcessHarness {
+        let server = try ProcessHarness(name: "attacker-\(address)", executable: python,
+                                        arguments: ["-m", "http.server", "\(port)", "--bind", address, "--directory", folder.path],
+                                        logDirectory: logDirectory)
+        do {
+            try await poll("the attacking page on \(address):\(port)", timeout: .seconds(20)) { () -> Bool? in
+                try server.checkAlive()
+                if case .success(200) = HTTPProbe.request("http://\(address):\(port)/").map(\.status) { return true }
+                return nil
+            }
+        } catch {
+            server.stop()
+            throw error
+        }
+        return server
+    }
+
     static func post(_ url: String, _ body: String) throws -> [String: Any] {
         let answer = try HTTPProbe.request(url, method: "POST", body: body, timeout: 30).get()
         return try #require(try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any], "\(answer.status) \(answer.body)")
@@ -104,31 +122,15 @@ import Testing
             // 127.0.0.2 is another site; 127.0.0.1 on another port is the same site (so
             // SameSite=Strict cookies go along) but another origin: both are tried.
             let port = try LoopbackPorts.pick(1)[0]
-            let server = try ProcessHarness(name: "attacker", executable: python,
-                                            arguments: ["-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", site.path],
-                                            logDirectory: stack.dir)
-            attacker = server
-            try await poll("the attacking page", timeout: .seconds(20)) { () -> Bool? in
-                try server.checkAlive()
-                if case .success(200) = HTTPProbe.request("http://127.0.0.1:\(port)/").map(\.status) { return true }
-                return nil
-            }
+            attacker = try await Self.serve(site, address: "127.0.0.1", port: port, python: python, logDirectory: stack.dir)
             try await stack.driver.startSession(chromium: chromium, javascript: true)
             // The operator has EmmyApp open (its CSRF cookie is set), then visits the page.
             try await stack.driver.go(stack.base + "/")
             for origin in ["http://127.0.0.1:\(port)", "http://127.0.0.2:\(port)"] {
                 if origin.contains("127.0.0.2") {
                     // The same folder, served on the other loopback address.
-                    server.stop()
-                    let other = try ProcessHarness(name: "attacker2", executable: python,
-                                                   arguments: ["-m", "http.server", "\(port)", "--bind", "127.0.0.2", "--directory", site.path],
-                                                   logDirectory: stack.dir)
-                    attacker = other
-                    try await poll("the attacking page on 127.0.0.2", timeout: .seconds(20)) { () -> Bool? in
-                        try other.checkAlive()
-                        if case .success(200) = HTTPProbe.request("http://127.0.0.2:\(port)/").map(\.status) { return true }
-                        return nil
-                    }
+                    attacker?.stop()
+                    attacker = try await Self.serve(site, address: "127.0.0.2", port: port, python: python, logDirectory: stack.dir)
                 }
                 let offset = (try? Data(contentsOf: stack.server.logURL).count) ?? 0
                 try await stack.driver.go(origin + "/")

@@ -80,15 +80,20 @@ struct WebGuardMiddleware: RouterMiddleware {
         if Self.simpleTypes.contains(type) {
             throw Self.refusal("a \(type) body without the page's CSRF token; API clients send `Authorization: Bearer <token>`")
         }
+        // An opaque origin may be a sandboxed frame of any site, and no form of ours comes this way.
+        if request.headers[.origin] == "null" { throw Self.refusal("a request from an opaque origin (Origin: null)") }
         return try await next(request, context)
     }
 
     /// Why the browser says this request came from another origin, or nil when it does not.
+    /// `Origin: null` proves nothing either way: our own pages send it too (their
+    /// `Referrer-Policy: no-referrer` hides the origin of their form posts), so such a request is
+    /// judged by its token.
     static func crossOrigin(_ request: Request) -> String? {
         if let site = request.headers[.secFetchSite]?.lowercased(), site == "cross-site" || site == "same-site" {
             return "a request from another origin (Sec-Fetch-Site: \(site))"
         }
-        if let origin = request.headers[.origin], !isSameOrigin(origin, authority: request.head.authority) {
+        if let origin = request.headers[.origin], origin != "null", !isSameOrigin(origin, authority: request.head.authority) {
             return "a request from another origin (Origin: \(origin.prefix(100)))"
         }
         return nil
