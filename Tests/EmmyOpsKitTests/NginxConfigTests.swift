@@ -5,7 +5,10 @@ import Testing
 
 /// The managed nginx and the app it fronts must agree (issue 18's proxy suspicions): each was
 /// confirmed against the rendered configuration of the seed's version and fixed here.
-@Suite struct NginxConfigTests {
+@Suite(.serialized) struct NginxConfigTests {
+    static let nginx = "/usr/sbin/nginx"
+    static var tools: Bool { (FileManager.default.isExecutableFile(atPath: nginx) && ProcessRunner.which("curl") != nil) || CLI.toolsRequired }
+
     static func rendered() throws -> String {
         try ProxySwitch.render(listen: "0.0.0.0", httpPort: 80, metricsPath: "/metrics", drainSeconds: 30, version: "v1")
     }
@@ -43,6 +46,47 @@ import Testing
     }
 
     /// Was: the app trusted no proxy by default, so every client behind nginx shared one bucket.
+    /// The real nginx (rendered config) in front of `emmyops serve` with the default spec but for
+    /// a `messages` limit of 1/minute (so the test does not race the clock); two clients on
+    /// different loopback addresses: the first one's second post is limited, the other's first is not.
+    @Test(.enabled(if: tools, "nginx or curl is not installed"))
+    func clientsBehindTheManagedNginxHaveTheirOwnBuckets() async throws {
+        let curl = try #require(ProcessRunner.which("curl"), "EMMY_REQUIRE_TOOLS=1 but curl is not on PATH")
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ports = try LoopbackPorts.pick(2)
+        let (appPort, proxyPort) = (ports[0], ports[1])
+        let prefix = dir.appendingPathComponent("nginx")
+        for folder in ["logs", "temp"] { try FileManager.default.createDirectory(at: prefix.appendingPathComponent(folder), withIntermediateDirectories: true) }
+        try ProxySwitch.render(listen: "127.0.0.1", httpPort: proxyPort, metricsPath: "/metrics", drainSeconds: 1, version: "v1")
+            .write(to: prefix.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
+        try ProxySwitch.upstream(port: appPort).write(to: prefix.appendingPathComponent("upstream.conf"), atomically: true, encoding: .utf8)
+        let spec = dir.appendingPathComponent("emmy.yaml")
+        try "version: 1\napp:\n  rate_limits:\n    messages: 1/minute\n".write(to: spec, atomically: true, encoding: .utf8)
+        let app = try ProcessHarness(name: "serve", executable: CLI.binary,
+                                     arguments: ["serve", "--spec", spec.path, "--port", "\(appPort)", "--data-dir", dir.appendingPathComponent("data").path],
+                                     logDirectory: dir)
+        defer { app.stop() }
+        let proxy = try ProcessHarness(name: "nginx", executable: Self.nginx,
+                                       arguments: ["-p", prefix.path + "/", "-c", prefix.path + "/nginx.conf", "-e", prefix.path + "/logs/error.log",
+                                                   "-g", "daemon off;"], logDirectory: dir)
+        defer { proxy.stop() }
+        try await poll("EmmyApp /ready through nginx", timeout: .seconds(20)) { () -> Bool? in
+            try app.checkAlive()
+            try proxy.checkAlive()
+            if case .success(200) = HTTPProbe.request("http://127.0.0.1:\(proxyPort)/ready").map(\.status) { return true }
+            return nil
+        }
+        func post(from address: String, phone: String) throws -> String {
+            try ProcessRunner().run(curl, ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--interface", address, "-H", "Content-Type: application/json",
+                                           "--data", #"{"contacts":[{"phone":"\#(phone)"}],"message":"hi"}"#,
+                                           "http://127.0.0.1:\(proxyPort)/messages"]).stdout
+        }
+        let outcome = [try post(from: "127.0.0.2", phone: "+254712345601"), try post(from: "127.0.0.2", phone: "+254712345602"),
+                       try post(from: "127.0.0.3", phone: "+254712345603")]
+        #expect(outcome == ["202", "429", "202"], "\(outcome): 127.0.0.3 must not pay for 127.0.0.2's requests\n\(app.logTail())")
+    }
+
     @Test func appTrustsTheAddressNginxConnectsFrom() throws {
         let config = try Self.rendered()
         #expect(config.contains("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;"))
