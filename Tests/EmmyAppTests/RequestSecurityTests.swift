@@ -154,6 +154,9 @@ import Testing
             sessionWrite[.contentType] = "application/json"
             try await client.execute(uri: "/api/optouts", method: .post, headers: sessionWrite,
                                      body: ByteBuffer(string: #"{"phones": ["+254712345679"]}"#)) { #expect($0.status == .unauthorized) }
+            sessionWrite[.csrfToken] = browser.csrf
+            try await client.execute(uri: "/api/optouts", method: .post, headers: sessionWrite,
+                                     body: ByteBuffer(string: #"{"phones": ["+254712345679"]}"#)) { #expect($0.status == .created, "session + token") }
         }
     }
 

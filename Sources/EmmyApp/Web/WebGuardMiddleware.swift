@@ -43,16 +43,17 @@ struct WebGuardMiddleware: RouterMiddleware {
         guard !Self.safeMethods.contains(request.method), request.headers[.authorization] == nil,
               !Self.exemptPrefixes.contains(where: request.uri.path.hasPrefix) else { return try await next(request, context) }
         let route = context.endpointPath ?? request.uri.path
+        var request = request
+        var context = context
+        let signedIn = !authRequired || secret.isValidSession(request.cookies[WebSecret.sessionCookie]?.value)
         if let token = request.headers[.csrfToken] {
             guard secret.verify(token: token, cookie: request.cookies[WebSecret.csrfCookie]?.value) else {
                 throw Self.refusal("the X-CSRF-Token header does not match this browser's token")
             }
+            context.webAuthenticated = signedIn
             return try await next(request, context)
         }
         let type = Self.mediaType(request.headers[.contentType])
-        var request = request
-        var context = context
-        let signedIn = !authRequired || secret.isValidSession(request.cookies[WebSecret.sessionCookie]?.value)
         if type == "application/x-www-form-urlencoded" {
             let body: ByteBuffer
             do {
