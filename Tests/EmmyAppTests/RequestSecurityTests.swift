@@ -28,19 +28,22 @@ import Testing
     @Test func browserWritesWithoutATokenAreRefusedAndAPIClientsAreNot() async throws {
         let harness = try ServerTests.Harness()
         let csv = Array("phone\n+254712345678\n".utf8)
-        let (formHeaders, formBody) = UploadTests.multipart([("csvFile", "c.csv", csv), ("message", nil, Array("hi".utf8))], apiClient: false)
+        let (scriptForm, formBody) = UploadTests.multipart([("csvFile", "c.csv", csv), ("message", nil, Array("hi".utf8))], apiClient: false)
+        // What a browser adds to every request it sends on a page's behalf, even one too old to
+        // send `Origin`: the site's cookies.
+        let formHeaders = scriptForm.merging([.cookie: "emmy_csrf=stale"])
         // (label, uri, headers, body)
         let attacks: [(String, String, HTTPFields, ByteBuffer)] = [
             ("text/plain JSON cross-site", "/messages", [.contentType: "text/plain", .origin: Self.evil], ByteBuffer(string: Self.contacts)),
-            ("text/plain JSON, no Origin", "/messages", [.contentType: "text/plain;charset=UTF-8"], ByteBuffer(string: Self.contacts)),
-            ("text/plain JSON, trailing slash", "/messages/", [.contentType: "text/plain"], ByteBuffer(string: Self.contacts)),
+            ("text/plain JSON, cookie but no Origin", "/messages", [.contentType: "text/plain;charset=UTF-8", .cookie: "a=b"], ByteBuffer(string: Self.contacts)),
+            ("text/plain JSON, trailing slash", "/messages/", [.contentType: "text/plain", .origin: "null"], ByteBuffer(string: Self.contacts)),
             ("JSON from another origin", "/messages", [.contentType: "application/json", .origin: Self.evil], ByteBuffer(string: Self.contacts)),
             ("JSON, Origin null", "/messages", [.contentType: "application/json", .origin: "null"], ByteBuffer(string: Self.contacts)),
             ("JSON, same-site other origin", "/messages", [.contentType: "application/json", .secFetchSite: "same-site"], ByteBuffer(string: Self.contacts)),
             ("multipart without token", "/upload", formHeaders, formBody),
             ("multipart cross-site", "/upload", formHeaders.merging([.origin: Self.evil]), formBody),
             ("multipart preview cross-site", "/api/preview", formHeaders.merging([.secFetchSite: "cross-site"]), formBody),
-            ("text/plain opt-out", "/api/optouts", [.contentType: "text/plain"], ByteBuffer(string: #"{"phones": ["+254712345679"]}"#)),
+            ("text/plain opt-out", "/api/optouts", [.contentType: "text/plain", .referer: "http://evil.example/"], ByteBuffer(string: #"{"phones": ["+254712345679"]}"#)),
             ("urlencoded opt-out", "/api/optouts", [.contentType: "application/x-www-form-urlencoded"], ByteBuffer(string: "phones=1")),
             ("bodiless retry cross-site", "/api/batches/B/retry-failed", [.secFetchSite: "cross-site"], ByteBuffer()),
             ("bodiless retry, other Origin", "/api/batches/B/retry-failed", [.origin: Self.evil], ByteBuffer()),
@@ -64,10 +67,12 @@ import Testing
             #expect(try await harness.database.statusCounts() == before, "a refused request changed the queue")
             #expect(try await Self.optOutCount(harness.database) == 0)
 
-            // API clients: JSON without Origin, or anything with Authorization.
+            // API clients: JSON without Origin, a script's form (the seed's `curl -F`: no header a
+            // browser adds), or anything with Authorization.
             try await client.execute(uri: "/messages", method: .post, headers: [.contentType: "application/json"],
                                      body: ByteBuffer(string: Self.contacts)) { #expect($0.status == .accepted) }
             try await client.execute(uri: "/api/batches/\(batch)/retry-failed", method: .post) { #expect($0.status == .accepted) }
+            try await client.execute(uri: "/upload", method: .post, headers: scriptForm, body: formBody) { #expect($0.status == .accepted) }
             var apiForm = formHeaders
             apiForm[.authorization] = "Bearer anything"
             try await client.execute(uri: "/upload", method: .post, headers: apiForm, body: formBody) { #expect($0.status == .accepted) }
@@ -80,7 +85,7 @@ import Testing
             // A page of ours may send its token as a header.
             var browser = WebTests.Browser()
             try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
-            var tokenForm = formHeaders
+            var tokenForm = scriptForm
             tokenForm.append(contentsOf: browser.cookieHeader)
             tokenForm[.csrfToken] = browser.csrf
             try await client.execute(uri: "/upload", method: .post, headers: tokenForm, body: formBody) { #expect($0.status == .accepted) }

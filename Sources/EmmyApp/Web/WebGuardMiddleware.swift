@@ -8,9 +8,13 @@ import Hummingbird
 /// naming the reason) unless it carries the page's CSRF token or an `Authorization` header:
 /// - it says it came from another origin (`Sec-Fetch-Site: cross-site|same-site`, or an
 ///   `Origin` that is not this server), whatever its body; or
-/// - its content type is one an HTML form or a no-CORS `fetch` can send cross-origin without a
-///   preflight: `text/plain`, `application/x-www-form-urlencoded`, `multipart/form-data`.
-///   Browsers that omit `Origin` and `Sec-Fetch-Site` are caught by this part.
+/// - its body is urlencoded (our web forms, which always carry the token); or
+/// - it comes from a browser (`Origin`, any `Sec-Fetch-*`, `Referer` or `Cookie` header) and its
+///   content type is one an HTML form or a no-CORS `fetch` can send cross-origin without a
+///   preflight: `text/plain` or `multipart/form-data`. Every current browser sends `Origin`
+///   (at least `null`) on a POST, so this also holds where `Sec-Fetch-Site` is not sent (plain
+///   http off loopback). A request with none of those headers is a script such as the seed's
+///   `curl -F csvFile=@… /upload`, which no web page can make a browser send.
 ///
 /// A page cannot add `Authorization` (or any other non-simple header) to a cross-origin request
 /// without a CORS preflight, which EmmyApp never grants; so a request that has one is an API
@@ -78,7 +82,7 @@ struct WebGuardMiddleware: RouterMiddleware {
             context.webAuthenticated = signedIn
             return try await next(request, context)
         }
-        if Self.simpleTypes.contains(type) {
+        if Self.simpleTypes.contains(type), Self.fromBrowser(request) {
             throw Self.refusal("a \(type) body without the page's CSRF token; API clients send `Authorization: Bearer <token>`")
         }
         // An opaque origin may be a sandboxed frame of any site, and no form of ours comes this way.
@@ -110,6 +114,12 @@ struct WebGuardMiddleware: RouterMiddleware {
             return host == authority || host + port == authority || host == authority + port
         }
         return false
+    }
+
+    /// Whether a browser sent this: browsers add these headers themselves and scripts do not.
+    static func fromBrowser(_ request: Request) -> Bool {
+        request.headers[.origin] != nil || request.headers[.referer] != nil || request.headers[.cookie] != nil
+            || request.headers.contains { $0.name.canonicalName.hasPrefix("sec-fetch-") }
     }
 
     /// `text/plain; charset=utf-8` → `text/plain`.
