@@ -23,6 +23,7 @@ import Testing
             config.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("emmy-test-\(UUID())").path
             config.rateLimits.messages = .init(count: 1000, period: 1)
             config.rateLimits.upload = .init(count: 1000, period: 1)
+            config.rateLimits.preview = .init(count: 1000, period: 1)
             configure(&config)
             database = try AppDatabase.inMemory()
             app = Application(router: try EmmyServer.buildRouter(config: config, database: database, metrics: AppMetrics()),

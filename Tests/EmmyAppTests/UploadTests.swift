@@ -5,7 +5,10 @@ import HummingbirdTesting
 import Testing
 
 @Suite struct UploadTests {
-    static func multipart(_ parts: [(name: String, filename: String?, body: [UInt8])], boundary: String = "emmyBOUNDARY42") -> (HTTPFields, ByteBuffer) {
+    /// A multipart form. As an API client's (the default) it carries `Authorization`, which tells
+    /// EmmyApp it is no browser form (any value does with auth off); a browser's form does not.
+    static func multipart(_ parts: [(name: String, filename: String?, body: [UInt8])], boundary: String = "emmyBOUNDARY42",
+                          apiClient: Bool = true) -> (HTTPFields, ByteBuffer) {
         var bytes: [UInt8] = []
         for part in parts {
             var head = "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(part.name)\""
@@ -14,7 +17,9 @@ import Testing
             bytes += Array(head.utf8) + part.body + Array("\r\n".utf8)
         }
         bytes += Array("--\(boundary)--\r\n".utf8)
-        return ([.contentType: "multipart/form-data; boundary=\(boundary)"], ByteBuffer(bytes: bytes))
+        var headers: HTTPFields = [.contentType: "multipart/form-data; boundary=\(boundary)"]
+        if apiClient { headers[.authorization] = "Bearer test-client" }
+        return (headers, ByteBuffer(bytes: bytes))
     }
 
     /// The seed's curl form (file first, then the message), with a CSV full of real-world mess.

@@ -46,7 +46,7 @@ import Testing
                 ("csrf", nil, Array((csrf ?? self.csrf).utf8)), ("csvFile", "contacts.csv", Array(csv.utf8)), ("message", nil, Array(message.utf8)),
             ]
             if let phoneColumn { parts.append(("phone_column", nil, Array(phoneColumn.utf8))) }
-            var (headers, body) = UploadTests.multipart(parts)
+            var (headers, body) = UploadTests.multipart(parts, apiClient: false)
             headers.append(contentsOf: cookieHeader)
             return (headers, body)
         }

@@ -78,7 +78,7 @@ def run_case(binary, kind, n, tmp, send_rate):
                     for c in contacts(n):
                         f.write(f"{c['phone']},{c['name']},{c['company']}\n")
             body, headers = multipart(path, "Hello {name} of {company}")
-            seconds, answer = post(f"http://127.0.0.1:{port}/upload", body, headers)
+            seconds, answer = post(f"http://127.0.0.1:{port}/upload", body, {**headers, "Authorization": "Bearer bench"})
         if answer["accepted"] != n:
             raise SystemExit(f"{kind} {n}: accepted {answer['accepted']} of {n}: {answer.get('errors', [])[:3]}")
         return seconds, peak_rss_mb(proc.pid)

@@ -38,7 +38,7 @@ def main():
         boundary = uuid.uuid4().hex
         body = (f'--{boundary}\r\nContent-Disposition: form-data; name="csvFile"; filename="c.csv"\r\n\r\n' + "\n".join(rows) + "\n\r\n"
                 f'--{boundary}\r\nContent-Disposition: form-data; name="message"\r\n\r\nHello {{name}}, your order is ready.\r\n--{boundary}--\r\n')
-        batch = json.loads(fetch(base + "/upload", body.encode(), {"Content-Type": f"multipart/form-data; boundary={boundary}"}))["batch_id"]
+        batch = json.loads(fetch(base + "/upload", body.encode(), {"Content-Type": f"multipart/form-data; boundary={boundary}", "Authorization": "Bearer bench"}))["batch_id"]
         assets = sum(len(fetch(base + path)) for path in ("/static/app.css", "/static/app.js"))
         print(f"{'page':<24}{'html':>8}{'+css+js':>10}")
         for path in ("/", "/results", f"/batches/{batch}", "/monitoring", "/login"):

@@ -4,20 +4,37 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 
-/// When auth is on, every request that changes state needs `Authorization: Bearer <token>`
-/// matching an unrevoked token. Tokens are stored as SHA-256 hashes only.
+/// When auth is on, one rule for reads and writes: every request needs
+/// `Authorization: Bearer <token>` matching an unrevoked token (stored as SHA-256 hashes only),
+/// or a signed-in browser session. A session counts for reads; for writes only together with the
+/// form's CSRF token (`webAuthenticated`, set by WebGuardMiddleware). Open to all: the probes
+/// (`/health`, `/ready`, `/metrics`: supervisors, deploy gates and Prometheus carry no token),
+/// signing in and its stylesheet, and provider webhooks (signed by the provider instead).
+/// A page asked for without a session redirects to `/login`; anything else gets 401.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let database: AppDatabase
     let required: Bool
+    let secret: WebSecret
+    /// Routes (as the router matched them) anyone may call.
+    let publicRoutes: Set<String>
+
+    init(database: AppDatabase, required: Bool, secret: WebSecret, probes: AppPaths) {
+        self.database = database
+        self.required = required
+        self.secret = secret
+        publicRoutes = Set([probes.health, probes.ready, probes.metrics].map { RouterPath($0).description } + ["/login", "/static/{name}"])
+    }
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
-        // Provider webhooks carry the provider's signature instead of a token.
-        guard required, ![.get, .head, .options].contains(request.method), !context.webAuthenticated,
-              !request.uri.path.hasPrefix("/webhooks/") else {
+        let route = context.endpointPath ?? request.uri.path
+        guard required, !context.webAuthenticated, !publicRoutes.contains(route), !route.hasPrefix("/webhooks/") else {
             return try await next(request, context)
         }
+        let reading = [.get, .head].contains(request.method)
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            if reading, secret.isValidSession(request.cookies[WebSecret.sessionCookie]?.value) { return try await next(request, context) }
+            if reading, WebController.pages.contains(route) { return WebPages.redirect("/login") }
             var error = APIError(.unauthorized, code: "unauthorized", "send `Authorization: Bearer <token>`; create one with `emmyops token create`")
             error.headers[.wwwAuthenticate] = "Bearer"
             throw error

@@ -52,24 +52,22 @@ struct RateLimitMiddleware: RouterMiddleware {
     let metrics: AppMetrics
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
-        guard request.method == .post else { return try await next(request, context) }
-        let rate: ServerConfig.Rate
-        switch request.uri.path {
-        case "/upload", "/send": rate = config.rateLimits.upload
-        case "/messages": rate = config.rateLimits.messages
-        default: return try await next(request, context)
+        // The route the router matched, not the raw path: `/messages/` and `//messages` reach the
+        // same handler, so they must spend the same tokens.
+        guard request.method == .post, let route = context.endpointPath, let rate = config.rateLimits.rate(for: route) else {
+            return try await next(request, context)
         }
         let client = ClientAddress.resolve(peer: context.peer, forwardedFor: request.headers[.xForwardedFor], trusted: config.trustedProxies)
-        let decision = limiter.take(key: "\(request.uri.path) \(client)", rate: rate)
+        let decision = limiter.take(key: "\(route) \(client)", rate: rate)
         var headers = HTTPFields()
         headers[.rateLimitLimit] = "\(rate.count)"
         headers[.rateLimitRemaining] = "\(decision.remaining)"
         headers[.rateLimitReset] = "\(decision.reset)"
         guard decision.allowed else {
-            metrics.rateLimited(route: request.uri.path)
+            metrics.rateLimited(route: route)
             headers[.retryAfter] = "\(max(1, decision.retryAfter))"
             var error = APIError(.tooManyRequests, code: "rate_limited",
-                                 "at most \(rate.count) requests per \(Int(rate.period))s to \(request.uri.path); retry after \(max(1, decision.retryAfter))s")
+                                 "at most \(rate.count) requests per \(Int(rate.period))s to \(route); retry after \(max(1, decision.retryAfter))s")
             error.headers = headers
             throw error
         }

@@ -4,7 +4,8 @@ import Hummingbird
 import Logging
 
 /// One structured log line per request, with a request id that is also returned as
-/// `X-Request-Id` (a client-supplied id is kept when it is short and printable).
+/// `X-Request-Id` (a client-supplied id is kept when it is short and printable). Every 5xx is
+/// logged with its cause, and an error that is not an HTTP error is answered as JSON.
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -31,8 +32,21 @@ struct RequestLogMiddleware: RouterMiddleware {
             return response
         } catch let error as any HTTPResponseError {
             status = error.status.code
+            if status >= 500 { context.logger.error("request failed", metadata: ["status": "\(status)", "error": "\(error)"]) }
             throw RequestIDError(base: error, id: id)
+        } catch {
+            // Anything else (a full disk, an unwritable directory, a database fault) would reach
+            // Hummingbird as an empty 500: log its cause here, answer JSON that points at the log.
+            status = 500
+            context.logger.error("request failed", metadata: ["status": "500", "error": "\(error)"])
+            throw RequestIDError(base: Self.internalError(id: id), id: id)
         }
+    }
+
+    /// The client's view of an unexpected failure: no internals, only where to look.
+    static func internalError(id: String) -> APIError {
+        APIError(.internalServerError, code: "internal_error",
+                 "the server failed to handle this request; its log has the cause under request id \(id)")
     }
 }
 

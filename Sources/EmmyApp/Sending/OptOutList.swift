@@ -20,27 +20,57 @@ public struct OptOutList: Sendable {
 
     /// Adds E.164 numbers; already-listed ones are kept as they were.
     public func add(_ phones: [String], source: String, now: Date = Date()) async throws -> Added {
+        try await database.writer.write { db in try Self.add(phones, source: source, now: now, in: db) }
+    }
+
+    private static func add(_ phones: [String], source: String, now: Date, in db: Database) throws -> Added {
         let time = now.timeIntervalSince1970
-        return try await database.writer.write { db in
-            var result = Added(added: 0, canceled: 0)
-            for phone in phones {
-                try db.execute(sql: "INSERT OR IGNORE INTO opt_out (phone, source, created_at) VALUES (?, ?, ?)", arguments: [phone, source, time])
-                result.added += db.changesCount
-                try db.execute(sql: """
-                    UPDATE message SET status = 'canceled', error_code = 'opted_out', error_message = 'the number opted out', updated_at = ?
-                    WHERE phone = ? AND (status = 'queued' OR (status = 'sending' AND claimed_by IS NULL))
-                    """, arguments: [time, phone])
-                result.canceled += db.changesCount
-            }
-            return result
+        var result = Added(added: 0, canceled: 0)
+        for phone in phones {
+            try db.execute(sql: "INSERT OR IGNORE INTO opt_out (phone, source, created_at) VALUES (?, ?, ?)", arguments: [phone, source, time])
+            result.added += db.changesCount
+            try db.execute(sql: """
+                UPDATE message SET status = 'canceled', error_code = 'opted_out', error_message = 'the number opted out', updated_at = ?
+                WHERE phone = ? AND (status = 'queued' OR (status = 'sending' AND claimed_by IS NULL))
+                """, arguments: [time, phone])
+            result.canceled += db.changesCount
         }
+        return result
     }
 
     /// Removes a number (it replied START); returns whether it was listed.
     public func remove(_ phone: String) async throws -> Bool {
-        try await database.writer.write { db in
-            try db.execute(sql: "DELETE FROM opt_out WHERE phone = ?", arguments: [phone])
-            return db.changesCount > 0
+        try await database.writer.write { db in try Self.remove(phone, in: db) }
+    }
+
+    private static func remove(_ phone: String, in db: Database) throws -> Bool {
+        try db.execute(sql: "DELETE FROM opt_out WHERE phone = ?", arguments: [phone])
+        return db.changesCount > 0
+    }
+
+    /// What an inbound reply did.
+    public enum ReplyEffect: Sendable, Equatable {
+        /// This provider message id was seen before: a replay, ignored.
+        case repeated
+        case optedOut(Added)
+        /// START: whether the number was listed.
+        case optedIn(wasListed: Bool)
+        /// Neither a stop nor a start word, or no usable sender.
+        case none
+    }
+
+    /// Applies an inbound reply once per provider message id (`MessageSid`): the id is recorded
+    /// in the same transaction as the change, so a replay of an old START cannot undo a later STOP.
+    public func applyReply(messageID: String, from phone: String?, body: String, now: Date = Date()) async throws -> ReplyEffect {
+        let word = body.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
+        return try await database.writer.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO inbound_message (sid, received_at) VALUES (?, ?)",
+                           arguments: [messageID, now.timeIntervalSince1970])
+            guard db.changesCount > 0 else { return .repeated }
+            guard let phone, phone.hasPrefix("+") else { return .none }
+            if Self.stopWords.contains(word) { return .optedOut(try Self.add([phone], source: "sms", now: now, in: db)) }
+            if Self.startWords.contains(word) { return .optedIn(wasListed: try Self.remove(phone, in: db)) }
+            return .none
         }
     }
 

@@ -28,9 +28,11 @@ public enum EmmyServer {
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: RequestLogMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
-        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), config: config, metrics: metrics))
+        // Forged requests are refused before they spend the rate-limit tokens of the operator
+        // whose browser was made to send them.
         router.add(middleware: WebGuardMiddleware(pages: web))
-        router.add(middleware: AuthMiddleware(database: database, required: config.authRequired))
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), config: config, metrics: metrics))
+        router.add(middleware: AuthMiddleware(database: database, required: config.authRequired, secret: web.secret, probes: paths))
         HealthController(database: database, metrics: metrics, started: Date())
             .add(to: router, paths: (paths.health, paths.ready, paths.metrics))
         MessagesController(database: database, config: config, metrics: metrics).add(to: router)
@@ -39,7 +41,8 @@ public enum EmmyServer {
         WebhooksController(database: database, config: config, metrics: metrics).add(to: router)
         WebController(database: database, config: config, pages: web, started: Date()).add(to: router)
         PreviewController(database: database, config: config, metrics: metrics, pages: web,
-                          drafts: DraftStore(dataDirectory: config.dataDirectory)).add(to: router)
+                          drafts: DraftStore(dataDirectory: config.dataDirectory, maxCount: config.limits.drafts,
+                                             maxBytes: config.limits.draftBytes)).add(to: router)
         return router
     }
 }

@@ -49,6 +49,11 @@ struct MessagesController: Sendable {
 
     @Sendable func messages(_ request: Request, context: AppRequestContext) async throws -> Response {
         let started = ContinuousClock.now
+        // JSON only: a text/plain body is what a cross-site page can post without a preflight.
+        let type = WebGuardMiddleware.mediaType(request.headers[.contentType])
+        guard type == "application/json" || type.hasSuffix("+json") else {
+            throw APIError(.unsupportedMediaType, code: "not_json", "send the contacts as JSON with `Content-Type: application/json`")
+        }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: config.limits.jsonBodyBytes)

@@ -12,8 +12,10 @@ public struct ServerConfig: Sendable {
     public var rateLimits = RateLimits()
     /// When true, state-changing endpoints need `Authorization: Bearer <token>`.
     public var authRequired = false
-    /// Peers whose X-Forwarded-For is believed (a reverse proxy on the same host).
-    public var trustedProxies: Set<String> = []
+    /// Peers whose X-Forwarded-For is believed: by default loopback, where the managed nginx
+    /// connects from, so every client behind it does not share one rate-limit bucket.
+    public var trustedProxies: Set<String> = ServerConfig.loopback
+    public static let loopback: Set<String> = ["127.0.0.1", "::1", "::ffff:127.0.0.1"]
     /// The provider and the worker pool.
     public var sending = SendingConfig()
     /// Where `${SECRET}` references are read from.
@@ -34,6 +36,10 @@ public struct ServerConfig: Sendable {
         /// Longest single field (a name, a company) in bytes.
         public var fieldBytes = 4096
         public var templateCharacters = MessageTemplate.maximumLength
+        /// Previews waiting to be sent, kept on disk for an hour: at most this many, and this
+        /// many bytes, for all clients together, so previews cannot fill the disk.
+        public var drafts = 50
+        public var draftBytes: Int64 = 1 << 30
         public init() {}
     }
 
@@ -41,7 +47,19 @@ public struct ServerConfig: Sendable {
     public struct RateLimits: Sendable {
         public var upload = Rate(count: 5, period: 60)
         public var messages = Rate(count: 1, period: 1)
+        /// The web UI's preview: each one spools an upload (or re-reads a draft) to disk.
+        public var preview = Rate(count: 20, period: 60)
         public init() {}
+
+        /// The limit for a POST to `route` (as the router names it); nil when it has none.
+        func rate(for route: String) -> Rate? {
+            switch route {
+            case "/upload", "/send": upload
+            case "/preview", "/api/preview": preview
+            case "/messages": messages
+            default: nil
+            }
+        }
     }
 
     public struct Rate: Sendable, Hashable, CustomStringConvertible {

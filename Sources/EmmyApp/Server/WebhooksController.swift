@@ -59,16 +59,17 @@ struct WebhooksController: Sendable {
 
     @Sendable func inbound(_ request: Request, context: AppRequestContext) async throws -> Response {
         let form = try await verifiedForm(request, context: context)
-        let word = (form["Body"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
-        if let from = form["From"], from.hasPrefix("+") {
-            let list = OptOutList(database: database)
-            if OptOutList.stopWords.contains(word) {
-                let result = try await list.add([from], source: "sms")
-                if result.canceled > 0 { metrics.messagesEntered([.canceled: result.canceled]) }
-                context.logger.info("opt-out by reply", metadata: ["canceled": "\(result.canceled)"])
-            } else if OptOutList.startWords.contains(word) {
-                _ = try await list.remove(from)
-            }
+        guard let sid = form["MessageSid"] ?? form["SmsSid"], !sid.isEmpty else {
+            throw APIError.badRequest("missing_field", "MessageSid is required", field: "MessageSid")
+        }
+        switch try await OptOutList(database: database).applyReply(messageID: sid, from: form["From"], body: form["Body"] ?? "") {
+        case .optedOut(let result):
+            if result.canceled > 0 { metrics.messagesEntered([.canceled: result.canceled]) }
+            context.logger.info("opt-out by reply", metadata: ["canceled": "\(result.canceled)"])
+        case .repeated:
+            context.logger.info("inbound message already handled; ignored", metadata: ["sid": "\(sid)"])
+        case .optedIn, .none:
+            break
         }
         var headers = HTTPFields()
         headers[.contentType] = "text/xml; charset=utf-8"

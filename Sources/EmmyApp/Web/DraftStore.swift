@@ -2,9 +2,13 @@ import Foundation
 
 /// Uploads between preview and send: the spooled CSV kept as `drafts/ID.csv` with the form's
 /// options in `drafts/ID.json`, so the file is uploaded once even without JavaScript. A draft
-/// expires after an hour; sending or a later preview removes it.
+/// expires after an hour; sending or a later preview removes it. Drafts are bounded in number
+/// and bytes for all clients together: each is an upload of up to `limits.uploadBytes` kept for
+/// an hour, so without a bound repeated previews could fill the disk.
 struct DraftStore: Sendable {
     let directory: URL
+    let maxCount: Int
+    let maxBytes: Int64
     static let lifetime: TimeInterval = 3600
 
     struct Draft: Codable, Sendable {
@@ -14,8 +18,25 @@ struct DraftStore: Sendable {
         var created: Date
     }
 
-    init(dataDirectory: String) {
+    init(dataDirectory: String, maxCount: Int = 50, maxBytes: Int64 = 1 << 30) {
         directory = URL(fileURLWithPath: dataDirectory).appendingPathComponent("uploads/drafts")
+        self.maxCount = maxCount
+        self.maxBytes = maxBytes
+    }
+
+    /// Refuses (429 `drafts_full`) when `adding` more bytes would pass either bound, after
+    /// expired drafts are swept. Checked before an upload is received and again before it is kept.
+    func ensureRoom(adding bytes: Int64, now: Date = Date()) throws {
+        sweep(now: now)
+        let kept = (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.fileSizeKey, .contentModificationDateKey]))?
+            .filter { $0.pathExtension == "csv" } ?? []
+        let used = kept.reduce(Int64(0)) { $0 + Int64((try? $1.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) }
+        guard kept.count + 1 > maxCount || used + bytes > maxBytes else { return }
+        let oldest = kept.compactMap { try? $0.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate }.min() ?? now
+        var error = APIError(.tooManyRequests, code: "drafts_full",
+                             "\(kept.count) previews (\(used / 1_048_576) MiB) are waiting to be sent, the most kept at once; send one or try again when they expire")
+        error.headers[.retryAfter] = "\(max(1, Int(Self.lifetime - now.timeIntervalSince(oldest))))"
+        throw error
     }
 
     /// Only ids this store made (UUIDs) name files: nothing else reaches the file system.
@@ -31,7 +52,8 @@ struct DraftStore: Sendable {
     /// Takes over `file` (moved, not copied) and returns the new draft's id.
     func create(from file: URL, draft: Draft) throws -> String {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        sweep(now: draft.created)
+        let size = (try? file.resourceValues(forKeys: [.fileSizeKey]).fileSize).map(Int64.init) ?? 0
+        try ensureRoom(adding: size, now: draft.created)
         let id = UUID().uuidString.lowercased()
         try FileManager.default.moveItem(at: file, to: csvURL(id)!)
         try save(id, draft)
@@ -71,12 +93,17 @@ struct DraftStore: Sendable {
         try? FileManager.default.removeItem(at: options)
     }
 
-    /// Deletes drafts older than the lifetime.
+    /// Deletes drafts older than the lifetime, and CSVs a crash left without their options.
     func sweep(now: Date) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         for name in names where name.hasSuffix(".json") {
             let id = String(name.dropLast(5))
             if load(id, now: now) == nil { remove(id) }
+        }
+        for name in names where name.hasSuffix(".csv") && !names.contains(String(name.dropLast(4)) + ".json") {
+            let url = directory.appendingPathComponent(name)
+            let modified = (try? url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? now
+            if now.timeIntervalSince(modified) >= Self.lifetime { try? FileManager.default.removeItem(at: url) }
         }
     }
 }

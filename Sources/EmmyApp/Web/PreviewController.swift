@@ -45,6 +45,7 @@ struct PreviewController: Sendable {
             guard let boundary = MessagesController.boundary(request.headers[.contentType] ?? "") else {
                 throw APIError.badRequest("not_multipart", "the multipart form has no boundary", field: "csvFile")
             }
+            try drafts.ensureRoom(adding: 0, now: now)
             let spool = try UploadSpool(directory: config.dataDirectory)
             defer { spool.remove() }
             let form = try await spool.receive(request.body, boundary: boundary, limit: config.limits.uploadBytes)
@@ -164,7 +165,7 @@ struct PreviewController: Sendable {
 
     /// Every row the draft would reject, as CSV (the page lists only the first few hundred).
     @Sendable func rejectedCSV(_ request: Request, context: AppRequestContext) async throws -> Response {
-        if let redirect = pages.requireSession(request) { return redirect }
+        // AuthMiddleware lets through a session or a bearer token (an /api/preview client).
         let id = try context.parameters.require("draft")
         guard let (draft, csv) = drafts.load(id) else { throw Self.draftGone }
         let options = try options(draft)

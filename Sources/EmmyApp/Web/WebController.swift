@@ -11,6 +11,9 @@ struct WebController: Sendable {
     let pages: WebPages
     let started: Date
 
+    /// The HTML pages (routes as the router names them), which send a browser without a session to sign in.
+    static let pages: Set<String> = ["/", "/results", "/batches/{id}", "/monitoring"]
+
     func add(to router: Router<AppRequestContext>) {
         router.get("/", use: upload)
         router.get("/results", use: results)

@@ -114,13 +114,22 @@ http {
 
     server {
         listen {{listen}}:{{httpPort}};
-        client_max_body_size 20m;
+        # The app's own upload limit (512 MiB) decides; nginx streams the body to the app as it
+        # arrives instead of spooling a copy to disk first.
+        client_max_body_size 512m;
+        proxy_request_buffering off;
+        proxy_http_version 1.1;
 
-        proxy_set_header Host $host;
+        # Host keeps the port, so the app can tell a same-origin Origin header from another site's.
+        proxy_set_header Host $http_host;
         proxy_set_header X-Real-IP $remote_addr;
+        # The app believes X-Forwarded-For from loopback (app.trusted_proxies' default), which is
+        # where this proxy connects from: each client gets its own rate-limit bucket.
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
-        proxy_read_timeout 60s;
+        # A million-row upload is answered only once it is queued, which can take minutes.
+        proxy_read_timeout 900s;
+        proxy_send_timeout 900s;
 
         # Metrics are for the Prometheus on this host only.
         location = {{metricsPath}} {
