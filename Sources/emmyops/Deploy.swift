@@ -81,9 +81,11 @@ extension EmmyOps {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: dir) }
             func plan(_ target: DeployTarget, slot: Int) throws -> HostPlan {
-                let compose = dir.appendingPathComponent("\(target.host.name)-compose.yaml").path
+                // The spec refuses names that are not DNS labels; escaping keeps any other caller inside `dir` too.
+                let name = HostName.pathComponent(target.host.name)
+                let compose = dir.appendingPathComponent("\(name)-compose.yaml").path
                 try DockerPlan.compose(spec: spec, target: target, image: spec.app.image).write(toFile: compose, atomically: true, encoding: .utf8)
-                let nginx = dir.appendingPathComponent("\(target.host.name)-nginx.conf").path
+                let nginx = dir.appendingPathComponent("\(name)-nginx.conf").path
                 try ProxySwitch.render(listen: target.listenAddress, httpPort: target.httpPort, metricsPath: spec.app.metricsPath,
                                        drainSeconds: Int(max(1, spec.deploy.drainTimeout.milliseconds / 1000)), version: version)
                     .write(toFile: nginx, atomically: true, encoding: .utf8)

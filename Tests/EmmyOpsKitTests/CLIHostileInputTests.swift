@@ -2,7 +2,8 @@ import EmmyOpsKit
 import Foundation
 import Testing
 
-/// Issue 18 through the built binary: the alias bomb against `validate`, `render` and `serve`.
+/// Issue 18 through the built binary: the alias bomb against `validate`, `render` and `serve`,
+/// and the traversing host name against `deploy --dry-run`.
 @Suite struct CLIHostileInputTests {
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
@@ -21,5 +22,25 @@ import Testing
             #expect(result.stderr.contains("bomb.yaml:10:6: error: an alias cannot be used as a mapping key or inside one"),
                     "\(arguments[0]): \(result.stderr)")
         }
+    }
+
+    @Test func aDockerDryRunRefusesAHostNameThatClimbsOutOfItsTemporaryFolder() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The dry run writes under $TMPDIR/emmyops-docker-<uuid>/; `../x/` from there is $TMPDIR/x.
+        let temporary = dir.appendingPathComponent("tmp"), outside = temporary.appendingPathComponent("x")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        try """
+        version: 1
+        app: { runtime: docker, image: "ghcr.io/acme/emmyops:1.4.0" }
+        hosts:
+          - { name: ../x/TRAVERSED, address: 10.0.0.5 }
+        """.write(to: dir.appendingPathComponent("emmy.yaml"), atomically: true, encoding: .utf8)
+        var environment = Self.environment
+        environment["TMPDIR"] = temporary.path
+        let result = try CLI.run(["deploy", "--all", "--dry-run", "--version", "1.4.0"], in: dir, environment: environment)
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("emmy.yaml:4:13: error: hosts[0].name: host name `../x/TRAVERSED` is not a DNS label"), "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path) == [], "written outside the temporary folder")
     }
 }

@@ -2,7 +2,8 @@
 import Foundation
 import Testing
 
-/// Issue 18, defect 7, at the loader: aliases inside mapping keys.
+/// Issue 18, defects 7 and 8 and the host-address suspicion, at the loader: aliases inside
+/// mapping keys, host names that are paths, host addresses that are shell or ssh syntax.
 @Suite struct SpecHostileInputTests {
     /// `a0` is a list of eight scalars and each `aN` a list of eight `*a(N-1)`: `*a7` expands to
     /// 8^8 nodes. Yams hashes a key's full expansion, so a key holding `*a7` took 19 s (issue 18).
@@ -59,5 +60,62 @@ import Testing
     @Test func anUndefinedAliasIsStillYamlsError() {
         let result = SpecLoader.load(text: "version: 1\nproject: *nowhere\n", file: "emmy.yaml")
         #expect(result.diagnostics.contains { $0.message.contains("undefined alias") }, "\(result.diagnostics)")
+    }
+
+    // MARK: Host names and addresses
+
+    static let badNames = ["../../../../tmp/x/TRAVERSED", "..", "web/1", "web 1", "-web", "web-", "web_1", "web.example.com",
+                           "$(id)", "`id`", String(repeating: "a", count: 64), "wéb"]
+
+    @Test(arguments: badNames)
+    func aHostNameMustBeADNSLabel(_ name: String) throws {
+        let result = SpecLoader.load(text: "version: 1\nhosts:\n  - name: '\(name)'\n    address: 10.0.0.5\n", file: "emmy.yaml")
+        #expect(result.spec == nil)
+        let diagnostic = try #require(result.diagnostics.first { $0.path == "hosts[0].name" }, "\(result.diagnostics)")
+        #expect(diagnostic.message == "host name `\(name)` is not a DNS label")
+        #expect(diagnostic.location == SourceLocation(file: "emmy.yaml", line: 3, column: 11))
+        #expect(diagnostic.hint?.contains("letters, digits and `-`") == true)
+    }
+
+    static let badAddresses = ["$(touch /tmp/pwned)", "`touch /tmp/pwned`", "10.0.0.5 -oProxyCommand=x", "-oProxyCommand=x",
+                               "10.0.0.5;id", "host\tname", "web/1", "", "10.0.0.999", "10.0.0.5:22", "a..b", "web_1.example.com",
+                               "[::1]", "fe80::1%eth0", "exa mple.com"]
+
+    @Test(arguments: badAddresses)
+    func aHostAddressMustBeAnIPOrADNSName(_ address: String) throws {
+        let result = SpecLoader.load(text: "version: 1\nhosts: [{ name: web-1, address: \"\(address.replacingOccurrences(of: "\t", with: "\\t"))\" }]\n",
+                                     file: "emmy.yaml")
+        #expect(result.spec == nil)
+        let diagnostic = try #require(result.diagnostics.first { $0.path == "hosts[0].address" }, "\(result.diagnostics)")
+        #expect(diagnostic.message == "host address `\(address)` is not an IP address or DNS name")
+        #expect(diagnostic.location.line == 2)
+    }
+
+    @Test func aLoginInTheAddressPointsAtUser() throws {
+        let result = SpecLoader.load(text: "version: 1\nhosts: [{ name: web-1, address: root@10.0.0.5 }]\n", file: "emmy.yaml")
+        let diagnostic = try #require(result.diagnostics.first { $0.path == "hosts[0].address" }, "\(result.diagnostics)")
+        #expect(diagnostic.message == "host address `root@10.0.0.5` holds a login name")
+        #expect(diagnostic.hint == "put the login in `user: root` and only the host in `address`")
+        #expect(diagnostic.location == SourceLocation(file: "emmy.yaml", line: 2, column: 33))
+    }
+
+    @Test(arguments: ["10.0.0.5", "127.0.0.1", "::1", "2001:db8::5", "localhost", "web-1", "web-1.example.com", "Web-1.Example.COM.",
+                      "1e100.net"])
+    func ordinaryAddressesStillLoad(_ address: String) throws {
+        let result = SpecLoader.load(text: "version: 1\nhosts: [{ name: Web-1, address: \"\(address)\" }]\n", file: "emmy.yaml")
+        let spec = try #require(result.spec, "\(result.diagnostics)")
+        #expect(spec.hosts[0].address == address)
+    }
+
+    @Test func aPathComponentNeverLeavesItsFolder() {
+        for name in Self.badNames + ["", ".", "%2E%2E", "web-1"] {
+            let component = HostName.pathComponent(name)
+            #expect(!component.isEmpty && !component.contains("/") && !component.hasPrefix("."), "\(name) → \(component)")
+            #expect(URL(fileURLWithPath: "/base").appendingPathComponent(component + "-compose.yaml").standardizedFileURL.path
+                        .hasPrefix("/base/"), "\(name) → \(component)")
+        }
+        #expect(HostName.pathComponent("web-1") == "web-1")
+        #expect(HostName.pathComponent("../x") == "%2E%2E%2Fx")
+        #expect(HostName.pathComponent("%2E") != HostName.pathComponent("."))
     }
 }
