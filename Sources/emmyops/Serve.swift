@@ -50,6 +50,7 @@ struct ServerOptions: ParsableArguments {
     var dataDir: String?
 
     func run(announce: Bool) async throws {
+        PrivateFiles.restrictUmask()
         let environment = ProcessInfo.processInfo.environment
         let spec = try loadSpec()
         let app = spec.app

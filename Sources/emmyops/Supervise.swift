@@ -24,6 +24,7 @@ extension EmmyOps {
         var stateFile: String?
 
         func run() throws {
+            PrivateFiles.restrictUmask()
             let environment = ProcessInfo.processInfo.environment
             let loaded = try server.loadSpec()
             // The same defaults `serve` applies, so the probe reaches the port the child binds.

@@ -1,9 +1,12 @@
 import EmmyOpsKit
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Issue 18 through the built binary: the alias bomb against `validate`, `render` and `serve`,
-/// and the traversing host name against `deploy --dry-run`.
+/// the traversing host name against `deploy --dry-run`, and the modes of the files `serve` makes.
 @Suite struct CLIHostileInputTests {
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
@@ -42,5 +45,34 @@ import Testing
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.contains("emmy.yaml:4:13: error: hosts[0].name: host name `../x/TRAVERSED` is not a DNS label"), "\(result.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path) == [], "written outside the temporary folder")
+    }
+
+    /// Message bodies, phone numbers and tokens live in the data folder: outside systemd (whose
+    /// unit sets UMask) a login shell's umask 022 used to leave them readable by every user.
+    @Test func serveKeepsItsDataFolderAndDatabaseToItsOwner() async throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("data")
+        let port = try LoopbackPorts.pick(1)[0]
+        // `exec` keeps the pid, so stopping the harness stops emmyops itself.
+        let server = try ProcessHarness(name: "serve", executable: "/bin/sh",
+                                        arguments: ["-c", #"umask 022; exec "$0" "$@""#, CLI.binary, "serve", "--port", "\(port)", "--data-dir", data.path],
+                                        logDirectory: dir)
+        defer { server.stop() }
+        try await poll("EmmyApp /ready", timeout: .seconds(30)) { () -> Bool? in
+            try server.checkAlive()
+            if case .success(200) = HTTPProbe.request("http://127.0.0.1:\(port)/ready").map(\.status) { return true }
+            return nil
+        }
+        func mode(_ path: String) throws -> Int {
+            try ((FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue).map { $0 & 0o777 } ?? -1
+        }
+        #expect(try mode(data.path) == 0o700, "\(server.logTail())")
+        let files = try FileManager.default.contentsOfDirectory(atPath: data.path)
+        #expect(files.contains { $0.hasSuffix(".db") || $0.hasSuffix(".sqlite") }, "no database in \(files)")
+        for file in files {
+            let fileMode = try mode(data.appendingPathComponent(file).path)
+            #expect(fileMode & 0o077 == 0, "\(file) is \(String(fileMode, radix: 8))")
+        }
     }
 }
