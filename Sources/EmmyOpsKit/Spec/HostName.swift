@@ -5,11 +5,12 @@ import Glibc
 
 /// What may name a host (`hosts[].name`) and what may address one (`hosts[].address`).
 ///
-/// A host's name travels into file names, log lines and `--host` arguments; its address goes
-/// to ssh as `user@address`, and unquoted into Prometheus targets and Alertmanager lists. Both
-/// are therefore held to the narrowest form that does the job: a name is one DNS label, an
-/// address an IP literal or a DNS name. Anything else (`../`, `$(…)`, backticks, spaces, a
-/// `user@` prefix, a leading `-` that ssh would read as an option) is a spec error.
+/// A host's name travels into file names, log lines and `--host` arguments; its address is
+/// ssh's destination (where a `user@` would silently override `user:`) and goes unquoted into
+/// Prometheus targets and Alertmanager lists. Both are therefore held to the narrowest form
+/// that does the job: a name is one DNS label, an address an IP literal or a DNS name.
+/// Anything else (`../`, `$(…)`, backticks, spaces, a `user@` prefix, a leading `-` that ssh
+/// would read as an option) is a spec error.
 public enum HostName {
     /// A problem with a name or an address: what is wrong, and how to write it instead.
     public struct Problem: Sendable, Hashable {
