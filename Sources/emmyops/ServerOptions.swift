@@ -26,6 +26,7 @@ struct ServerOptions: ParsableArguments {
     }
 
     func run(announce: Bool) async throws {
+        PrivateFiles.restrictUmask()
         let spec = try loadSpec()
         let app = spec.app
         let listen = listen(spec)

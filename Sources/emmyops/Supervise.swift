@@ -24,6 +24,7 @@ extension EmmyOps {
         var stateFile: String?
 
         func run() throws {
+            PrivateFiles.restrictUmask()
             let loaded = try server.loadSpec()
             // Resolved as `serve` resolves them, so the probe reaches the port the child binds.
             let (listenHost, listenPort, dataDirectory) = server.listen(loaded)

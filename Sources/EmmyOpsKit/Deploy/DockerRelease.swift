@@ -23,9 +23,11 @@ public struct DockerRelease: Sendable {
     /// `target`'s plan starting the release on `slot`: its compose file pinned to `app.image`
     /// and its proxy config, written and hashed for the upload and verify steps.
     public func plan(_ target: DeployTarget, slot: Int) throws -> HostPlan {
-        let compose = directory.appendingPathComponent("\(target.host.name)-compose.yaml").path
+        // The spec refuses names that are not DNS labels; escaping keeps any other caller inside `directory` too.
+        let name = HostName.pathComponent(target.host.name)
+        let compose = directory.appendingPathComponent("\(name)-compose.yaml").path
         try DockerPlan.compose(spec: spec, target: target, image: spec.app.image).write(toFile: compose, atomically: true, encoding: .utf8)
-        let nginx = directory.appendingPathComponent("\(target.host.name)-nginx.conf").path
+        let nginx = directory.appendingPathComponent("\(name)-nginx.conf").path
         try ProxySwitch.render(listen: target.listenAddress, httpPort: target.httpPort, metricsPath: spec.app.metricsPath,
                                drainSeconds: Int(max(1, spec.deploy.drainTimeout.milliseconds / 1000)), version: version)
             .write(toFile: nginx, atomically: true, encoding: .utf8)

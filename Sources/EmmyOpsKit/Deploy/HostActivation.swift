@@ -133,13 +133,13 @@ public struct HostActivation {
         return "\(url) not ready within \(Int(timeout))s (last: \(last))"
     }
 
-    /// Stops every release with a run-state file except `keep`.
-    private func stopAll(except keep: String?, grace: TimeInterval) {
+    /// Stops every release with a run-state file except `keep` (and only processes that are still those releases).
+    func stopAll(except keep: String?, grace: TimeInterval) {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: layout.run)) ?? []
         for file in files where file.hasSuffix(".json") && file != "active.json" {
             let version = String(file.dropLast(5))
             guard version != keep, let state = ReleaseState.read(layout.state(version)) else { continue }
-            ReleaseProcess.stop(pid: state.pid, grace: grace)
+            ReleaseProcess.stop(state, layout: layout, version: version, grace: grace)
             try? FileManager.default.removeItem(atPath: layout.state(version))
             try? FileManager.default.removeItem(atPath: layout.supervisorState(version))
         }

@@ -24,15 +24,16 @@ public enum ReleaseProcess {
         return pid
     }
 
-    /// SIGTERM (the server drains), then SIGKILL after `grace`. True when it is gone.
+    /// SIGTERM (the server drains), then SIGKILL after `grace`, each sent only while `running`
+    /// still holds for the pid (by default: alive, enough for our own child). True when it is gone.
     @discardableResult
-    public static func stop(pid: Int32, grace: TimeInterval) -> Bool {
-        guard pid > 1, isAlive(pid) else { return true }
+    public static func stop(pid: Int32, grace: TimeInterval, while running: (Int32) -> Bool = ReleaseProcess.isAlive) -> Bool {
+        guard pid > 1, running(pid) else { return true }
         kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(grace)
-        while isAlive(pid), Date() < deadline { usleep(20_000) }
-        if isAlive(pid) { kill(pid, SIGKILL); usleep(50_000) }
-        return !isAlive(pid)
+        while running(pid), Date() < deadline { usleep(20_000) }
+        if running(pid) { kill(pid, SIGKILL); usleep(50_000) }
+        return !running(pid)
     }
 
     /// Alive and not a zombie (a detached release is reaped by init, but a test harness may

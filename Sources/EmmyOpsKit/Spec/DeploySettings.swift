@@ -154,7 +154,6 @@ enum DeployValidation {
         for (index, host) in spec.hosts.enumerated() {
             path("hosts[\(index)].root", host.root)
             slots("hosts[\(index)].slot_ports", host.slotPorts)
-            if host.address.hasPrefix("-") { error("hosts[\(index)].address", "`\(host.address)` would be read as an ssh option", nil) }
             if host.user.isEmpty || host.user.hasPrefix("-") || host.user.contains(where: { $0.isWhitespace || $0 == "@" }) {
                 error("hosts[\(index)].user", "`\(host.user)` is not a login name", nil)
             }

@@ -36,9 +36,8 @@ enum InputGuard {
         return nil
     }
 
-    /// Finds a mapping key that is an alias or an explicit `?` key. Yams hashes keys to find
-    /// duplicates, and hashing an alias of a nested alias chain takes exponential time; no
-    /// emmy.yaml needs such keys.
+    /// Finds an explicit `?` key: no emmy.yaml needs one. (Aliases in keys, the reason this
+    /// guard exists, are found by `firstAliasInKey`, which sees every way of writing a key.)
     static func firstComplexKey(_ text: String) -> (line: Int, column: Int)? {
         var lineNumber = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -59,12 +58,6 @@ enum InputGuard {
                 if char == "\"" || char == "'" { quote = char; continue }
                 if char == "?" && atTokenStart && (index + 1 == chars.count || chars[index + 1] == " ") {
                     return (lineNumber, index + 1)
-                }
-                if char == "*" && atTokenStart {
-                    var end = index + 1
-                    while end < chars.count, !" \t,[]{}:".contains(chars[end]) { end += 1 }
-                    while end < chars.count, chars[end] == " " { end += 1 }
-                    if end > index + 1, end < chars.count, chars[end] == ":" { return (lineNumber, index + 1) }
                 }
             }
         }

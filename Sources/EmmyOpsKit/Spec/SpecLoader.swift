@@ -70,6 +70,10 @@ public enum SpecLoader {
         }
         let root: Node?
         do {
+            if let (line, column) = try InputGuard.firstAliasInKey(text) {
+                return Result(spec: nil, diagnostics: [Diagnostic(.error, at: at(line, column), path: "",
+                    "an alias cannot be used as a mapping key or inside one", hint: "write the key as plain text")])
+            }
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
             return Result(spec: nil, diagnostics: [yamlDiagnostic(error, text: text, file: file)])

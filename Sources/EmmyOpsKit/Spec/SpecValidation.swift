@@ -20,7 +20,7 @@ public enum SpecValidation {
             error("app." + ["health_path", "ready_path", "metrics_path"][index], "`\(path)` must start with `/`")
         }
 
-        // Hosts: unique names and addresses.
+        // Hosts: unique names that are DNS labels, addresses that are IP literals or DNS names.
         var hostNames: [String: Int] = [:]
         for (index, host) in spec.hosts.enumerated() {
             if let first = hostNames[host.name] {
@@ -28,9 +28,8 @@ public enum SpecValidation {
             } else {
                 hostNames[host.name] = index
             }
-            if host.address.isEmpty || host.address.contains(where: { $0.isWhitespace || $0 == "/" }) {
-                error("hosts[\(index)].address", "`\(host.address)` is not a host address")
-            }
+            if let problem = HostName.labelProblem(host.name) { error("hosts[\(index)].name", problem.message, hint: problem.hint) }
+            if let problem = HostName.addressProblem(host.address) { error("hosts[\(index)].address", problem.message, hint: problem.hint) }
             if host.roles.isEmpty { warning("hosts[\(index)].roles", "host `\(host.name)` has no roles, so nothing runs there") }
         }
 

@@ -1,0 +1,1 @@
+../../../Sources/EmmyApp/Server/ServerConfig.swift

@@ -1,0 +1,1 @@
+../../../Sources/EmmyOpsKit/Deploy/ReleaseLayout.swift

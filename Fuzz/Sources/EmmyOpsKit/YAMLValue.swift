@@ -1,0 +1,1 @@
+../../../Sources/EmmyOpsKit/Render/YAMLValue.swift
