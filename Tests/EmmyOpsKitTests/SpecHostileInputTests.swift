@@ -57,6 +57,11 @@ import Testing
         #expect(spec.project == "a*b: {[*c]: 1}")
     }
 
+    @Test func aliasKeysGivenTwiceAreNamedAsWritten() {
+        let result = SpecLoader.load(text: Self.ladder + "x: {*a7: 1, *a7: 2}\n", file: "emmy.yaml")
+        #expect(result.diagnostics.map(\.message) == ["duplicate key `*a7` in one mapping"], "\(result.diagnostics)")
+    }
+
     @Test func anUndefinedAliasIsStillYamlsError() {
         let result = SpecLoader.load(text: "version: 1\nproject: *nowhere\n", file: "emmy.yaml")
         #expect(result.diagnostics.contains { $0.message.contains("undefined alias") }, "\(result.diagnostics)")

@@ -23,8 +23,15 @@ extension InputGuard {
     static func firstAliasInKey(_ text: String) throws -> (line: Int, column: Int)? {
         guard text.contains("*") else { return nil }
         let copy = String(text.map { $0 == "*" ? aliasStandIn : $0 })
-        guard let root = try Yams.compose(yaml: copy) else { return nil }
-        return firstAliasInKey(root, inKey: false)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: copy)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            // `{*a: 1, *a: 2}`: name the keys as they were written, not with the stand-in.
+            throw YamlError.duplicatedKeysInMapping(duplicates: duplicates.map { String($0.map { $0 == aliasStandIn ? "*" : $0 }) },
+                                                    context: context)
+        }
+        return root.flatMap { firstAliasInKey($0, inKey: false) }
     }
 
     /// Walks the composed copy; `inKey` is whether `node` is a key or lies inside one.
