@@ -117,6 +117,7 @@ public struct AppDatabase: Sendable {
                 """)
         }
         registerSendingMigration(&migrator)
+        registerInterruptedBatchMigration(&migrator)
         return migrator
     }
 
