@@ -31,6 +31,8 @@ public struct ServerConfig: Sendable {
         public var uploadBytes = 512 * 1024 * 1024
         public var contactsPerRequest = 100_000
         public var csvRows = 1_000_000
+        /// Widest CSV row; a wider one refuses the file while it streams in (422).
+        public var csvColumns = CSVParser.defaultMaxColumns
         /// Longest single field (a name, a company) in bytes.
         public var fieldBytes = 4096
         public var templateCharacters = MessageTemplate.maximumLength
