@@ -14,9 +14,13 @@ public enum EmmyServer {
         let router = try buildRouter(config: config, paths: paths, database: database, metrics: metrics)
         let provider = try config.sending.makeProvider(dataDirectory: config.dataDirectory, environment: config.environment)
         let sender = SendWorkerPool(database: database, provider: provider, config: config.sending, metrics: metrics, logger: logger)
+        let descriptors = ConnectionLimits.raiseDescriptorLimit()
         return Application(
             router: router,
-            configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "EmmyApp"),
+            server: .http1(configuration: .init(idleTimeout: config.connections.idleTimeAmount)),
+            configuration: ApplicationConfiguration(
+                address: .hostname(config.host, port: config.port), serverName: "EmmyApp",
+                availableConnectionsDelegate: .maximum(config.connections.connectionCap(descriptorLimit: descriptors), logger: logger)),
             services: [sender],
             logger: logger
         )

@@ -9,6 +9,7 @@ public struct ServerConfig: Sendable {
     /// Same number and text within this window count as a duplicate; 0 turns the check off.
     public var dedupeWindow: TimeInterval = 24 * 3600
     public var limits = Limits()
+    public var connections = ConnectionLimits()
     public var rateLimits = RateLimits()
     /// When true, state-changing endpoints need `Authorization: Bearer <token>`.
     public var authRequired = false
