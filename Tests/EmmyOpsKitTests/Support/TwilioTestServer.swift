@@ -201,7 +201,8 @@ final class TwilioTestServer: @unchecked Sendable {
         }
         let query = request.uri.queryParameters
         let to = query["To"].map(String.init)
-        let day = query["DateSent>"].map(String.init)
+        // Hummingbird decodes values, not keys: a client sends `DateSent>` as `DateSent%3E`.
+        let day = (query["DateSent>"] ?? query["DateSent%3E"]).map(String.init)
         let days = DateFormatter()
         days.locale = Locale(identifier: "en_US_POSIX")
         days.timeZone = TimeZone(identifier: "UTC")
