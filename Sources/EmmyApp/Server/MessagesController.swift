@@ -78,7 +78,7 @@ struct MessagesController: Sendable {
         // One allocation for the declared size instead of doubling copies (a 64 MB body would
         // briefly take 96 MB); untouched pages of an overstated length cost no memory.
         if let declared = request.headers[.contentLength].flatMap(Int.init) {
-            body.reserveCapacity(min(declared, config.limits.jsonBodyBytes))
+            body.reserveCapacity(max(0, min(declared, config.limits.jsonBodyBytes)))
         }
         for try await chunk in request.body {
             guard body.readableBytes + chunk.readableBytes <= config.limits.jsonBodyBytes else {
