@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools the test suite drives: Debian packages (promtool, amtool,
 # prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init, chromium,
-# chromium-driver, sshd, nginx) and PyPI tools, each in its own virtualenv under
+# chromium-driver, sshd, nginx, strace) and PyPI tools, each in its own virtualenv under
 # /opt/emmyops-tools with its commands
 # linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto).
 # Idempotent: a second run that finds everything does nothing.
@@ -24,6 +24,8 @@ command -v chromedriver >/dev/null || need+=(chromium-driver)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
 [ -x /usr/sbin/nginx ] || need+=(nginx)
+# The durability test watches EmmyApp's fsyncs: a batch is on disk before its 202.
+command -v strace >/dev/null || need+=(strace)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

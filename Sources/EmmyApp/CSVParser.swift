@@ -3,7 +3,10 @@
 ///
 /// Handles a UTF-8 byte-order mark, CRLF or LF line ends, quoted fields with commas, doubled
 /// quotes and embedded newlines. A record that is not valid UTF-8 or has an over-long field
-/// becomes a per-record problem; parsing continues with the next record.
+/// becomes a per-record problem; parsing continues with the next record. Two problems are
+/// about the file, not a record (`isFatal`): a quote still open at the end, which swallowed
+/// every line after it into one field, and a record with more than `maxColumns` fields, whose
+/// extra fields are counted but never kept, so a hostile row costs no memory.
 public struct CSVParser: Sendable {
     /// One parsed record, numbered from 1 as a spreadsheet numbers rows (the header is row 1).
     public struct Record: Sendable, Hashable {
@@ -14,10 +17,20 @@ public struct CSVParser: Sendable {
     public enum Problem: Error, Sendable, Hashable, CustomStringConvertible {
         case notUTF8(row: Int)
         case fieldTooLong(row: Int, limit: Int)
+        case unterminatedQuote(row: Int)
+        case tooManyColumns(row: Int, limit: Int)
 
         public var row: Int {
             switch self {
-            case .notUTF8(let row), .fieldTooLong(let row, _): row
+            case .notUTF8(let row), .fieldTooLong(let row, _), .unterminatedQuote(let row), .tooManyColumns(let row, _): row
+            }
+        }
+
+        /// True when the problem spoils the file, not one record: nothing in it can be trusted.
+        public var isFatal: Bool {
+            switch self {
+            case .unterminatedQuote, .tooManyColumns: true
+            case .notUTF8, .fieldTooLong: false
             }
         }
 
@@ -25,6 +38,9 @@ public struct CSVParser: Sendable {
             switch self {
             case .notUTF8(let row): "row \(row) is not valid UTF-8; save the file as UTF-8"
             case .fieldTooLong(let row, let limit): "row \(row) has a field longer than \(limit) bytes"
+            case .unterminatedQuote(let row):
+                "row \(row) opens a quote that is never closed, so every line after it would be read as part of that row; close the quote or remove it"
+            case .tooManyColumns(let row, let limit): "row \(row) has more than \(limit) columns"
             }
         }
     }
@@ -32,18 +48,39 @@ public struct CSVParser: Sendable {
     private enum State: Sendable { case fieldStart, unquoted, quoted, quoteInQuoted }
 
     public let maxFieldBytes: Int
+    public let maxColumns: Int
+    /// False for a scan that only checks the file's shape: fields are counted, never kept.
+    private let keepsFields: Bool
     private var state = State.fieldStart
     private var field: [UInt8] = []
     private var fields: [[UInt8]] = []
+    private var fieldCount = 0
     private var row = 1
     private var overlong = false
     private var atStart = true
     private var bomBytes = 0
     private var pendingCR = false
 
-    public init(maxFieldBytes: Int = 64 * 1024) {
-        self.maxFieldBytes = maxFieldBytes
+    public static let defaultMaxColumns = 1000
+
+    public init(maxFieldBytes: Int = 64 * 1024, maxColumns: Int = CSVParser.defaultMaxColumns) {
+        self.init(maxFieldBytes: maxFieldBytes, maxColumns: maxColumns, keepsFields: true)
     }
+
+    private init(maxFieldBytes: Int, maxColumns: Int, keepsFields: Bool) {
+        self.maxFieldBytes = maxFieldBytes
+        self.maxColumns = maxColumns
+        self.keepsFields = keepsFields
+    }
+
+    /// A parser that checks the file's shape while it streams in, keeping nothing: it counts
+    /// records and reports only the fatal problems (as records complete, and at `finish`).
+    public static func shapeScanner(maxColumns: Int = CSVParser.defaultMaxColumns) -> CSVParser {
+        CSVParser(maxFieldBytes: 0, maxColumns: maxColumns, keepsFields: false)
+    }
+
+    /// Records ended so far (the header included).
+    public var recordsEnded: Int { row - 1 }
 
     /// Parses `bytes` and returns every record they complete, in order.
     public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Result<Record, Problem>] {
@@ -56,7 +93,12 @@ public struct CSVParser: Sendable {
     public mutating func finish() -> [Result<Record, Problem>] {
         var out: [Result<Record, Problem>] = []
         pendingCR = false
-        if state != .fieldStart || !field.isEmpty || !fields.isEmpty { endRecord(into: &out) }
+        if state == .quoted {
+            // The quote swallowed the rest of the file: report the row it opened on.
+            out.append(.failure(.unterminatedQuote(row: row)))
+            return out
+        }
+        if state != .fieldStart || !field.isEmpty || fieldCount > 0 { endRecord(into: &out) }
         return out
     }
 
@@ -102,7 +144,7 @@ public struct CSVParser: Sendable {
     private mutating func consumeUnquoted(_ byte: UInt8, into out: inout [Result<Record, Problem>]) {
         switch byte {
         case UInt8(ascii: ","):
-            endField()
+            endField(into: &out)
         case UInt8(ascii: "\n"):
             endRecord(into: &out)
         case UInt8(ascii: "\r"):
@@ -114,6 +156,7 @@ public struct CSVParser: Sendable {
     }
 
     private mutating func append(_ byte: UInt8) {
+        guard keepsFields else { return }
         if field.count >= maxFieldBytes {
             overlong = true
             return
@@ -121,19 +164,25 @@ public struct CSVParser: Sendable {
         field.append(byte)
     }
 
-    private mutating func endField() {
-        fields.append(field)
+    /// Reports a too-wide record as soon as it crosses the limit, so a scan refuses a
+    /// million-column row without reading to its end.
+    private mutating func endField(into out: inout [Result<Record, Problem>]) {
+        fieldCount += 1
+        if fieldCount == maxColumns + 1 { out.append(.failure(.tooManyColumns(row: row, limit: maxColumns))) }
+        if keepsFields && fieldCount <= maxColumns { fields.append(field) }
         field.removeAll(keepingCapacity: true)
         state = .fieldStart
     }
 
     private mutating func endRecord(into out: inout [Result<Record, Problem>]) {
-        endField()
+        endField(into: &out)
         defer {
             fields.removeAll(keepingCapacity: true)
+            fieldCount = 0
             overlong = false
             row += 1
         }
+        guard keepsFields, fieldCount <= maxColumns else { return }
         if overlong {
             out.append(.failure(.fieldTooLong(row: row, limit: maxFieldBytes)))
             return

@@ -14,10 +14,13 @@ public struct CSVTable: Sendable {
         case ragged(row: Int, expected: Int, got: Int)
         case missingHeader
         case duplicateHeader(String)
+        /// The header row itself could not be read (not UTF-8, a field too long): every column
+        /// name would be a guess, and taking the next row as the header would shift the file.
+        case unreadableHeader(CSVParser.Problem)
 
         public var row: Int? {
             switch self {
-            case .parse(let problem): problem.row
+            case .parse(let problem), .unreadableHeader(let problem): problem.row
             case .ragged(let row, _, _): row
             case .missingHeader, .duplicateHeader: nil
             }
@@ -29,6 +32,16 @@ public struct CSVTable: Sendable {
             case .ragged(let row, let expected, let got): "row \(row) has \(got) fields; the header has \(expected)"
             case .missingHeader: "the file has no header row"
             case .duplicateHeader(let name): "the header names `\(name)` twice"
+            case .unreadableHeader(let problem): "the header row cannot be read: \(problem.description)"
+            }
+        }
+
+        /// True when the whole file must be refused: its rows cannot be told apart or named.
+        public var isFatal: Bool {
+            switch self {
+            case .parse(let problem): problem.isFatal
+            case .unreadableHeader, .missingHeader: true
+            case .ragged, .duplicateHeader: false
             }
         }
     }
@@ -36,12 +49,12 @@ public struct CSVTable: Sendable {
     private var parser: CSVParser
     public private(set) var header: [String]?
 
-    public init(maxFieldBytes: Int = 64 * 1024) {
-        parser = CSVParser(maxFieldBytes: maxFieldBytes)
+    public init(maxFieldBytes: Int = 64 * 1024, maxColumns: Int = CSVParser.defaultMaxColumns) {
+        parser = CSVParser(maxFieldBytes: maxFieldBytes, maxColumns: maxColumns)
     }
 
-    /// Parses a chunk; returns the rows (or per-row problems) it completes. A header problem
-    /// is returned once and is fatal for the file.
+    /// Parses a chunk; returns the rows (or per-row problems) it completes. A problem whose
+    /// `isFatal` is true is fatal for the file: the caller stops and refuses it.
     public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Result<Row, Problem>] {
         map(parser.feed(bytes))
     }
@@ -57,7 +70,7 @@ public struct CSVTable: Sendable {
         for result in records {
             switch result {
             case .failure(let problem):
-                out.append(.failure(.parse(problem)))
+                out.append(.failure(header == nil && !problem.isFatal ? .unreadableHeader(problem) : .parse(problem)))
             case .success(let record):
                 if record.fields.allSatisfy({ $0.trimmingWhitespace().isEmpty }) { continue }  // blank line
                 guard let header else {

@@ -122,4 +122,33 @@ import Testing
             }
         }
     }
+
+    /// Issue 18: the contact cap is enforced while the body streams, before any contact is
+    /// built: a body over the cap is 413 even when it is malformed after the cap (the old
+    /// reader parsed it whole and answered 400), and an escaped `contacts` key counts too.
+    @Test func contactCapIsEnforcedBeforeTheBodyIsParsed() async throws {
+        let harness = try ServerTests.Harness { $0.limits.contactsPerRequest = 2 }
+        let contacts = [Self.good, Self.good, Self.good].joined(separator: ", ")
+        let bodies = [
+            #"{"message": "x", "contacts": [\#(contacts), {"phone": "#,                   // cut off after the cap
+            #"{"message": "x", "contact\u0073": [\#(contacts)]}"#,                          // escaped key
+            #"{"message": "x", "contacts": [1, "a", null, [2], {"b": [3, 4]}]}"#,            // any values count
+        ]
+        try await harness.app.test(.router) { client in
+            for (index, body) in bodies.enumerated() {
+                try await client.execute(uri: "/messages", method: .post, headers: [.contentType: "application/json"],
+                                         body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .contentTooLarge, "case \(index): \(String(buffer: response.body))")
+                    let error = try ServerTests.object(response)["error"] as? [String: Any]
+                    #expect(error?["code"] as? String == "too_many_contacts", "case \(index)")
+                }
+            }
+            // At the cap, nested values and strings full of brackets and commas are not contacts.
+            let tricky = #"{"message": "Hi {name}", "contacts": [{"phone": "+254712345678", "name": "a],[b", "x": [1, 2, 3]}, \#(Self.good)]}"#
+            try await client.execute(uri: "/messages", method: .post, headers: [.contentType: "application/json"],
+                                     body: ByteBuffer(string: tricky)) { response in
+                #expect(response.status == .accepted, "\(String(buffer: response.body))")
+            }
+        }
+    }
 }

@@ -65,3 +65,50 @@ import Testing
         #expect(try parsed.map { try $0.get().values["phone"] } == ["+1", "+2", "+3"])
     }
 }
+
+/// Issue 18: problems that spoil the whole file, found while it streams.
+@Suite struct CSVFileProblemTests {
+    private func parse(_ bytes: [UInt8], maxColumns: Int = CSVParser.defaultMaxColumns) -> [Result<CSVTable.Row, CSVTable.Problem>] {
+        var table = CSVTable(maxFieldBytes: 4096, maxColumns: maxColumns)
+        return table.feed(bytes) + table.finish()
+    }
+
+    /// The reproduced case: an unclosed quote swallowed the next contacts into Amina's message.
+    @Test func unterminatedQuoteIsFatalAndNamesTheRowItOpened() {
+        let results = parse(Array("phone,name\n0712000001,\"Amina\n0712000002,Baraka\n0712000003,Chebet\n".utf8))
+        #expect(results == [.failure(.parse(.unterminatedQuote(row: 2)))], "no merged row may be produced: \(results)")
+        #expect(CSVTable.Problem.parse(.unterminatedQuote(row: 2)).isFatal)
+        #expect(CSVTable.Problem.parse(.unterminatedQuote(row: 2)).description.contains("row 2"))
+    }
+
+    /// A header that is not UTF-8 used to be skipped, silently making row 2 the header.
+    @Test func undecodableHeaderIsFatalNotShifted() {
+        let bytes: [UInt8] = [0x70, 0x68, 0xF6, 0x6E, 0x65, 0x2C, 0x6E, 0x61, 0x6D, 0x65, 0x0A] + Array("+254712345678,Amina\n+254712345679,Baraka\n".utf8)
+        let results = parse(bytes)
+        let first = results.first
+        #expect(first == .failure(.unreadableHeader(.notUTF8(row: 1))))
+        if case .failure(let problem)? = first { #expect(problem.isFatal) }
+    }
+
+    /// A row wider than the limit is reported once, as soon as it crosses it, and its extra
+    /// fields are never kept.
+    @Test func tooManyColumnsIsFatalAndReportedWhileTheRowStreams() {
+        var parser = CSVParser(maxFieldBytes: 16, maxColumns: 3)
+        #expect(parser.feed(Array("a,b,c\n".utf8)).count == 1)
+        let early = parser.feed(Array("1,2,3,4,5".utf8))
+        #expect(early == [.failure(.tooManyColumns(row: 2, limit: 3))], "reported before the row ends")
+        #expect(parser.feed(Array(",6,7\n".utf8)).isEmpty, "reported once")
+        #expect(CSVParser.Problem.tooManyColumns(row: 2, limit: 3).isFatal)
+    }
+
+    /// The upload's shape scan keeps nothing, counts records exactly, and reports only what is fatal.
+    @Test func shapeScannerCountsRecordsAndReportsOnlyFatalProblems() {
+        var scanner = CSVParser.shapeScanner(maxColumns: 3)
+        #expect(scanner.feed(Array("phone,name\n+1,\"two\nlines\"\n".utf8) + [0xFF, 0x2C, 0x0A]).isEmpty)
+        #expect(scanner.finish().isEmpty)
+        #expect(scanner.recordsEnded == 3)
+        var open = CSVParser.shapeScanner()
+        _ = open.feed(Array("phone\n\"+1\n+2\n".utf8))
+        #expect(open.finish() == [.failure(.unterminatedQuote(row: 2))])
+    }
+}

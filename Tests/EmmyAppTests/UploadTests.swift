@@ -1,5 +1,6 @@
 @testable import EmmyApp
 import Foundation
+import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -88,6 +89,68 @@ import Testing
             }
             try await client.execute(uri: "/upload", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}")) { response in
                 #expect(response.status == .unsupportedMediaType)
+            }
+        }
+    }
+}
+
+/// Issue 18: a file whose rows cannot be told apart is refused whole (422 naming the row),
+/// before any row is queued; limits hold while the upload streams.
+@Suite struct UploadRefusalTests {
+    struct Refusal {
+        var status: HTTPResponse.Status
+        var code: String?
+        var message: String?
+        var queued: Int
+    }
+
+    private func refused(_ csv: [UInt8], configure: (inout ServerConfig) -> Void = { _ in }) async throws -> Refusal {
+        let harness = try ServerTests.Harness(configure)
+        let (headers, body) = UploadTests.multipart([("csvFile", "c.csv", csv), ("message", nil, Array("Hi {name}".utf8))])
+        var refusal = try await harness.app.test(.router) { client in
+            try await client.execute(uri: "/upload", method: .post, headers: headers, body: body) { response in
+                let error = try ServerTests.object(response)["error"] as? [String: Any]
+                return Refusal(status: response.status, code: error?["code"] as? String, message: error?["message"] as? String, queued: 0)
+            }
+        }
+        refusal.queued = try await harness.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message") ?? 0 }
+        return refusal
+    }
+
+    /// The reproduced case: Amina's message would have carried Baraka's and Chebet's numbers.
+    @Test func unterminatedQuoteRefusesTheUploadNamingTheRow() async throws {
+        let answer = try await refused(Array("phone,name\n0712000001,\"Amina\n0712000002,Baraka\n0712000003,Chebet\n".utf8))
+        #expect(answer.status == .unprocessableContent)
+        #expect(answer.code == "unterminated_quote")
+        #expect(answer.message?.contains("row 2") == true, "\(answer)")
+        #expect(answer.queued == 0, "nothing is queued from a file whose rows cannot be told apart")
+    }
+
+    @Test func undecodableHeaderRefusesTheUpload() async throws {
+        let answer = try await refused([0x70, 0x68, 0xF6, 0x6E, 0x65, 0x2C, 0x6E, 0x61, 0x6D, 0x65, 0x0A] + Array("phone,name\n+254712345678,Amina\n".utf8))
+        #expect(answer.status == .unprocessableContent)
+        #expect(answer.code == "unreadable_header", "\(answer)")
+        #expect(answer.queued == 0)
+    }
+
+    @Test func tooWideRowRefusesTheUploadNamingTheLimit() async throws {
+        let wide = "phone,name\n+254712345678," + String(repeating: "x,", count: 50) + "y\n"
+        let answer = try await refused(Array(wide.utf8)) { $0.limits.csvColumns = 10 }
+        #expect(answer.status == .unprocessableContent)
+        #expect(answer.code == "too_many_columns")
+        #expect(answer.message?.contains("more than 10 columns") == true, "\(answer)")
+    }
+
+    /// A part header is bounded: the multipart parser re-copies it on every chunk (80 MB took 34 s of CPU).
+    @Test func oversizedPartHeadersAreRefused() async throws {
+        let header = Array("--emmyBOUNDARY42\r\nContent-Disposition: form-data; name=\"note\"; x=\"".utf8) + [UInt8](repeating: 0x61, count: 200_000)
+        let harness = try ServerTests.Harness()
+        try await harness.app.test(.router) { client in
+            try await client.execute(uri: "/upload", method: .post, headers: [.contentType: "multipart/form-data; boundary=emmyBOUNDARY42"],
+                                     body: ByteBuffer(bytes: header)) { response in
+                #expect(response.status == .contentTooLarge)
+                let error = try ServerTests.object(response)["error"] as? [String: Any]
+                #expect(error?["code"] as? String == "part_headers_too_large")
             }
         }
     }

@@ -69,6 +69,8 @@ import Testing
         #expect(unit.contains("\nKillSignal=SIGTERM\n") && unit.contains("\nKillMode=mixed\n") && unit.contains("\nRestart=on-failure\n"))
         #expect(unit.contains("\nTimeoutStopSec=45\n"), "30s drain timeout + 15s")
         #expect(unit.contains("\nExecReload=/bin/kill -HUP $MAINPID\n"))
+        // Issue 18: idle connections exhausted the usual 1024 descriptors; EmmyApp raises its soft limit to this.
+        #expect(unit.contains("\nLimitNOFILE=65536\n"))
         var slow = try TerraformFixture.example()
         slow.supervise.drainTimeout = PromDuration(milliseconds: 90_500)
         #expect(TerraformCloudInit.unit(slow).contains("\nTimeoutStopSec=106\n"))

@@ -75,4 +75,22 @@ import Testing
             await provider.shutdown()
         }
     }
+
+    /// Issue 18: Twilio sets `date_sent` only once a message has left, so the old `DateSent>`
+    /// filter missed one still queued there, and recovery sent it a second time.
+    @Test func aSendStillQueuedAtTwilioIsFoundByLookup() async throws {
+        try await SendingCrashTests.withTwilio { twilio in
+            let provider = Self.provider(twilio)
+            let message = Self.message(44, to: "+254712345678", body: "Still queued at Twilio")
+            guard case .accepted(let sid, _) = await provider.send(message) else {
+                Issue.record("a valid message was not accepted")
+                await provider.shutdown()
+                return
+            }
+            let match = try await provider.lookup(message)
+            #expect(match?.providerID == sid, "a message Twilio has queued but not sent is ours already")
+            #expect(twilio.acceptedCount == 1)
+            await provider.shutdown()
+        }
+    }
 }

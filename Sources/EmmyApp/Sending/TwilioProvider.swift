@@ -60,11 +60,13 @@ public struct TwilioProvider: SMSProvider {
         return .permanent(code: code, reason: reason)
     }
 
-    /// Lists messages to the same number since the day before it was queued, and takes one
-    /// with the same sender and text created after it was queued.
+    /// Lists the newest messages to the same number and takes one with the same sender and
+    /// text created after it was queued. No `DateSent>` filter: Twilio sets `date_sent` only
+    /// once it has sent a message, so one still queued there (exactly the in-doubt case after
+    /// a timeout) was filtered out and sent twice. The list is newest first, and
+    /// `date_created` bounds the match instead.
     public func lookup(_ message: OutgoingMessage) async throws -> ProviderMessage? {
-        let day = DateFormatter.twilioDay.string(from: message.queuedAt.addingTimeInterval(-86_400))
-        let query = FormEncoding.encode([("To", message.to), ("DateSent>", day), ("PageSize", "100")])
+        let query = FormEncoding.encode([("To", message.to), ("PageSize", "100")])
         var request = HTTPClientRequest(url: messagesURL + "?" + query)
         request.headers.add(name: "Authorization", value: authorization)
         request.headers.add(name: "Accept", value: "application/json")
@@ -123,15 +125,6 @@ extension DateFormatter {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
-        return formatter
-    }
-
-    /// The `DateSent>` filter's day, `YYYY-MM-DD` in UTC.
-    public static var twilioDay: DateFormatter {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
         return formatter
     }
 }

@@ -23,12 +23,16 @@ struct BatchesController: Sendable {
         var rejected: Int
         var duplicates: Int
         var complete: Bool
+        /// True when the server died while ingesting it: closed at the next start, with the
+        /// counts of the rows it had stored (see `AppDatabase.closeInterruptedBatches`).
+        var interrupted: Bool
         var statuses: [String: Int]?
     }
 
     static func item(_ row: Row) -> BatchItem {
         BatchItem(id: row["id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), source: row["source"], template: row["template"],
-                  accepted: row["accepted"], rejected: row["rejected"], duplicates: row["duplicates"], complete: row["complete"])
+                  accepted: row["accepted"], rejected: row["rejected"], duplicates: row["duplicates"], complete: row["complete"],
+                  interrupted: row["interrupted"])
     }
 
     func limit(_ request: Request, default value: Int = 50) throws -> Int {
@@ -125,19 +129,17 @@ struct BatchesController: Sendable {
     /// Every rejected contact of a batch with its reason, as CSV a spreadsheet opens safely.
     @Sendable func rejectedCSV(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        let csv: String? = try await database.read { db in
+        let download: CSVDownload? = try await database.read { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM batch WHERE id = ?", arguments: [id]) == true else { return nil }
-            var out = CSVWriter.line(["row", "field", "kind", "reason", "original"])
-            for row in try Row.fetchAll(db, sql: "SELECT row, field, kind, reason, raw FROM rejection WHERE batch_id = ? ORDER BY row, id",
-                                        arguments: [id]) {
-                out += CSVWriter.line(["\(row["row"] as Int)", row["field"], row["kind"], row["reason"], row["raw"]])
+            let download = try CSVDownload(header: ["row", "field", "kind", "reason", "original"])
+            let rows = try Row.fetchCursor(db, sql: "SELECT row, field, kind, reason, raw FROM rejection WHERE batch_id = ? ORDER BY row, id",
+                                           arguments: [id])
+            while let row = try rows.next() {
+                try download.add(["\(row["row"] as Int)", row["field"], row["kind"], row["reason"], row["raw"]])
             }
-            return out
+            return download
         }
-        guard let csv else { throw APIError(.notFound, code: "no_such_batch", "no batch \(id)", field: "id") }
-        var headers = HTTPFields()
-        headers[.contentType] = "text/csv; charset=utf-8"
-        headers[.contentDisposition] = "attachment; filename=\"rejected-\(id).csv\""
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: csv)))
+        guard let download else { throw APIError(.notFound, code: "no_such_batch", "no batch \(id)", field: "id") }
+        return try download.response(filename: "rejected-\(id).csv")
     }
 }

@@ -8,13 +8,19 @@ public enum EmmyServer {
     public static func buildApplication(config: ServerConfig, paths: AppPaths = AppPaths(), database: AppDatabase? = nil,
                                         logger: Logger) async throws -> some ApplicationProtocol {
         let database = try database ?? AppDatabase.open(directory: config.dataDirectory)
+        let interrupted = try await database.closeInterruptedBatches()
+        if interrupted > 0 { logger.warning("closed batches a previous run left open", metadata: ["batches": .stringConvertible(interrupted)]) }
         let metrics = AppMetrics()
         let router = try buildRouter(config: config, paths: paths, database: database, metrics: metrics)
         let provider = try config.sending.makeProvider(dataDirectory: config.dataDirectory, environment: config.environment)
         let sender = SendWorkerPool(database: database, provider: provider, config: config.sending, metrics: metrics, logger: logger)
+        let descriptors = ConnectionLimits.raiseDescriptorLimit()
         return Application(
             router: router,
-            configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "EmmyApp"),
+            server: .http1(configuration: .init(idleTimeout: config.connections.idleTimeAmount)),
+            configuration: ApplicationConfiguration(
+                address: .hostname(config.host, port: config.port), serverName: "EmmyApp",
+                availableConnectionsDelegate: .maximum(config.connections.connectionCap(descriptorLimit: descriptors), logger: logger)),
             services: [sender],
             logger: logger
         )

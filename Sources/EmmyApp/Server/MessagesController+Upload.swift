@@ -15,21 +15,20 @@ extension MessagesController {
         }
         let spool = try UploadSpool(directory: config.dataDirectory)
         defer { spool.remove() }
-        let form = try await spool.receive(request.body, boundary: boundary, limit: config.limits.uploadBytes)
+        let form = try await spool.receive(request.body, boundary: boundary, limit: config.limits.uploadBytes, maxColumns: config.limits.csvColumns)
         guard form.sawFile else { throw APIError.badRequest("no_file", "the form has no csvFile field", field: "csvFile") }
         let options = try ingestOptions(template: form.fields["message"], region: form.fields["default_region"],
                                         phoneField: form.fields["phone_column"])
 
-        // Line ends bound the record count from above (quoted newlines only add to it), so the
-        // exact count is needed only for files near the limit.
-        let records = form.lineEnds <= config.limits.csvRows ? 0 : try spool.countRecords()
-        guard records - 1 <= config.limits.csvRows else {
-            throw APIError(.contentTooLarge, code: "too_many_rows", "the file has \(records - 1) rows; at most \(config.limits.csvRows) per upload",
+        // The shape scan counted the records (header included) while the file streamed in.
+        guard form.records - 1 <= config.limits.csvRows else {
+            throw APIError(.contentTooLarge, code: "too_many_rows", "the file has \(form.records - 1) rows; at most \(config.limits.csvRows) per upload",
                            field: "csvFile")
         }
         let ingest = BatchIngest(database: database, options: options, source: .csv, client: context.peer, dedupeWindow: config.dedupeWindow)
         try await ingest.begin()
-        try await Self.readContacts(try spool.chunks(), phoneField: options.phoneField, maxFieldBytes: config.limits.fieldBytes) { chunk in
+        try await Self.readContacts(try spool.chunks(), phoneField: options.phoneField, maxFieldBytes: config.limits.fieldBytes,
+                                    maxColumns: config.limits.csvColumns) { chunk in
             try await ingest.add(chunk)
         }
         return try await finish(ingest, source: .csv, started: started, logger: context.logger)
@@ -37,13 +36,15 @@ extension MessagesController {
 
     /// Reads a CSV as contacts, handing them on in chunks of `chunkSize`, after checking that the
     /// header names the phone column. Shared by the upload API and the web UI's preview and send.
-    static func readContacts(_ chunks: AnySequence<Data>, phoneField: String, maxFieldBytes: Int, chunkSize: Int = 5000,
-                             _ handle: ([ContactInput]) async throws -> Void) async throws {
-        var table = CSVTable(maxFieldBytes: maxFieldBytes)
+    /// A fatal problem (see `CSVTable.Problem.isFatal`) throws: uploads meet it first in
+    /// `UploadSpool.receive`, before any row is handed on.
+    static func readContacts(_ chunks: AnySequence<Data>, phoneField: String, maxFieldBytes: Int, maxColumns: Int = CSVParser.defaultMaxColumns,
+                             chunkSize: Int = 5000, _ handle: ([ContactInput]) async throws -> Void) async throws {
+        var table = CSVTable(maxFieldBytes: maxFieldBytes, maxColumns: maxColumns)
         var pending: [ContactInput] = []
         var sawPhoneColumn = false
         for chunk in chunks {
-            for result in table.feed(chunk) { pending.append(Self.contact(result)) }
+            for result in table.feed(chunk) { pending.append(try Self.contact(result)) }
             if !sawPhoneColumn, let header = table.header {
                 guard header.contains(phoneField) else {
                     var error = APIError.badRequest("no_phone_column", "the CSV header has no `\(phoneField)` column; columns are: \(header.joined(separator: ", "))",
@@ -62,15 +63,18 @@ extension MessagesController {
             if case .failure(.missingHeader) = result {
                 throw APIError.badRequest("empty_csv", "the CSV file is empty; it needs a header row", field: "csvFile")
             }
-            pending.append(Self.contact(result))
+            pending.append(try Self.contact(result))
         }
         try await handle(pending)
     }
 
-    static func contact(_ result: Result<CSVTable.Row, CSVTable.Problem>) -> ContactInput {
+    /// A row as a contact, a per-row problem as a rejected contact; a fatal problem throws.
+    static func contact(_ result: Result<CSVTable.Row, CSVTable.Problem>) throws -> ContactInput {
         switch result {
         case .success(let row):
             return ContactInput(position: row.row, values: row.values, raw: .fields(row.fields))
+        case .failure(let problem) where problem.isFatal:
+            throw APIError(csvProblem: problem)
         case .failure(let problem):
             let row = problem.row ?? 0
             return ContactInput(position: row, values: [:], raw: .none,
@@ -90,6 +94,20 @@ extension MessagesController {
     }
 }
 
+extension APIError {
+    /// A CSV problem that refuses the whole file (422), naming the row and the rule.
+    init(csvProblem problem: CSVTable.Problem) {
+        let code = switch problem {
+        case .parse(.unterminatedQuote): "unterminated_quote"
+        case .parse(.tooManyColumns): "too_many_columns"
+        case .unreadableHeader: "unreadable_header"
+        case .missingHeader: "empty_csv"
+        default: "invalid_csv"
+        }
+        self.init(.unprocessableContent, code: code, problem.description, field: "csvFile")
+    }
+}
+
 /// The uploaded file on disk while an upload is processed.
 final class UploadSpool {
     let url: URL
@@ -98,9 +116,17 @@ final class UploadSpool {
     struct Form {
         var fields: [String: String] = [:]
         var sawFile = false
-        /// Line feeds in the file: an upper bound of its records.
-        var lineEnds = 0
+        /// Records in the file, the header included.
+        var records = 0
     }
+
+    /// Bytes the multipart parser may take without a callback: a part's headers (or a
+    /// preamble) longer than this are refused. The parser re-copies a header value on every
+    /// chunk, so an unbounded one costs quadratic time as well as memory.
+    static let maxPartHeaderBytes = 16 * 1024
+    /// Bytes fed to the multipart parser at a time, so the header bound holds inside one
+    /// large network read.
+    static let parserSliceBytes = 4 * 1024
 
     init(directory: String) throws {
         let folder = URL(fileURLWithPath: directory).appendingPathComponent("uploads")
@@ -118,26 +144,36 @@ final class UploadSpool {
     }
 
     /// Streams the multipart body: the csvFile part to disk, other fields (small) to memory.
-    func receive(_ body: RequestBody, boundary: String, limit: Int) async throws -> Form {
+    /// The file's shape is checked as it streams (`CSVParser.shapeScanner`): a row wider than
+    /// `maxColumns` or a quote left open at the end refuses the upload before any row is
+    /// queued, and a hostile file costs no memory while it is refused.
+    func receive(_ body: RequestBody, boundary: String, limit: Int, maxColumns: Int = CSVParser.defaultMaxColumns) async throws -> Form {
         let parser = MultipartParser(boundary: boundary)
         var form = Form()
         var currentName: String?
         var fieldBuffer: [UInt8] = []
         var writeError: (any Error)?
+        var shape = CSVParser.shapeScanner(maxColumns: maxColumns)
+        var shapeProblem: CSVParser.Problem?
+        var sinceCallback = 0
         parser.onHeader = { name, value in
+            sinceCallback = 0
             if name.lowercased() == "content-disposition" { currentName = Self.fieldName(value) }
         }
         parser.onBody = { [handle] buffer in
+            sinceCallback = 0
             guard let name = currentName else { return }
             if name == "csvFile" {
                 form.sawFile = true
-                form.lineEnds += buffer.readableBytesView.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
+                // The scan reports only fatal problems; the first one ends the upload.
+                if shapeProblem == nil, case .failure(let problem)? = shape.feed(buffer.readableBytesView).first { shapeProblem = problem }
                 do { try handle.write(contentsOf: buffer.readableBytesView) } catch { writeError = error }
             } else if fieldBuffer.count < 64 * 1024 {
                 fieldBuffer += buffer.readableBytesView
             }
         }
         parser.onPartComplete = {
+            sinceCallback = 0
             if let name = currentName, name != "csvFile" {
                 form.fields[name] = String(decoding: fieldBuffer, as: UTF8.self)
             }
@@ -150,12 +186,25 @@ final class UploadSpool {
             guard received <= limit else {
                 throw APIError(.contentTooLarge, code: "upload_too_large", "the upload is larger than \(limit) bytes", field: "csvFile")
             }
-            do {
-                try parser.execute(buffer)
-            } catch {
-                throw APIError.badRequest("invalid_multipart", "the multipart body is malformed", field: "csvFile")
+            var rest = buffer
+            while let slice = rest.readSlice(length: min(rest.readableBytes, Self.parserSliceBytes)), slice.readableBytes > 0 {
+                do {
+                    try parser.execute(slice)
+                } catch {
+                    throw APIError.badRequest("invalid_multipart", "the multipart body is malformed", field: "csvFile")
+                }
+                sinceCallback += slice.readableBytes
+                guard sinceCallback <= Self.maxPartHeaderBytes else {
+                    throw APIError(.contentTooLarge, code: "part_headers_too_large",
+                                   "a part's headers are longer than \(Self.maxPartHeaderBytes) bytes", field: "csvFile")
+                }
+                if let writeError { throw writeError }
+                if let shapeProblem { throw APIError(csvProblem: .parse(shapeProblem)) }
             }
-            if let writeError { throw writeError }
+        }
+        if form.sawFile {
+            if case .failure(let problem)? = shape.finish().first { throw APIError(csvProblem: .parse(problem)) }
+            form.records = shape.recordsEnded
         }
         try handle.synchronize()
         return form
@@ -185,11 +234,4 @@ final class UploadSpool {
         })
     }
 
-    /// Records in the file (header included), counted without keeping them.
-    func countRecords() throws -> Int {
-        var parser = CSVParser(maxFieldBytes: 1)
-        var count = 0
-        for chunk in try chunks() { count += parser.feed(chunk).count }
-        return count + parser.finish().count
-    }
 }

@@ -9,6 +9,7 @@ public struct ServerConfig: Sendable {
     /// Same number and text within this window count as a duplicate; 0 turns the check off.
     public var dedupeWindow: TimeInterval = 24 * 3600
     public var limits = Limits()
+    public var connections = ConnectionLimits()
     public var rateLimits = RateLimits()
     /// When true, state-changing endpoints need `Authorization: Bearer <token>`.
     public var authRequired = false
@@ -33,6 +34,8 @@ public struct ServerConfig: Sendable {
         public var uploadBytes = 512 * 1024 * 1024
         public var contactsPerRequest = 100_000
         public var csvRows = 1_000_000
+        /// Widest CSV row; a wider one refuses the file while it streams in (422).
+        public var csvColumns = CSVParser.defaultMaxColumns
         /// Longest single field (a name, a company) in bytes.
         public var fieldBytes = 4096
         public var templateCharacters = MessageTemplate.maximumLength

@@ -118,6 +118,7 @@ public struct AppDatabase: Sendable {
         }
         registerSendingMigration(&migrator)
         registerInboundMigration(&migrator)
+        registerInterruptedBatchMigration(&migrator)
         return migrator
     }
 

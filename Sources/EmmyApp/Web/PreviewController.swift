@@ -170,19 +170,16 @@ struct PreviewController: Sendable {
         guard let (draft, csv) = drafts.load(id) else { throw Self.draftGone }
         let options = try options(draft)
         let ingest = BatchIngest(database: database, options: options, source: .csv, client: context.peer, dedupeWindow: config.dedupeWindow)
-        var out = CSVWriter.line(["row", "field", "kind", "reason", "original"])
+        let download = try CSVDownload(header: ["row", "field", "kind", "reason", "original"])
         try await MessagesController.readContacts(try UploadSpool.chunks(of: csv), phoneField: options.phoneField,
                                                   maxFieldBytes: config.limits.fieldBytes) { contacts in
             guard !contacts.isEmpty else { return }
             let raws = Dictionary(contacts.map { ($0.position, $0.raw) }, uniquingKeysWith: { first, _ in first })
             for error in try await ingest.preview(contacts).errors.sorted(by: { $0.position < $1.position }) {
-                out += CSVWriter.line(["\(error.position)", error.field, error.kind.rawValue, error.reason, raws[error.position]?.text ?? ""])
+                try download.add(["\(error.position)", error.field, error.kind.rawValue, error.reason, raws[error.position]?.text ?? ""])
             }
         }
-        var headers = HTTPFields()
-        headers[.contentType] = "text/csv; charset=utf-8"
-        headers[.contentDisposition] = "attachment; filename=\"rejected-preview.csv\""
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: out)))
+        return try download.response(filename: "rejected-preview.csv")
     }
 
     /// Queues the draft as a batch, then shows it (303 to `/batches/ID`).

@@ -160,20 +160,17 @@ struct WebController: Sendable {
         guard try await !database.batchRows(limit: 1, id: id).isEmpty else {
             throw APIError(.notFound, code: "no_such_batch", "no batch \(id)", field: "id")
         }
-        let csv: String = try await database.read { db in
-            var out = CSVWriter.line(["row", "phone", "status", "updated_at", "body"])
+        let download: CSVDownload = try await database.read { db in
+            let download = try CSVDownload(header: ["row", "phone", "status", "updated_at", "body"])
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT * FROM message WHERE batch_id = ? AND status IN ('failed', 'undelivered') ORDER BY row, id
                 """, arguments: [id])
             while let row = try rows.next() {
                 let message = AppDatabase.messageRow(row)
-                out += CSVWriter.line(["\(message.row)", message.phone, message.status, Self.timestamp(message.updatedAt), message.body])
+                try download.add(["\(message.row)", message.phone, message.status, Self.timestamp(message.updatedAt), message.body])
             }
-            return out
+            return download
         }
-        var headers = HTTPFields()
-        headers[.contentType] = "text/csv; charset=utf-8"
-        headers[.contentDisposition] = "attachment; filename=\"failed-\(id).csv\""
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: csv)))
+        return try download.response(filename: "failed-\(id).csv")
     }
 }

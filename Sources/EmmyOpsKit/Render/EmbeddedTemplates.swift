@@ -171,6 +171,10 @@ RestartSec=5
 KillSignal=SIGTERM
 KillMode=mixed
 TimeoutStopSec={{stopTimeoutSeconds}}
+# Every client connection holds a descriptor: the usual soft limit of 1024 ran out at about
+# a thousand idle connections. EmmyApp raises its soft limit to this and keeps its
+# connection cap 256 below it, for the database, uploads and outbound provider connections.
+LimitNOFILE=65536
 UMask=0027
 NoNewPrivileges=yes
 ProtectSystem=strict

@@ -28,6 +28,7 @@ final class ProcessHarness {
     }
 
     var isRunning: Bool { process.isRunning }
+    var pid: Int32 { process.processIdentifier }
 
     struct Exited: Error, CustomStringConvertible {
         var name: String

@@ -28,6 +28,8 @@ final class TwilioTestServer: @unchecked Sendable {
         var body: String
         var status: String
         var created: Date
+        /// Set, as Twilio sets `date_sent`, only once the message has left: nil while queued.
+        var sent: Date?
     }
 
     private let lock = NSLock()
@@ -187,21 +189,27 @@ final class TwilioTestServer: @unchecked Sendable {
     private func describe(_ message: Stored) -> [String: Any] {
         ["sid": message.sid, "account_sid": accountSID, "to": message.to, "from": message.from, "body": message.body,
          "status": message.status, "num_segments": "1", "error_code": NSNull(), "error_message": NSNull(),
-         "date_created": DateFormatter.twilioDate.string(from: message.created)]
+         "date_created": DateFormatter.twilioDate.string(from: message.created),
+         "date_sent": message.sent.map { DateFormatter.twilioDate.string(from: $0) } ?? NSNull()]
     }
 
-    /// `GET …/Messages.json?To=…&DateSent>=YYYY-MM-DD`: newest first, as Twilio lists.
+    /// `GET …/Messages.json?To=…&DateSent>=YYYY-MM-DD`: newest first, as Twilio lists. The date
+    /// filter is on `date_sent`, so it leaves out messages not sent yet, as Twilio does.
     private func list(_ request: Request, context: some RequestContext) throws -> Response {
         guard authorized(request, context: context) else {
             return error(.unauthorized, code: 20003, "Authentication Error - invalid username")
         }
         let query = request.uri.queryParameters
         let to = query["To"].map(String.init)
-        let day = query["DateSent>"].map(String.init)
-        let days = DateFormatter.twilioDay
+        // Hummingbird decodes values, not keys: a client sends `DateSent>` as `DateSent%3E`.
+        let day = (query["DateSent>"] ?? query["DateSent%3E"]).map(String.init)
+        let days = DateFormatter()
+        days.locale = Locale(identifier: "en_US_POSIX")
+        days.timeZone = TimeZone(identifier: "UTC")
+        days.dateFormat = "yyyy-MM-dd"
         let found = locked {
             messages.filter { message in
-                (to == nil || message.to == to) && (day == nil || days.string(from: message.created) >= day!)
+                (to == nil || message.to == to) && (day == nil || message.sent.map { days.string(from: $0) >= day! } ?? false)
             }
         }
         return json(["messages": found.reversed().map(describe), "page": 0, "page_size": found.count], status: .ok)
@@ -211,7 +219,12 @@ final class TwilioTestServer: @unchecked Sendable {
     private func deliver(_ callback: Callback) async {
         let parameters = [("MessageSid", callback.sid), ("MessageStatus", "delivered"), ("To", callback.to), ("From", callback.from),
                           ("AccountSid", accountSID)]
-        locked { if let index = messages.lastIndex(where: { $0.sid == callback.sid }) { messages[index].status = "delivered" } }
+        locked {
+            if let index = messages.lastIndex(where: { $0.sid == callback.sid }) {
+                messages[index].status = "delivered"
+                messages[index].sent = messages[index].sent ?? Date()
+            }
+        }
         var request = HTTPClientRequest(url: callback.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
