@@ -1,5 +1,4 @@
 import Foundation
-import NIOCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,11 +17,6 @@ public struct ConnectionLimits: Sendable {
     public var maxConnections: Int?
 
     public init() {}
-
-    var idleTimeAmount: TimeAmount {
-        let (seconds, attoseconds) = idleTimeout.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
 
     /// Descriptors kept back from connections for the database, upload spools, exports and
     /// the provider's outbound connections.

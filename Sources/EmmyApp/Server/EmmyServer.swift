@@ -64,3 +64,12 @@ public struct AppPaths: Sendable {
         self.metrics = metrics
     }
 }
+
+extension ConnectionLimits {
+    /// The idle timeout as NIO counts time (kept here so ConnectionLimits needs no NIO, and the
+    /// fuzz package can compile ServerConfig alone).
+    var idleTimeAmount: TimeAmount {
+        let (seconds, attoseconds) = idleTimeout.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

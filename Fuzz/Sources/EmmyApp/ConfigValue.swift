@@ -1,0 +1,1 @@
+../../../Sources/EmmyApp/Sending/ConfigValue.swift

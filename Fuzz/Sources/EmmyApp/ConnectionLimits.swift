@@ -1,0 +1,1 @@
+../../../Sources/EmmyApp/Server/ConnectionLimits.swift

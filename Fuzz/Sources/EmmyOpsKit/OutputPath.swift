@@ -1,0 +1,1 @@
+../../../Sources/EmmyOpsKit/Render/OutputPath.swift
