@@ -147,35 +147,4 @@ struct SpecBuilder {
         set(&slo.window, duration(R.value(node, "window")))
         return slo
     }
-
-    private func notify(_ node: Node?) -> Notify {
-        var notify = Notify()
-        notify.receivers = R.pairs(R.value(node, "receivers")).map { name, _, value in
-            var receiver = Receiver(name: name)
-            if let slack = R.value(value, "slack"), let url = R.string(R.value(slack, "webhook_url")) {
-                receiver.slack = .init(webhookURL: ConfigValue(parsing: url), channel: R.string(R.value(slack, "channel")))
-            }
-            if let email = R.value(value, "email"), let to = R.string(R.value(email, "to")),
-               let from = R.string(R.value(email, "from")), let host = R.string(R.value(email, "smarthost")) {
-                receiver.email = .init(to: to, from: from, smarthost: host,
-                                       authUsername: R.string(R.value(email, "auth_username")),
-                                       authPassword: R.string(R.value(email, "auth_password")).map(ConfigValue.init(parsing:)))
-            }
-            if let pagerduty = R.value(value, "pagerduty"), let key = R.string(R.value(pagerduty, "routing_key")) {
-                receiver.pagerduty = .init(routingKey: ConfigValue(parsing: key))
-            }
-            if let webhook = R.value(value, "webhook"), let url = R.string(R.value(webhook, "url")) {
-                receiver.webhook = .init(url: ConfigValue(parsing: url))
-            }
-            return receiver
-        }
-        for (key, _, value) in R.pairs(R.value(node, "routes")) {
-            if let severity = Severity(rawValue: key) { notify.routes[severity] = strings(value) ?? [] }
-        }
-        set(&notify.groupBy, strings(R.value(node, "group_by")))
-        set(&notify.groupWait, duration(R.value(node, "group_wait")))
-        set(&notify.groupInterval, duration(R.value(node, "group_interval")))
-        set(&notify.repeatInterval, duration(R.value(node, "repeat_interval")))
-        return notify
-    }
 }

@@ -127,34 +127,7 @@ public enum SpecSchema {
             }), "Latency objective, e.g. `p95: 2s`."),
             SchemaField("window", .duration, "Error-budget window (default 30d)."),
         ]), "Service level objectives; each renders multi-window, multi-burn-rate alerts."),
-        SchemaField("notify", .object([
-            SchemaField("receivers", .map(.object([
-                SchemaField("slack", .object([
-                    SchemaField("webhook_url", .secretOrString, "Incoming-webhook URL, as a ${SECRET}.", required: true),
-                    SchemaField("channel", .string, "Channel override, e.g. #ops."),
-                ]), "Post to Slack."),
-                SchemaField("email", .object([
-                    SchemaField("to", .string, "Recipient address.", required: true),
-                    SchemaField("from", .string, "Sender address.", required: true),
-                    SchemaField("smarthost", .string, "SMTP host:port.", required: true),
-                    SchemaField("auth_username", .string, "SMTP user."),
-                    SchemaField("auth_password", .secret, "SMTP password, as a ${SECRET}."),
-                ]), "Send email."),
-                SchemaField("pagerduty", .object([
-                    SchemaField("routing_key", .secretOrString, "Events v2 routing key, as a ${SECRET}.", required: true),
-                ]), "Page through PagerDuty."),
-                SchemaField("webhook", .object([
-                    SchemaField("url", .secretOrString, "URL that receives Alertmanager's JSON.", required: true),
-                ]), "POST to a webhook."),
-            ])), "Named receivers, each with one or more channels."),
-            SchemaField("routes", .object(Severity.allCases.map {
-                SchemaField($0.rawValue, .list(.string), "Receivers for \($0.rawValue) alerts.")
-            }), "Severity → receiver names."),
-            SchemaField("group_by", .list(.string), "Labels alerts are grouped by (default alertname, service)."),
-            SchemaField("group_wait", .duration, "Default 30s."),
-            SchemaField("group_interval", .duration, "Default 5m."),
-            SchemaField("repeat_interval", .duration, "Default 4h."),
-        ]), "Where alerts go."),
+        notify,
         SchemaField("incident", .object([
             SchemaField("webhook", .string, "URL of emmyops' own alert receiver; every alert is also sent there."),
         ]), "Automated incident response."),

@@ -132,44 +132,6 @@ public enum SpecValidation {
         }
     }
 
-    private static func validateNotify(_ spec: Spec, error: (String, String, String?) -> Void, warning: (String, String, String?) -> Void) {
-        let names = spec.notify.receivers.map(\.name)
-        for receiver in spec.notify.receivers {
-            let path = "notify.receivers.\(receiver.name)"
-            if !isLabelValue(receiver.name) {
-                error(path, "receiver name `\(receiver.name)` must use letters, digits, `-` and `_`", nil)
-            }
-            if receiver.name == AlertmanagerRenderer.incidentReceiver || receiver.name == AlertmanagerRenderer.nullReceiver {
-                error(path, "`\(receiver.name)` is reserved for emmyops", "choose another name")
-            }
-            if receiver.slack == nil, receiver.email == nil, receiver.pagerduty == nil, receiver.webhook == nil {
-                error(path, "receiver `\(receiver.name)` has no channel", "add slack, email, pagerduty or webhook")
-            }
-            let secretish: [(String, ConfigValue?)] = [("slack.webhook_url", receiver.slack?.webhookURL),
-                                                        ("pagerduty.routing_key", receiver.pagerduty?.routingKey)]
-            for case let (key, .literal(_)?) in secretish {
-                warning("\(path).\(key)", "`\(key)` is written in the spec in clear", "store it as a secret and write `${\(key.split(separator: ".").last!.uppercased())}`")
-            }
-            if case .secret? = receiver.webhook?.url {
-                error("\(path).webhook.url", "Alertmanager 0.25 cannot read a webhook URL from a secret file",
-                      "write the URL itself, and keep credentials out of it")
-            }
-            if case .literal(let url)? = receiver.webhook?.url, URL(string: url)?.scheme == nil {
-                error("\(path).webhook.url", "`\(url)` is not a URL", nil)
-            }
-        }
-        for severity in Severity.allCases {
-            for (index, name) in (spec.notify.routes[severity] ?? []).enumerated() where !names.contains(name) {
-                let hint = Suggest.closest(to: name, in: names).map { "did you mean `\($0)`?" }
-                    ?? (names.isEmpty ? "define it under notify.receivers" : "receivers are: \(names.joined(separator: ", "))")
-                error("notify.routes.\(severity.rawValue)[\(index)]", "route names receiver `\(name)`, which does not exist", hint)
-            }
-        }
-        if !spec.notify.groupBy.contains("alertname") && !spec.notify.groupBy.contains("...") {
-            warning("notify.group_by", "grouping without `alertname` merges unrelated alerts into one notification", nil)
-        }
-    }
-
     static func isLabelValue(_ text: String) -> Bool {
         !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
     }
