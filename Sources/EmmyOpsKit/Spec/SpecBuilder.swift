@@ -132,19 +132,4 @@ struct SpecBuilder {
         }
         return alerts
     }
-
-    private func slo(_ node: Node?) -> SLO {
-        var slo = SLO()
-        if let availability = R.value(node, "availability") {
-            slo.availability = percent(availability)
-        }
-        if let latency = R.value(node, "latency") {
-            slo.latency = R.pairs(latency).compactMap { key, _, value -> SLO.Latency? in
-                guard let percentile = Ratio(percent: String(key.dropFirst()) + "%"), let threshold = duration(value) else { return nil }
-                return SLO.Latency(percentile: percentile, threshold: threshold)
-            }.first
-        }
-        set(&slo.window, duration(R.value(node, "window")))
-        return slo
-    }
 }

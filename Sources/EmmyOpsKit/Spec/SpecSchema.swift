@@ -120,13 +120,7 @@ public enum SpecSchema {
             ]), "node-exporter settings."),
         ]), "The monitoring stack."),
         SchemaField("alerts", .object(AlertKind.allCases.map(alert)), "Per-alert overrides; every alert is on by default."),
-        SchemaField("slo", .object([
-            SchemaField("availability", .percent, "Share of requests that must not fail, e.g. 99.9%."),
-            SchemaField("latency", .object(["p50", "p90", "p95", "p99", "p99.9"].map {
-                SchemaField($0, .duration, "\($0.dropFirst())% of requests finish within this duration.")
-            }), "Latency objective, e.g. `p95: 2s`."),
-            SchemaField("window", .duration, "Error-budget window (default 30d)."),
-        ]), "Service level objectives; each renders multi-window, multi-burn-rate alerts."),
+        slo,
         notify,
         SchemaField("incident", .object([
             SchemaField("webhook", .string, "URL of emmyops' own alert receiver; every alert is also sent there."),

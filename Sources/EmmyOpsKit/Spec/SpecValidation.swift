@@ -110,28 +110,6 @@ public enum SpecValidation {
         }
     }
 
-    private static func validateSLO(_ spec: Spec, error: (String, String, String?) -> Void, warning: (String, String, String?) -> Void) {
-        if let availability = spec.slo.availability {
-            if availability.value <= 0 || availability.value >= 1 {
-                error("slo.availability", "objective \(availability.percentText) is outside (0%, 100%)", "a 100% objective leaves no error budget; try 99.9%")
-            }
-        }
-        if let latency = spec.slo.latency {
-            let path = "slo.latency"
-            if latency.percentile.value <= 0 || latency.percentile.value >= 1 {
-                error(path, "percentile \(latency.percentile.percentText) is outside (0%, 100%)", nil)
-            }
-            let buckets = MetricCatalogue.httpRequestDuration.buckets
-            if !buckets.contains(latency.threshold.seconds) {
-                let choices = buckets.map { "\(PromDuration(milliseconds: Int64(($0 * 1000).rounded())))" }.joined(separator: ", ")
-                error(path, "\(latency.threshold) is not a bucket bound of \(MetricCatalogue.httpRequestDuration.name)", "use one of \(choices)")
-            }
-        }
-        if spec.slo.window < PromDuration.days(1) {
-            error("slo.window", "an error-budget window under 1d makes the 3d burn-rate window meaningless", nil)
-        }
-    }
-
     static func isLabelValue(_ text: String) -> Bool {
         !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
     }
