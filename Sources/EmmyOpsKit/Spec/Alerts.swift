@@ -1,3 +1,10 @@
+import EmmyApp
+import Yams
+
+// The `alerts:` section, whole: the nine kinds with their defaults (each kind's threshold unit is
+// declared there, once), the schema, how overrides are read from the YAML tree, and their checks.
+// A new key or kind is added here and nowhere else.
+
 /// The nine alert kinds a spec can tune, named as in the seed.
 public enum AlertKind: String, Sendable, Hashable, CaseIterable {
     case appDown = "app_down"
@@ -89,4 +96,83 @@ public struct Alerts: Sendable, Hashable {
 
     /// Enabled kinds, in declaration order.
     public var enabledKinds: [AlertKind] { AlertKind.allCases.filter { self[$0].enabled } }
+}
+
+// MARK: - Schema
+
+extension SpecSchema {
+    static let alerts = SchemaField("alerts", .object(AlertKind.allCases.map(alert)), "Per-alert overrides; every alert is on by default.")
+
+    static func alert(_ kind: AlertKind) -> SchemaField {
+        var fields = [
+            SchemaField("enabled", .boolean, "Set false to leave this alert out of the rules."),
+            SchemaField("for", .duration, "How long the condition must hold before the alert fires (default \(kind.defaults.for))."),
+            SchemaField("severity", .enumeration(Severity.allCases.map(\.rawValue)),
+                        "Severity label; routes pick receivers by it (default \(kind.defaults.severity.rawValue))."),
+        ]
+        switch kind.thresholdKind {
+        case .none: break
+        case .ratio:
+            fields.append(SchemaField("threshold", .percent, "Fires above this percentage (default \(kind.defaults.threshold!))."))
+        case .duration:
+            fields.append(SchemaField("threshold", .duration, "Fires when p95 batch processing time exceeds this (default \(kind.defaults.threshold!))."))
+        case .count:
+            fields.append(SchemaField("threshold", .integer(min: 0, max: 1_000_000_000), "Fires above this many events in 5 minutes (default \(kind.defaults.threshold!))."))
+        }
+        return SchemaField(kind.rawValue, .object(fields), "Tunes the \(kind.rawValue) alert.")
+    }
+}
+
+// MARK: - Reading
+
+extension SpecBuilder {
+    func alerts(_ node: Node?) -> Alerts {
+        var alerts = Alerts()
+        for kind in AlertKind.allCases {
+            guard let entry = R.value(node, kind.rawValue) else { continue }
+            var settings = kind.defaults
+            set(&settings.enabled, R.bool(R.value(entry, "enabled")))
+            set(&settings.for, duration(R.value(entry, "for")))
+            set(&settings.severity, R.string(R.value(entry, "severity")).flatMap(Severity.init(rawValue:)))
+            let threshold = R.value(entry, "threshold")
+            switch kind.thresholdKind {
+            case .none: break
+            case .ratio: set(&settings.threshold, percent(threshold).map(AlertThreshold.ratio))
+            case .duration: set(&settings.threshold, duration(threshold).map(AlertThreshold.duration))
+            case .count: set(&settings.threshold, R.int(threshold).map(AlertThreshold.count))
+            }
+            alerts[kind] = settings
+        }
+        return alerts
+    }
+}
+
+// MARK: - Validation
+
+extension SpecValidation {
+    /// Thresholds the rules can cross and the app's histograms can measure.
+    static func validateAlerts(_ spec: Spec, error: (String, String, String?) -> Void, warning: (String, String, String?) -> Void) {
+        for kind in AlertKind.allCases {
+            let settings = spec.alerts[kind]
+            let path = "alerts.\(kind.rawValue)"
+            switch settings.threshold {
+            case .ratio(let ratio)?:
+                if ratio.value <= 0 || ratio.value >= 1 {
+                    error(path + ".threshold", "\(ratio.percentText) can never be crossed", "use a percentage between 0% and 100%, exclusive")
+                }
+            case .duration(let threshold)?:
+                let buckets = MetricCatalogue.batchProcessingDuration.buckets
+                if threshold.seconds < buckets.first! || threshold.seconds >= buckets.last! {
+                    error(path + ".threshold", "\(threshold) is outside what \(MetricCatalogue.batchProcessingDuration.name) can measure",
+                          "use a value from \(PromDuration(milliseconds: Int64(buckets.first! * 1000))) up to, but not including, \(PromDuration(milliseconds: Int64(buckets.last! * 1000)))")
+                }
+            case .count, .none:
+                break
+            }
+            if kind == .appDown, settings.enabled, settings.for.milliseconds > 0,
+               settings.for < spec.monitoring.scrapeInterval * 2 {
+                warning(path + ".for", "shorter than two scrape intervals (\(spec.monitoring.scrapeInterval * 2)); one slow scrape will page", nil)
+            }
+        }
+    }
 }

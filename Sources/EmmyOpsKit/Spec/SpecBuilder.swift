@@ -112,24 +112,4 @@ struct SpecBuilder {
         set(&m.nodeExporter.image, R.string(R.value(nodeExporter, "image")))
         return m
     }
-
-    private func alerts(_ node: Node?) -> Alerts {
-        var alerts = Alerts()
-        for kind in AlertKind.allCases {
-            guard let entry = R.value(node, kind.rawValue) else { continue }
-            var settings = kind.defaults
-            set(&settings.enabled, R.bool(R.value(entry, "enabled")))
-            set(&settings.for, duration(R.value(entry, "for")))
-            set(&settings.severity, R.string(R.value(entry, "severity")).flatMap(Severity.init(rawValue:)))
-            let threshold = R.value(entry, "threshold")
-            switch kind.thresholdKind {
-            case .none: break
-            case .ratio: set(&settings.threshold, percent(threshold).map(AlertThreshold.ratio))
-            case .duration: set(&settings.threshold, duration(threshold).map(AlertThreshold.duration))
-            case .count: set(&settings.threshold, R.int(threshold).map(AlertThreshold.count))
-            }
-            alerts[kind] = settings
-        }
-        return alerts
-    }
 }

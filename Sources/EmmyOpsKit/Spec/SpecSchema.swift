@@ -39,25 +39,6 @@ public struct SchemaField: Sendable {
 }
 
 public enum SpecSchema {
-    static func alert(_ kind: AlertKind) -> SchemaField {
-        var fields = [
-            SchemaField("enabled", .boolean, "Set false to leave this alert out of the rules."),
-            SchemaField("for", .duration, "How long the condition must hold before the alert fires (default \(kind.defaults.for))."),
-            SchemaField("severity", .enumeration(Severity.allCases.map(\.rawValue)),
-                        "Severity label; routes pick receivers by it (default \(kind.defaults.severity.rawValue))."),
-        ]
-        switch kind.thresholdKind {
-        case .none: break
-        case .ratio:
-            fields.append(SchemaField("threshold", .percent, "Fires above this percentage (default \(kind.defaults.threshold!))."))
-        case .duration:
-            fields.append(SchemaField("threshold", .duration, "Fires when p95 batch processing time exceeds this (default \(kind.defaults.threshold!))."))
-        case .count:
-            fields.append(SchemaField("threshold", .integer(min: 0, max: 1_000_000_000), "Fires above this many events in 5 minutes (default \(kind.defaults.threshold!))."))
-        }
-        return SchemaField(kind.rawValue, .object(fields), "Tunes the \(kind.rawValue) alert.")
-    }
-
     public static let root: SchemaType = .object([
         SchemaField("version", .integer(min: 1, max: 1), "Spec format version; always 1.", required: true),
         SchemaField("project", .string, "Project name, used in labels and resource names."),
@@ -119,7 +100,7 @@ public enum SpecSchema {
                 SchemaField("image", .string, "Container image for compose."),
             ]), "node-exporter settings."),
         ]), "The monitoring stack."),
-        SchemaField("alerts", .object(AlertKind.allCases.map(alert)), "Per-alert overrides; every alert is on by default."),
+        alerts,
         slo,
         notify,
         SchemaField("incident", .object([

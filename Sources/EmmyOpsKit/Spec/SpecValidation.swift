@@ -85,31 +85,6 @@ public enum SpecValidation {
         return out
     }
 
-    private static func validateAlerts(_ spec: Spec, error: (String, String, String?) -> Void, warning: (String, String, String?) -> Void) {
-        for kind in AlertKind.allCases {
-            let settings = spec.alerts[kind]
-            let path = "alerts.\(kind.rawValue)"
-            switch settings.threshold {
-            case .ratio(let ratio)?:
-                if ratio.value <= 0 || ratio.value >= 1 {
-                    error(path + ".threshold", "\(ratio.percentText) can never be crossed", "use a percentage between 0% and 100%, exclusive")
-                }
-            case .duration(let threshold)?:
-                let buckets = MetricCatalogue.batchProcessingDuration.buckets
-                if threshold.seconds < buckets.first! || threshold.seconds >= buckets.last! {
-                    error(path + ".threshold", "\(threshold) is outside what \(MetricCatalogue.batchProcessingDuration.name) can measure",
-                          "use a value from \(PromDuration(milliseconds: Int64(buckets.first! * 1000))) up to, but not including, \(PromDuration(milliseconds: Int64(buckets.last! * 1000)))")
-                }
-            case .count, .none:
-                break
-            }
-            if kind == .appDown, settings.enabled, settings.for.milliseconds > 0,
-               settings.for < spec.monitoring.scrapeInterval * 2 {
-                warning(path + ".for", "shorter than two scrape intervals (\(spec.monitoring.scrapeInterval * 2)); one slow scrape will page", nil)
-            }
-        }
-    }
-
     static func isLabelValue(_ text: String) -> Bool {
         !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
     }
