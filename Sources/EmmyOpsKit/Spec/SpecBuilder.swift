@@ -83,33 +83,4 @@ struct SpecBuilder {
         hostDeploy(node, into: &host)
         return host
     }
-
-    private func monitoring(_ node: Node?) -> Monitoring {
-        var m = Monitoring()
-        set(&m.scrapeInterval, duration(R.value(node, "scrape_interval")))
-        set(&m.evaluationInterval, duration(R.value(node, "evaluation_interval")))
-        set(&m.bindAddress, R.string(R.value(node, "bind_address")))
-        set(&m.runbookURL, R.string(R.value(node, "runbook_url")))
-        let prometheus = R.value(node, "prometheus")
-        set(&m.prometheus.port, port(R.value(prometheus, "port")))
-        set(&m.prometheus.retention, duration(R.value(prometheus, "retention")))
-        set(&m.prometheus.externalURL, R.string(R.value(prometheus, "external_url")))
-        set(&m.prometheus.image, R.string(R.value(prometheus, "image")))
-        let alertmanager = R.value(node, "alertmanager")
-        set(&m.alertmanager.port, port(R.value(alertmanager, "port")))
-        set(&m.alertmanager.externalURL, R.string(R.value(alertmanager, "external_url")))
-        set(&m.alertmanager.image, R.string(R.value(alertmanager, "image")))
-        set(&m.alertmanager.secretsDir, R.string(R.value(alertmanager, "secrets_dir")))
-        let grafana = R.value(node, "grafana")
-        set(&m.grafana.port, port(R.value(grafana, "port")))
-        set(&m.grafana.externalURL, R.string(R.value(grafana, "external_url")))
-        set(&m.grafana.image, R.string(R.value(grafana, "image")))
-        set(&m.grafana.adminUser, R.string(R.value(grafana, "admin_user")))
-        set(&m.grafana.adminPassword, R.string(R.value(grafana, "admin_password")).map(ConfigValue.init(parsing:)))
-        let nodeExporter = R.value(node, "node_exporter")
-        set(&m.nodeExporter.port, port(R.value(nodeExporter, "port")))
-        set(&m.nodeExporter.enabled, R.bool(R.value(nodeExporter, "enabled")))
-        set(&m.nodeExporter.image, R.string(R.value(nodeExporter, "image")))
-        return m
-    }
 }

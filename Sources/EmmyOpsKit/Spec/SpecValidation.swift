@@ -50,22 +50,7 @@ public enum SpecValidation {
             }
         }
 
-        // Intervals.
-        for (path, value) in [("monitoring.scrape_interval", m.scrapeInterval), ("monitoring.evaluation_interval", m.evaluationInterval),
-                              ("monitoring.prometheus.retention", m.prometheus.retention)] where value.milliseconds == 0 {
-            error(path, "must be longer than 0s")
-        }
-        if m.scrapeInterval.milliseconds > 0, m.scrapeInterval > PromDuration.minutes(5) {
-            warning("monitoring.scrape_interval", "scraping less often than every 5m leaves gaps in rate() windows")
-        }
-        if !spec.notify.receivers.isEmpty, !m.runbookURL.contains("://") {
-            warning("monitoring.runbook_url", "`\(m.runbookURL)` is relative, so runbook links in Slack, email or PagerDuty will not open",
-                    hint: "point it at where RUNBOOK.md is published, e.g. https://github.com/OWNER/REPO/blob/main/monitoring/RUNBOOK.md")
-        }
-        if !m.runbookURL.isEmpty, m.runbookURL.contains("#") {
-            error("monitoring.runbook_url", "must not contain `#`", hint: "each alert adds its own anchor")
-        }
-
+        validateMonitoring(spec, error: error, warning: warning)
         validateAlerts(spec, error: error, warning: warning)
         validateSLO(spec, error: error, warning: warning)
         validateNotify(spec, error: error, warning: warning)
