@@ -64,31 +64,6 @@ public struct Spec: Sendable {
     public var appJob: String { app.name }
 }
 
-/// A machine emmyops deploys to or monitors.
-public struct Host: Sendable, Hashable {
-    public var name: String
-    public var address: String
-    public var user: String
-    public var port: Int
-    public var roles: [Role]
-    /// Overrides of deploy.root, deploy.proxy.http_port and deploy.slot_ports for this host.
-    public var root: String?
-    public var httpPort: Int?
-    public var slotPorts: [Int]?
-
-    public enum Role: String, Sendable, Hashable, CaseIterable {
-        case app, monitoring
-    }
-
-    public init(name: String, address: String, user: String = "deploy", port: Int = 22, roles: [Role] = [.app, .monitoring]) {
-        self.name = name
-        self.address = address
-        self.user = user
-        self.port = port
-        self.roles = roles
-    }
-}
-
 /// Alert severities, as the `severity` label carries them.
 public enum Severity: String, Sendable, Hashable, CaseIterable, Comparable {
     case critical, warning, info

@@ -13,7 +13,7 @@ struct SpecBuilder {
         if let version = R.int(R.value(root, "version")) { spec.version = version }
         if let project = R.string(R.value(root, "project")) { spec.project = project }
         spec.app = app(R.value(root, "app"))
-        spec.hosts = R.items(R.value(root, "hosts")).compactMap(host)
+        spec.hosts = hosts(R.value(root, "hosts"))
         spec.monitoring = monitoring(R.value(root, "monitoring"))
         spec.alerts = alerts(R.value(root, "alerts"))
         spec.slo = slo(R.value(root, "slo"))
@@ -72,15 +72,5 @@ struct SpecBuilder {
         set(&app.dedupeWindowSeconds, duration(R.value(node, "dedupe_window")).map(\.seconds))
         app.sending = sending(provider: R.value(node, "provider"), sending: R.value(node, "sending"))
         return app
-    }
-
-    private func host(_ node: Node) -> Host? {
-        guard let name = R.string(R.value(node, "name")), let address = R.string(R.value(node, "address")) else { return nil }
-        var host = Host(name: name, address: address)
-        set(&host.user, R.string(R.value(node, "user")))
-        set(&host.port, port(R.value(node, "port")))
-        set(&host.roles, strings(R.value(node, "roles"))?.compactMap(Host.Role.init(rawValue:)))
-        hostDeploy(node, into: &host)
-        return host
     }
 }

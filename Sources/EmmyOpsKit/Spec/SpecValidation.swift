@@ -20,18 +20,7 @@ public enum SpecValidation {
             error("app." + ["health_path", "ready_path", "metrics_path"][index], "`\(path)` must start with `/`")
         }
 
-        // Hosts: unique names that are DNS labels, addresses that are IP literals or DNS names.
-        var hostNames: [String: Int] = [:]
-        for (index, host) in spec.hosts.enumerated() {
-            if let first = hostNames[host.name] {
-                error("hosts[\(index)].name", "host `\(host.name)` is defined twice", hint: "the first is hosts[\(first)]")
-            } else {
-                hostNames[host.name] = index
-            }
-            if let problem = HostName.labelProblem(host.name) { error("hosts[\(index)].name", problem.message, hint: problem.hint) }
-            if let problem = HostName.addressProblem(host.address) { error("hosts[\(index)].address", problem.message, hint: problem.hint) }
-            if host.roles.isEmpty { warning("hosts[\(index)].roles", "host `\(host.name)` has no roles, so nothing runs there") }
-        }
+        validateHosts(spec, error: error, warning: warning)
 
         // Ports: the stack shares hosts, so every listener needs its own port.
         let m = spec.monitoring
