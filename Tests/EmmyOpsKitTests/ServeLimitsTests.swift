@@ -19,7 +19,7 @@ import Glibc
         let limit = softDescriptorLimit.map { "ulimit -Sn \($0) && " } ?? ""
         let server = try ProcessHarness(name: "serve", executable: "/bin/sh", arguments: ["-c", "\(limit)exec \(command)"], logDirectory: dir)
         try await poll("EmmyApp /ready", timeout: .seconds(20)) { () -> Bool? in
-            try server.checkAlive()
+            do { try server.checkAlive() } catch { throw LoopbackPorts.Failure(description: "\(error)\n\(server.logTail())") }
             if case .success(200) = HTTPProbe.request("http://127.0.0.1:\(port)/ready").map(\.status) { return true }
             return nil
         }
