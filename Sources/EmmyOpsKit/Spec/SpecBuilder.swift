@@ -48,29 +48,4 @@ struct SpecBuilder {
         guard let node, case .sequence = node else { return nil }
         return R.items(node).compactMap(R.string)
     }
-
-    private func app(_ node: Node?) -> AppConfig {
-        var app = AppConfig()
-        set(&app.name, R.string(R.value(node, "name")))
-        set(&app.port, port(R.value(node, "port")))
-        set(&app.runtime, R.string(R.value(node, "runtime")).flatMap(AppRuntime.init(rawValue:)))
-        set(&app.image, R.string(R.value(node, "image")))
-        set(&app.healthPath, R.string(R.value(node, "health_path")))
-        set(&app.readyPath, R.string(R.value(node, "ready_path")))
-        set(&app.metricsPath, R.string(R.value(node, "metrics_path")))
-        set(&app.defaultRegion, R.string(R.value(node, "default_region")))
-        set(&app.provider, R.string(R.value(R.value(node, "provider"), "kind")).flatMap(ProviderKind.init(rawValue:)))
-        for (key, _, value) in R.pairs(R.value(node, "env")) {
-            if let text = R.string(value) { app.env[key] = ConfigValue(parsing: text) }
-        }
-        set(&app.secrets, strings(R.value(node, "secrets")))
-        for (key, _, value) in R.pairs(R.value(node, "rate_limits")) {
-            if let rate = R.string(value).flatMap(ServerConfig.Rate.init(parsing:)) { app.rateLimits[key] = rate }
-        }
-        set(&app.authRequired, R.bool(R.value(node, "auth")))
-        set(&app.trustedProxies, strings(R.value(node, "trusted_proxies")))
-        set(&app.dedupeWindowSeconds, duration(R.value(node, "dedupe_window")).map(\.seconds))
-        app.sending = sending(provider: R.value(node, "provider"), sending: R.value(node, "sending"))
-        return app
-    }
 }

@@ -1,8 +1,9 @@
 import EmmyApp
 import Foundation
 
-/// Checks that need the whole model: duplicates, port clashes, dangling receiver names,
-/// objectives out of range, thresholds the app's histograms cannot express.
+/// Checks of the built model, run in one fixed order. Each section's own checks live in its
+/// file (`validateApp`, `validateHosts`, …); what spans sections (listener ports, the incident
+/// webhook) is checked here.
 public enum SpecValidation {
     public static func validate(_ spec: Spec) -> [Diagnostic] {
         var out: [Diagnostic] = []
@@ -13,13 +14,7 @@ public enum SpecValidation {
             out.append(Diagnostic(.warning, at: spec.sourceMap.location(of: path), path: path, message, hint: hint))
         }
 
-        if !isLabelValue(spec.app.name) {
-            error("app.name", "`\(spec.app.name)` cannot be a Prometheus job name", hint: "use letters, digits, `-` and `_`")
-        }
-        for (index, path) in [spec.app.healthPath, spec.app.readyPath, spec.app.metricsPath].enumerated() where !path.hasPrefix("/") {
-            error("app." + ["health_path", "ready_path", "metrics_path"][index], "`\(path)` must start with `/`")
-        }
-
+        validateApp(spec, error: error)
         validateHosts(spec, error: error, warning: warning)
 
         // Ports: the stack shares hosts, so every listener needs its own port.
@@ -53,9 +48,7 @@ public enum SpecValidation {
                 error("incident.webhook", "`\(webhook)` is not an http(s) URL")
             }
         }
-        for (index, name) in spec.app.secrets.enumerated() where ConfigValue.secretName(in: "${\(name)}") == nil {
-            error("app.secrets[\(index)]", "`\(name)` is not a valid environment variable name")
-        }
+        validateAppSecrets(spec, error: error)
         return out
     }
 
