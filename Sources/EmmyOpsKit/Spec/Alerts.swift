@@ -126,7 +126,7 @@ extension SpecSchema {
 // MARK: - Reading
 
 extension SpecBuilder {
-    func alerts(_ node: Node?) -> Alerts {
+    func alerts(_ node: CheckedNode?) -> Alerts {
         var alerts = Alerts()
         for kind in AlertKind.allCases {
             guard let entry = R.value(node, kind.rawValue) else { continue }

@@ -125,7 +125,7 @@ extension SpecSchema {
 // MARK: - Reading
 
 extension SpecBuilder {
-    func app(_ node: Node?) -> AppConfig {
+    func app(_ node: CheckedNode?) -> AppConfig {
         var app = AppConfig()
         set(&app.name, R.string(R.value(node, "name")))
         set(&app.port, port(R.value(node, "port")))
@@ -136,11 +136,11 @@ extension SpecBuilder {
         set(&app.metricsPath, R.string(R.value(node, "metrics_path")))
         set(&app.defaultRegion, R.string(R.value(node, "default_region")))
         set(&app.provider, R.string(R.value(R.value(node, "provider"), "kind")).flatMap(ProviderKind.init(rawValue:)))
-        for (key, _, value) in R.pairs(R.value(node, "env")) {
+        for (key, value) in R.pairs(R.value(node, "env")) {
             if let text = R.string(value) { app.env[key] = ConfigValue(parsing: text) }
         }
         set(&app.secrets, strings(R.value(node, "secrets")))
-        for (key, _, value) in R.pairs(R.value(node, "rate_limits")) {
+        for (key, value) in R.pairs(R.value(node, "rate_limits")) {
             if let rate = R.string(value).flatMap(ServerConfig.Rate.init(parsing:)) { app.rateLimits[key] = rate }
         }
         set(&app.authRequired, R.bool(R.value(node, "auth")))

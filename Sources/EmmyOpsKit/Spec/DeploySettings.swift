@@ -88,12 +88,12 @@ extension SpecSchema {
 // MARK: - Reading
 
 extension SpecBuilder {
-    func ssh(_ node: Node?) -> SSHSettings {
+    func ssh(_ node: CheckedNode?) -> SSHSettings {
         SSHSettings(config: R.string(R.value(node, "config")), knownHosts: R.string(R.value(node, "known_hosts")),
                     identity: R.string(R.value(node, "identity")))
     }
 
-    func deploy(_ node: Node?) -> DeploySettings {
+    func deploy(_ node: CheckedNode?) -> DeploySettings {
         var deploy = DeploySettings()
         set(&deploy.root, R.string(R.value(node, "root")))
         set(&deploy.keepReleases, R.int(R.value(node, "keep_releases")))
@@ -112,15 +112,14 @@ extension SpecBuilder {
         return deploy
     }
 
-    func hostDeploy(_ node: Node, into host: inout Host) {
+    func hostDeploy(_ node: CheckedNode, into host: inout Host) {
         host.root = R.string(R.value(node, "root"))
         host.httpPort = port(R.value(node, "http_port"))
         host.slotPorts = ports(R.value(node, "slot_ports"))
     }
 
-    private func ports(_ node: Node?) -> [Int]? {
-        guard let node, case .sequence = node else { return nil }
-        return R.items(node).compactMap(port)
+    private func ports(_ node: CheckedNode?) -> [Int]? {
+        R.list(node)?.compactMap(port)
     }
 }
 

@@ -31,7 +31,7 @@ extension SpecSchema {
 // MARK: - Reading
 
 extension SpecBuilder {
-    func github(_ node: Node?) -> GitHubSettings {
+    func github(_ node: CheckedNode?) -> GitHubSettings {
         var github = GitHubSettings()
         set(&github.spec, R.string(R.value(node, "spec")))
         set(&github.renderDir, R.string(R.value(node, "render_dir")))

@@ -45,11 +45,11 @@ extension SpecSchema {
 
 extension SpecBuilder {
     /// Entries without a name or an address are left out; the schema checker reported them.
-    func hosts(_ node: Node?) -> [Host] {
+    func hosts(_ node: CheckedNode?) -> [Host] {
         R.items(node).compactMap(host)
     }
 
-    private func host(_ node: Node) -> Host? {
+    private func host(_ node: CheckedNode) -> Host? {
         guard let name = R.string(R.value(node, "name")), let address = R.string(R.value(node, "address")) else { return nil }
         var host = Host(name: name, address: address)
         set(&host.user, R.string(R.value(node, "user")))

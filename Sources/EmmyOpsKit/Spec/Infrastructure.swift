@@ -56,18 +56,6 @@ public struct Infrastructure: Sendable, Hashable {
     }
 }
 
-/// The `release:` section: the emmyops binary hosts install, pinned by checksum.
-public struct Release: Sendable, Hashable {
-    public var version: String
-    public var url: String?
-    public var sha256: String?
-    public init(version: String = "0.1.0", url: String? = nil, sha256: String? = nil) {
-        self.version = version
-        self.url = url
-        self.sha256 = sha256
-    }
-}
-
 /// The `backup:` section (the parts renderings need so far).
 public struct Backup: Sendable, Hashable {
     /// `s3://bucket/prefix` where backups go.
@@ -130,7 +118,7 @@ extension SpecSchema {
 // MARK: - Reading
 
 extension SpecBuilder {
-    func infrastructure(_ node: Node) -> Infrastructure {
+    func infrastructure(_ node: CheckedNode) -> Infrastructure {
         var infra = Infrastructure()
         let aws = R.value(node, "aws")
         set(&infra.aws.region, R.string(R.value(aws, "region")))
@@ -156,18 +144,9 @@ extension SpecBuilder {
 
 // MARK: - Validation
 
-/// Checks of the `infrastructure`, `release` and `backup` sections.
+/// Checks of the `infrastructure` and `backup` sections.
 enum InfrastructureValidation {
     static func validate(_ spec: Spec, error: (String, String, String?) -> Void, warning: (String, String, String?) -> Void) {
-        if let url = spec.release.url, !url.hasPrefix("https://") {
-            error("release.url", "`\(url)` must be an https:// URL", "the binary is verified by checksum, but fetch it over TLS too")
-        }
-        if let sha = spec.release.sha256, sha.count != 64 || !sha.allSatisfy(\.isHexDigit) {
-            error("release.sha256", "must be 64 hexadecimal digits", "compute it with `sha256sum emmyops`")
-        }
-        if (spec.release.url == nil) != (spec.release.sha256 == nil) {
-            error(spec.release.url == nil ? "release.sha256" : "release.url", "release.url and release.sha256 go together", "a download without a checksum is never installed")
-        }
         if let target = spec.backup.target, spec.backup.bucket == nil || spec.backup.bucket!.isEmpty {
             error("backup.target", "`\(target)` is not an s3://bucket/prefix target", nil)
         }

@@ -111,7 +111,7 @@ extension SpecSchema {
 // MARK: - Reading
 
 extension SpecBuilder {
-    func monitoring(_ node: Node?) -> Monitoring {
+    func monitoring(_ node: CheckedNode?) -> Monitoring {
         var m = Monitoring()
         set(&m.scrapeInterval, duration(R.value(node, "scrape_interval")))
         set(&m.evaluationInterval, duration(R.value(node, "evaluation_interval")))

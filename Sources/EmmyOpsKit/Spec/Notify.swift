@@ -119,9 +119,9 @@ extension SpecSchema {
 // MARK: - Reading
 
 extension SpecBuilder {
-    func notify(_ node: Node?) -> Notify {
+    func notify(_ node: CheckedNode?) -> Notify {
         var notify = Notify()
-        notify.receivers = R.pairs(R.value(node, "receivers")).map { name, _, value in
+        notify.receivers = R.pairs(R.value(node, "receivers")).map { name, value in
             var receiver = Receiver(name: name)
             if let slack = R.value(value, "slack"), let url = R.string(R.value(slack, "webhook_url")) {
                 receiver.slack = .init(webhookURL: ConfigValue(parsing: url), channel: R.string(R.value(slack, "channel")))
@@ -140,7 +140,7 @@ extension SpecBuilder {
             }
             return receiver
         }
-        for (key, _, value) in R.pairs(R.value(node, "routes")) {
+        for (key, value) in R.pairs(R.value(node, "routes")) {
             if let severity = Severity(rawValue: key) { notify.routes[severity] = strings(value) ?? [] }
         }
         set(&notify.groupBy, strings(R.value(node, "group_by")))

@@ -44,13 +44,13 @@ extension SpecSchema {
 // MARK: - Reading
 
 extension SpecBuilder {
-    func slo(_ node: Node?) -> SLO {
+    func slo(_ node: CheckedNode?) -> SLO {
         var slo = SLO()
         if let availability = R.value(node, "availability") {
             slo.availability = percent(availability)
         }
         if let latency = R.value(node, "latency") {
-            slo.latency = R.pairs(latency).compactMap { key, _, value -> SLO.Latency? in
+            slo.latency = R.pairs(latency).compactMap { key, value -> SLO.Latency? in
                 guard let percentile = Ratio(percent: String(key.dropFirst()) + "%"), let threshold = duration(value) else { return nil }
                 return SLO.Latency(percentile: percentile, threshold: threshold)
             }.first

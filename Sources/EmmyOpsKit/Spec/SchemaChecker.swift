@@ -2,8 +2,9 @@ import EmmyApp
 import Foundation
 import Yams
 
-/// Walks a YAML tree against `SpecSchema`, collecting unknown keys, missing keys and wrong
-/// types with their locations, and recording where every key path was written.
+/// Walks a YAML tree against `SpecSchema`, once: collects unknown keys, missing keys and wrong
+/// types with their locations, records where every key path was written, and returns the
+/// values it accepted as a `CheckedNode` tree for `SpecBuilder`.
 struct SchemaChecker {
     let file: String
     let maxNodes: Int
@@ -26,38 +27,49 @@ struct SchemaChecker {
         diagnostics.append(Diagnostic(.error, at: location(node), path: path, message, hint: hint))
     }
 
-    mutating func check(_ node: Node, against type: SchemaType, path: String) {
-        guard !exhausted else { return }
+    /// Checks `node` against `type` and returns what was accepted, nil when nothing was.
+    mutating func check(_ node: Node, against type: SchemaType, path: String) -> CheckedNode? {
+        guard !exhausted else { return nil }
         visited += 1
         if visited > maxNodes {
             exhausted = true
             error(node, path, "the spec expands to more than \(maxNodes) nodes", hint: "check for aliases that refer to each other")
-            return
+            return nil
         }
         sourceMap.record(path, location(node))
-        if case .alias = node { return }
+        if case .alias = node { return nil }
         switch type {
         case .object(let fields):
-            checkObject(node, fields: fields, path: path)
+            return checkObject(node, fields: fields, path: path)
         case .map(let valueType):
-            guard expect(node, isMapping: true, path: path) else { return }
+            guard expect(node, isMapping: true, path: path) else { return nil }
             var seen: Set<String> = []
+            var entries: [CheckedNode.Entry] = []
             for (key, keyNode, value) in NodeReader.pairs(node) {
                 let childPath = join(path, key)
                 if !seen.insert(key).inserted { error(keyNode, childPath, "`\(key)` is defined twice") }
                 sourceMap.record(childPath, location(keyNode))
-                check(value, against: valueType, path: childPath)
+                if let checked = check(value, against: valueType, path: childPath) {
+                    entries.append(.init(key: key, value: checked))
+                }
             }
+            return .mapping(entries)
         case .list(let itemType):
-            if NodeReader.isNull(node) { return }
+            if NodeReader.isNull(node) { return nil }
             guard case .sequence = node else {
-                return error(node, path, "expected a list, got \(NodeReader.typeName(node))", hint: "write `[a, b]` or one `- item` per line")
+                error(node, path, "expected a list, got \(NodeReader.typeName(node))", hint: "write `[a, b]` or one `- item` per line")
+                return nil
             }
+            var items: [CheckedNode] = []
             for (index, item) in NodeReader.items(node).enumerated() {
-                check(item, against: itemType, path: "\(path)[\(index)]")
+                if let checked = check(item, against: itemType, path: "\(path)[\(index)]") { items.append(checked) }
             }
+            return .sequence(items)
         default:
+            let errorsBefore = diagnostics.count
             checkScalar(node, type, path: path)
+            guard diagnostics.count == errorsBefore, let text = NodeReader.string(node) else { return nil }
+            return .scalar(text)
         }
     }
 
@@ -70,15 +82,16 @@ struct SchemaChecker {
         return true
     }
 
-    private mutating func checkObject(_ node: Node, fields: [SchemaField], path: String) {
+    private mutating func checkObject(_ node: Node, fields: [SchemaField], path: String) -> CheckedNode? {
         guard expect(node, isMapping: true, path: path) else {
             if NodeReader.isNull(node), let required = fields.first(where: \.required), path.isEmpty {
                 error(node, path, "missing required key `\(required.name)`")
             }
-            return
+            return nil
         }
         let names = fields.map(\.name)
         var present: Set<String> = []
+        var entries: [CheckedNode.Entry] = []
         for (key, keyNode, value) in NodeReader.pairs(node) {
             let childPath = join(path, key)
             guard let field = fields.first(where: { $0.name == key }) else {
@@ -88,7 +101,9 @@ struct SchemaChecker {
                 continue
             }
             present.insert(key)
-            check(value, against: field.type, path: childPath)
+            if let checked = check(value, against: field.type, path: childPath) {
+                entries.append(.init(key: key, value: checked))
+            }
         }
         if case .mapping(let mapping) = node {
             for case let (keyNode, _) in mapping where NodeReader.string(keyNode) == nil {
@@ -98,6 +113,7 @@ struct SchemaChecker {
         for field in fields where field.required && !present.contains(field.name) {
             error(node, path, "missing required key `\(field.name)`")
         }
+        return .mapping(entries)
     }
 
     private mutating func checkScalar(_ node: Node, _ type: SchemaType, path: String) {

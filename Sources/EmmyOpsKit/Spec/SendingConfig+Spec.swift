@@ -49,7 +49,7 @@ extension SpecSchema {
 // MARK: - Reading
 
 extension SpecBuilder {
-    func sending(provider: Node?, sending node: Node?) -> SendingConfig {
+    func sending(provider: CheckedNode?, sending node: CheckedNode?) -> SendingConfig {
         var config = SendingConfig()
         set(&config.provider, R.string(R.value(provider, "kind")).flatMap(ProviderKind.init(rawValue:)))
         set(&config.log.path, R.string(R.value(R.value(provider, "log"), "path")))

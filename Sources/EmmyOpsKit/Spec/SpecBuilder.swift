@@ -1,14 +1,13 @@
 import EmmyApp
-import Yams
 
-/// Builds the model from a YAML tree the `SchemaChecker` has seen. Lenient by design: a value
-/// the checker already reported keeps its default, so later checks still run on the rest.
+/// Builds the model from the values the `SchemaChecker` accepted. A value the checker reported
+/// is absent and keeps its default, so later checks still run on the rest.
 struct SpecBuilder {
     let file: String
 
-    typealias R = NodeReader
+    typealias R = CheckedReader
 
-    func build(_ root: Node) -> Spec {
+    func build(_ root: CheckedNode?) -> Spec {
         var spec = Spec()
         if let version = R.int(R.value(root, "version")) { spec.version = version }
         if let project = R.string(R.value(root, "project")) { spec.project = project }
@@ -19,17 +18,14 @@ struct SpecBuilder {
         spec.slo = slo(R.value(root, "slo"))
         spec.notify = notify(R.value(root, "notify"))
         spec.incident = Incident(webhook: R.string(R.value(R.value(root, "incident"), "webhook")))
-        let release = R.value(root, "release")
-        set(&spec.release.version, R.string(R.value(release, "version")))
-        spec.release.url = R.string(R.value(release, "url"))
-        spec.release.sha256 = R.string(R.value(release, "sha256"))
+        spec.release = release(R.value(root, "release"))
         let backup = R.value(root, "backup")
         spec.backup.target = R.string(R.value(backup, "target"))
         let keep = R.value(backup, "keep")
         set(&spec.backup.keep.daily, R.int(R.value(keep, "daily")))
         set(&spec.backup.keep.weekly, R.int(R.value(keep, "weekly")))
         set(&spec.backup.keep.monthly, R.int(R.value(keep, "monthly")))
-        if let node = R.value(root, "infrastructure"), !R.isNull(node) { spec.infrastructure = infrastructure(node) }
+        if let node = R.value(root, "infrastructure") { spec.infrastructure = infrastructure(node) }
         spec.github = github(R.value(root, "github"))
         spec.supervise = supervise(R.value(root, "supervise"))
         spec.ssh = ssh(R.value(root, "ssh"))
@@ -41,11 +37,10 @@ struct SpecBuilder {
         if let value { target = value }
     }
 
-    func duration(_ node: Node?) -> PromDuration? { R.string(node).flatMap(PromDuration.init(parsing:)) }
-    func percent(_ node: Node?) -> Ratio? { R.string(node).flatMap(Ratio.init(percent:)) }
-    func port(_ node: Node?) -> Int? { R.int(node).flatMap { (1...65535).contains($0) ? $0 : nil } }
-    func strings(_ node: Node?) -> [String]? {
-        guard let node, case .sequence = node else { return nil }
-        return R.items(node).compactMap(R.string)
+    func duration(_ node: CheckedNode?) -> PromDuration? { R.string(node).flatMap(PromDuration.init(parsing:)) }
+    func percent(_ node: CheckedNode?) -> Ratio? { R.string(node).flatMap(Ratio.init(percent:)) }
+    func port(_ node: CheckedNode?) -> Int? { R.int(node).flatMap { (1...65535).contains($0) ? $0 : nil } }
+    func strings(_ node: CheckedNode?) -> [String]? {
+        R.list(node)?.compactMap(R.string)
     }
 }

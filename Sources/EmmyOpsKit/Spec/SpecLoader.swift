@@ -2,7 +2,8 @@ import EmmyApp
 import Foundation
 import Yams
 
-/// Reads emmy.yaml: YAML → structural checks against `SpecSchema` → model → semantic checks.
+/// Reads emmy.yaml: YAML → one walk checking it against `SpecSchema` → model built from the
+/// accepted values → semantic checks.
 ///
 /// Every problem is collected with its `file:line:col` before anything fails, and no input
 /// (binary junk, huge files, deep nesting, alias bombs) can crash or hang it.
@@ -85,12 +86,12 @@ public enum SpecLoader {
                 hint: "start with `version: 1`, or run `emmyops init`")])
         }
         var checker = SchemaChecker(file: file, maxNodes: maxNodes)
-        checker.check(root, against: SpecSchema.root, path: "")
+        let checked = checker.check(root, against: SpecSchema.root, path: "")
         var diagnostics = checker.diagnostics
         if checker.exhausted {
             return Result(spec: nil, diagnostics: diagnostics)
         }
-        var spec = SpecBuilder(file: file).build(root)
+        var spec = SpecBuilder(file: file).build(checked)
         spec.sourceMap = checker.sourceMap
         diagnostics += SpecValidation.validate(spec)
         diagnostics.sort { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }

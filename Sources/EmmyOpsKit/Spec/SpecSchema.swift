@@ -51,11 +51,7 @@ public enum SpecSchema {
         SchemaField("incident", .object([
             SchemaField("webhook", .string, "URL of emmyops' own alert receiver; every alert is also sent there."),
         ]), "Automated incident response."),
-        SchemaField("release", .object([
-            SchemaField("version", .string, "emmyops version hosts run."),
-            SchemaField("url", .string, "https:// URL of the emmyops Linux binary that cloud-init installs."),
-            SchemaField("sha256", .string, "SHA-256 of that binary; the install fails on a mismatch."),
-        ]), "The emmyops release hosts install."),
+        release,
         SchemaField("backup", .object([
             SchemaField("target", .string, "Where backups go, e.g. s3://acme-emmy-backups/prod."),
             SchemaField("keep", .object([

@@ -38,6 +38,7 @@ public enum SpecValidation {
         validateAlerts(spec, error: error, warning: warning)
         validateSLO(spec, error: error, warning: warning)
         validateNotify(spec, error: error, warning: warning)
+        validateRelease(spec, error: error)
         InfrastructureValidation.validate(spec, error: error, warning: warning)
         validateSupervise(spec, error: error)
         DeployValidation.validate(spec, error: error)

@@ -56,7 +56,7 @@ extension SpecSchema {
 // MARK: - Reading
 
 extension SpecBuilder {
-    func supervise(_ node: Node?) -> SuperviseSettings {
+    func supervise(_ node: CheckedNode?) -> SuperviseSettings {
         var s = SuperviseSettings()
         set(&s.backoffInitial, duration(R.value(node, "backoff_initial")))
         set(&s.backoffMax, duration(R.value(node, "backoff_max")))
