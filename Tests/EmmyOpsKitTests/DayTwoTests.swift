@@ -5,7 +5,8 @@ import Testing
 import Glibc
 #endif
 
-/// The day-2 pieces that need no hosts: how logs read, how audit logs merge.
+/// The day-2 pieces that need no hosts: how logs read, how audit logs merge, how secrets are
+/// found and read, when a lock may be released.
 @Suite struct DayTwoUnitTests {
     @Test func jsonLogLinesReadAsTextAndKeepTheirPlaceInTime() {
         let lines: [Substring] = [
@@ -45,6 +46,49 @@ import Glibc
         let secrets = AuditEntry(who: "ci", when: Date(timeIntervalSince1970: 0), host: "a", from: nil, to: "secrets", action: "secrets",
                                  result: "ok", durationS: 0.5, keys: ["B", "A"])
         #expect(FleetAudit.line(secrets).contains("secrets B, A  ok"))
+    }
+
+    @Test func secretsAreFoundWhereTheSpecReferencesThem() throws {
+        let text = """
+        version: 1
+        hosts:
+          - { name: web, address: 10.0.0.1, roles: [app] }
+          - { name: mon, address: 10.0.0.2, roles: [monitoring] }
+        app:
+          secrets: [EXTRA_KEY]
+          env: { FEATURE: "on", API_KEY: "${THIRD_PARTY_KEY}" }
+          provider: { kind: twilio, twilio: { from: "+15005550006" } }
+        notify:
+          receivers:
+            team: { slack: { webhook_url: "${SLACK_WEBHOOK_URL}" } }
+            oncall: { pagerduty: { routing_key: "${PAGERDUTY_KEY}" } }
+          routes: { critical: [oncall], warning: [team] }
+        """
+        let result = SpecLoader.load(text: text, file: "emmy.yaml")
+        let spec = try #require(result.spec, "\(result.diagnostics)")
+        let references = SecretReferences(spec)
+        #expect(references.app == ["EXTRA_KEY", "THIRD_PARTY_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"])
+        #expect(references.alertmanager == ["PAGERDUTY_KEY", "SLACK_WEBHOOK_URL"])
+        #expect(references.names(for: spec.hosts[0]) == references.app)
+        #expect(references.names(for: spec.hosts[1]) == references.alertmanager)
+    }
+
+    @Test func envFilesParseAndMissingValuesAreNamedNotShown() throws {
+        let values = try SecretValues.parse(envFile: "# comment\n\nexport A=one=two\nB=\"quoted value\"\r\nC='x'\n", path: "s.env")
+        #expect(values.values == ["A": "one=two", "B": "quoted value", "C": "x"])
+        #expect(throws: DeployError.self) { try SecretValues.parse(envFile: "A=1\nnot a pair s3cr3t\n", path: "s.env") }
+        do {
+            _ = try SecretValues.parse(envFile: "A=1\nnot a pair s3cr3t\n", path: "s.env")
+        } catch {
+            #expect("\(error)" == "s.env:2: not a KEY=VALUE line", "the message must not quote the line")
+        }
+        do {
+            _ = try values.pick(["A", "MISSING", "ALSO"], source: "s.env")
+            Issue.record("missing values must fail")
+        } catch {
+            #expect("\(error)".contains("MISSING, ALSO") && !"\(error)".contains("one=two"))
+        }
+        #expect(throws: DeployError.self) { try SecretValues(["K": "a\nB=evil"]).pick(["K"], source: "env") }
     }
 }
 
