@@ -28,16 +28,7 @@ extension EmmyOps {
                     return AuditLog.parse(result.stdout)
                 }
             }
-            var logs: [[AuditEntry]] = []
-            var failed: (any Error)?
-            for answer in answers {
-                switch answer.result {
-                case .success(let entries): logs.append(entries)
-                case .failure(let error):
-                    Output.error("\(answer.target.host.name): \(error)")
-                    failed = failed ?? error
-                }
-            }
+            let (logs, failure) = FleetAnswers.split(answers)
             let entries = FleetAudit.merge(logs, since: since.flatMap { Since.parse($0) })
             if fleet.format == .json {
                 let encoder = JSONEncoder()
@@ -46,7 +37,7 @@ extension EmmyOps {
             } else {
                 for entry in entries { print(FleetAudit.line(entry)) }
             }
-            if let failed { throw failed.isUnreachable ? CommandFailure.environment(nil) : CommandFailure.silentProblem }
+            if let failure { throw failure }
         }
     }
 }

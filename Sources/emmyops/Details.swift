@@ -19,16 +19,7 @@ extension EmmyOps {
             let answers = try fleet.withTransports(spec) { runner in
                 FleetQuery.each(targets) { target in try Self.details(target, runner(target)) }
             }
-            var all: [HostDetails] = []
-            var unreachable: [String] = []
-            for answer in answers {
-                switch answer.result {
-                case .success(let details): all.append(details)
-                case .failure(let error):
-                    if error.isUnreachable { unreachable.append(answer.target.host.name) }
-                    Output.error("\(answer.target.host.name): \(error)")
-                }
-            }
+            let (all, failure) = FleetAnswers.split(answers)
             if fleet.format == .json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -36,8 +27,8 @@ extension EmmyOps {
             } else {
                 print(HostDetails.table([HostDetails.header] + all.map(\.row)))
             }
-            if !unreachable.isEmpty { throw CommandFailure.environment(nil) }
-            if all.count < targets.count || !all.allSatisfy(\.isHealthy) { throw CommandFailure.silentProblem }
+            if let failure { throw failure }
+            if !all.allSatisfy(\.isHealthy) { throw CommandFailure.silentProblem }
         }
 
         /// The host's report; a host with no release yet has no binary to ask, and says so.

@@ -49,17 +49,8 @@ extension EmmyOps {
             let answers = try fleet.withTransports(spec) { runner in
                 FleetQuery.each(targets) { target in try body(LockInspection(runner: runner(target), target: target)) }
             }
-            var reports: [LockReport] = []
-            var firstError: (any Error)?
-            for answer in answers {
-                switch answer.result {
-                case .success(let report): reports.append(report)
-                case .failure(let error):
-                    Output.error("\(answer.target.host.name): \(error)")
-                    firstError = firstError ?? error
-                }
-            }
-            if let firstError { throw firstError.isUnreachable ? CommandFailure.environment(nil) : CommandFailure.silentProblem }
+            let (reports, failure) = FleetAnswers.split(answers)
+            if let failure { throw failure }
             return reports
         }
 

@@ -48,19 +48,13 @@ extension EmmyOps {
                 }
                 let push = try SecretsPush(spec: spec, values: values, source: source, who: FleetOptions.who)
                 let answers = try fleet.withTransports(spec) { runner in
-                    FleetQuery.each(targets) { target in try push.push(to: target, runner: runner(target)) }
+                    FleetQuery.each(targets) { target in (target.host.name, try push.push(to: target, runner: runner(target))) }
                 }
-                var failed: (any Error)?
-                for answer in answers {
-                    switch answer.result {
-                    case .success(let keys):
-                        print("[\(answer.target.host.name)] wrote \(keys.isEmpty ? "no secrets (none for its roles)" : keys.joined(separator: ", "))")
-                    case .failure(let error):
-                        Output.error("\(answer.target.host.name): \(error)")
-                        failed = failed ?? error
-                    }
+                let (written, failure) = FleetAnswers.split(answers)
+                for (host, keys) in written {
+                    print("[\(host)] wrote \(keys.isEmpty ? "no secrets (none for its roles)" : keys.joined(separator: ", "))")
                 }
-                if let failed { throw failed.isUnreachable ? CommandFailure.environment(nil) : CommandFailure.silentProblem }
+                if let failure { throw failure }
                 Output.note("the app reads secrets.env when a release starts: deploy to apply it")
             }
         }
