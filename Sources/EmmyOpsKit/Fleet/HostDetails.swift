@@ -29,8 +29,9 @@ public struct HostDetails: Codable, Sendable, Hashable {
 
     public init(host: String) { self.host = host }
 
-    /// Everything was answered and the release is ready and supervised.
-    public var isHealthy: Bool { release != nil && supervisor == "running" && ready == "200" }
+    /// A release is current and ready, and its supervisor (the native runtime has one; a docker
+    /// release has none) is running.
+    public var isHealthy: Bool { release != nil && ready == "200" && (supervisor == nil || supervisor == "running") }
 
     /// Reads the host's own files and probes its release (run on the host).
     public static func gather(layout: ReleaseLayout, hostName: String, now: Date = Date()) -> HostDetails {
