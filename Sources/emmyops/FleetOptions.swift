@@ -28,14 +28,31 @@ struct FleetOptions: ParsableArguments {
     func load() throws -> (Spec, [DeployTarget]) {
         var loaded = try spec.load()
         if let sshConfig { loaded.ssh.config = sshConfig }
-        let hosts = all ? loaded.hosts.filter { $0.roles.contains(.app) } : try host.map { name in
+        let hosts = all ? loaded.hosts.filter { $0.roles.contains(.app) } : try named(in: loaded)
+        if hosts.isEmpty {
+            throw CommandFailure.problem("no hosts with the app role in \(spec.spec)")
+        }
+        return (loaded, hosts.map { DeployTarget(host: $0, spec: loaded) })
+    }
+
+    /// The hosts named with --host, in the order given.
+    private func named(in loaded: Spec) throws -> [EmmyOpsKit.Host] {
+        try host.map { name in
             guard let found = loaded.hosts.first(where: { $0.name == name }) else {
                 throw CommandFailure.usage("no host named `\(name)` in \(spec.spec) (hosts: \(loaded.hosts.map(\.name).joined(separator: ", ")))")
             }
             return found
         }
+    }
+
+    /// Day-2 commands: the hosts named with --host, else (--all, or neither flag) every host
+    /// with one of `roles`, in spec order.
+    func load(roles: Set<EmmyOpsKit.Host.Role>) throws -> (Spec, [DeployTarget]) {
+        var loaded = try spec.load()
+        if let sshConfig { loaded.ssh.config = sshConfig }
+        let hosts = host.isEmpty ? loaded.hosts.filter { !roles.isDisjoint(with: $0.roles) } : try named(in: loaded)
         if hosts.isEmpty {
-            throw CommandFailure.problem("no hosts with the app role in \(spec.spec)")
+            throw CommandFailure.problem("no hosts with the \(roles.map(\.rawValue).sorted().joined(separator: " or ")) role in \(spec.spec)")
         }
         return (loaded, hosts.map { DeployTarget(host: $0, spec: loaded) })
     }
@@ -67,6 +84,11 @@ struct FleetOptions: ParsableArguments {
 
     /// Runs `body` with one SSH transport per host, closing their shared connections after.
     func withTransports<T>(_ spec: Spec, _ body: (@escaping @Sendable (DeployTarget) -> any CommandRunner) throws -> T) throws -> T {
+        try withSSH(spec) { transport in try body(transport) }
+    }
+
+    /// `withTransports` with the SSH transport itself, for commands that stream (`logs --follow`).
+    func withSSH<T>(_ spec: Spec, _ body: (@escaping @Sendable (DeployTarget) -> SSHTransport) throws -> T) throws -> T {
         let directory: String
         do { directory = try SSHTransport.makeControlDirectory() } catch {
             throw CommandFailure.environment("\(error)")

@@ -10,7 +10,7 @@ extension EmmyOps {
     struct HostCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "host", abstract: "Host-side steps of deploy and rollback (run over SSH).", shouldDisplay: false,
-            subcommands: [Activate.self, Prune.self, Releases.self])
+            subcommands: [Activate.self, Prune.self, Releases.self, Details.self])
 
         struct Activate: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Start a release on the idle slot, gate on readiness, switch nginx and `current`.")
@@ -60,6 +60,18 @@ extension EmmyOps {
                 encoder.keyEncodingStrategy = .convertToSnakeCase
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(HostActivation.listing(ReleaseLayout(root: root))), as: UTF8.self))
+            }
+        }
+
+        struct Details: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "This host's release, slot, supervisor and readiness, as JSON (for `emmyops details`).")
+            @Option var root: String
+            @Option var host: String
+
+            func run() throws {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(HostDetails.gather(layout: ReleaseLayout(root: root), hostName: host)), as: UTF8.self))
             }
         }
     }

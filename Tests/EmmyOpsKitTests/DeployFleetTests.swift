@@ -9,17 +9,8 @@ import Glibc
 /// built emmyops binary as the artifact.
 @Suite("Deploy over real SSH", .serialized)
 struct DeployFleetTests {
-    /// Runs `body` with a fleet, always tearing it down; a missing tool skips (or fails in CI).
     private func withHosts(_ count: Int, roots: [Int: String] = [:], _ body: (SSHHosts) async throws -> Void) async throws {
-        guard SSHHosts.missing.isEmpty else {
-            Issue.record("EMMY_REQUIRE_TOOLS=1 but missing: \(SSHHosts.missing.joined(separator: ", "))")
-            return
-        }
-        let hosts = try SSHHosts(count: count, roots: roots)
-        defer { hosts.shutdown() }
-        do { try await body(hosts) } catch {
-            Issue.record("\(error)\n\(hosts.logs())")
-        }
+        try await SSHHosts.with(count, roots: roots, body)
     }
 
     @Test("one host: v1 then v2, gated, current switched, old release stopped",

@@ -12,6 +12,19 @@ public struct DeployLock: Sendable {
         public var holder: String
         public var started: Date
         public var expires: Date
+        /// The machine and process of the run holding the lock, so `lock release` can tell a
+        /// live deploy from a dead one. Optional: locks written before they were recorded lack them.
+        public var machine: String?
+        public var pid: Int32?
+
+        public init(id: String, holder: String, started: Date, expires: Date, machine: String? = nil, pid: Int32? = nil) {
+            self.id = id
+            self.holder = holder
+            self.started = started
+            self.expires = expires
+            self.machine = machine
+            self.pid = pid
+        }
     }
 
     public let runner: any CommandRunner
@@ -28,7 +41,8 @@ public struct DeployLock: Sendable {
 
     /// Takes the lock; returns the holder written and a warning when a stale lock was taken over.
     public func acquire(holder: String, now: Date = Date()) throws -> (Holder, warning: String?) {
-        let mine = Holder(id: UUID().uuidString, holder: holder, started: now, expires: now.addingTimeInterval(expiry))
+        let mine = Holder(id: UUID().uuidString, holder: holder, started: now, expires: now.addingTimeInterval(expiry),
+                          machine: ProcessInfo.processInfo.hostName, pid: getpid())
         _ = try check(runner.run(["mkdir", "-p", "--", layout.shared]), "mkdir")
         var warning: String?
         if try runner.run(["mkdir", "--", layout.lock]).status != 0 {
@@ -48,6 +62,16 @@ public struct DeployLock: Sendable {
     public func release(_ holder: Holder) throws {
         guard try read()?.id == holder.id else { return }
         _ = try check(runner.run(["rm", "-rf", "--", layout.lock]), "rm")
+    }
+
+    /// Removes the lock whoever holds it (`emmyops lock release`; the caller decides whether it may).
+    public func forceRelease() throws {
+        _ = try check(runner.run(["rm", "-rf", "--", layout.lock]), "rm")
+    }
+
+    /// Whether the lock directory exists (a run killed between `mkdir` and writing its holder leaves one without holder.json).
+    public func isHeld() throws -> Bool {
+        try runner.run(["test", "-d", layout.lock]).status == 0
     }
 
     public func read() throws -> Holder? {

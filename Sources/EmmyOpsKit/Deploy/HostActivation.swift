@@ -103,7 +103,7 @@ public struct HostActivation {
         }
 
         let config = try ProxySwitch.render(listen: target.listenAddress, httpPort: target.httpPort, metricsPath: spec.app.metricsPath,
-                                            drainSeconds: max(1, Int(drain)), version: version)
+                                            drainSeconds: max(1, Int(drain)), version: version, tls: target.tls)
         do {
             try proxy.switchTo(port: port, config: config)
         } catch {

@@ -21,11 +21,22 @@ public struct ProxySwitch: Sendable {
     var pidPath: String { prefix + "/logs/nginx.pid" }
 
     /// nginx.conf for a release, from Templates/nginx/emmy.conf.mustache.
-    public static func render(listen: String, httpPort: Int, metricsPath: String, drainSeconds: Int, version: String) throws -> String {
-        try TemplateLibrary.render("nginx/emmy.conf", [
+    public static func render(listen: String, httpPort: Int, metricsPath: String, drainSeconds: Int, version: String,
+                              tls: ProxyTLS? = nil) throws -> String {
+        var context: [String: Any] = [
             "listen": listen, "httpPort": httpPort, "metricsPath": metricsPath,
             "drainSeconds": drainSeconds, "version": version,
-        ] as [String: Any])
+        ]
+        if let tls {
+            context["tls"] = [
+                "httpsPort": tls.httpsPort, "certificate": tls.certificatePath, "key": tls.keyPath,
+                "acmeWebroot": tls.acmeWebroot ?? "", "hstsSeconds": tls.hstsMaxAge.milliseconds / 1000,
+                "hsts": tls.hstsMaxAge.milliseconds >= 1000,
+                // The redirect names the port unless it is HTTPS's own.
+                "portSuffix": tls.httpsPort == 443 ? "" : ":\(tls.httpsPort)",
+            ] as [String: Any]
+        }
+        return try TemplateLibrary.render("nginx/emmy.conf", context)
     }
 
     public static func upstream(port: Int) -> String { "server 127.0.0.1:\(port);\n" }

@@ -65,6 +65,8 @@ public struct DeployTarget: Sendable, Hashable {
     public var slotPorts: [Int]
     public var nginx: String
     public var nginxPrefix: String
+    /// HTTPS, with this host's port and ACME webroot filled in; nil serves plain HTTP.
+    public var tls: ProxyTLS?
 
     public init(host: Host, spec: Spec) {
         self.host = host
@@ -75,5 +77,11 @@ public struct DeployTarget: Sendable, Hashable {
         slotPorts = host.slotPorts ?? spec.deploy.slotPorts ?? [spec.app.port, spec.app.port + 1]
         nginx = spec.deploy.nginx
         nginxPrefix = spec.deploy.nginxPrefix ?? root + "/shared/nginx"
+        tls = spec.deploy.tls.map { tls in
+            var tls = tls
+            tls.httpsPort = host.httpsPort ?? tls.httpsPort
+            tls.acmeWebroot = tls.acmeWebroot ?? root + "/shared/acme"
+            return tls
+        }
     }
 }

@@ -113,7 +113,26 @@ http {
     }
 
     server {
+        {{#tls}}
+        # HTTPS: Mozilla's "intermediate" settings (TLS 1.2 and 1.3, forward-secret AEAD ciphers;
+        # its DHE suites are left out, as they need a dhparam file), HTTP/2, HSTS.
+        listen {{listen}}:{{httpsPort}} ssl http2;
+        ssl_certificate {{certificate}};
+        ssl_certificate_key {{key}};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ecdh_curve X25519:prime256v1:secp384r1;
+        ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+        ssl_prefer_server_ciphers off;
+        ssl_session_timeout 1d;
+        ssl_session_cache shared:EmmyTLS:10m;
+        ssl_session_tickets off;
+        {{#hsts}}
+        add_header Strict-Transport-Security "max-age={{hstsSeconds}}" always;
+        {{/hsts}}
+        {{/tls}}
+        {{^tls}}
         listen {{listen}}:{{httpPort}};
+        {{/tls}}
         # The app's own upload limit (512 MiB) decides; nginx streams the body to the app as it
         # arrives instead of spooling a copy to disk first.
         client_max_body_size 512m;
@@ -143,6 +162,30 @@ http {
             proxy_pass http://emmy_app;
         }
     }
+    {{#tls}}
+
+    # Plain HTTP only redirects to HTTPS, except for what must stay on it: the ACME challenge
+    # (a certificate is issued and renewed through it) and the local Prometheus's scrape.
+    server {
+        listen {{listen}}:{{httpPort}};
+
+        location ^~ /.well-known/acme-challenge/ {
+            root {{acmeWebroot}};
+            default_type text/plain;
+        }
+
+        location = {{metricsPath}} {
+            allow 127.0.0.1;
+            allow ::1;
+            deny all;
+            proxy_pass http://emmy_app;
+        }
+
+        location / {
+            return 301 https://$host{{portSuffix}}$request_uri;
+        }
+    }
+    {{/tls}}
 }
 """# + "\n",
         "systemd/emmyops.service": #"""

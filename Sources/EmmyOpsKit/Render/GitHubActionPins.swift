@@ -36,27 +36,23 @@ enum GitHubStep {
         ("with", .object(("persist-credentials", .bool(false))))
     )
 
-    /// A job in the Swift container with read-only access to the repository and a time limit.
-    static func job(_ name: String, spec: Spec, timeoutMinutes: Int, environment: String? = nil, steps: [YAMLValue]) -> YAMLValue {
+    /// A job with read-only access to the repository and a time limit; in the Swift container
+    /// when it builds Swift (`swift`), else on the runner itself.
+    static func job(_ name: String, spec: Spec, timeoutMinutes: Int, environment: String? = nil, swift: Bool = true,
+                    steps: [YAMLValue]) -> YAMLValue {
         .object(
             ("name", .string(name)),
             ("runs-on", "ubuntu-24.04"),
             ("timeout-minutes", .int(timeoutMinutes)),
             ("permissions", .object(("contents", "read"))),
             ("environment", environment.map(YAMLValue.string)),
-            ("container", .object(("image", .string(spec.github.swiftImage)))),
+            ("container", swift ? .object(("image", .string(spec.github.swiftImage))) : nil),
             ("steps", .list(steps))
         )
     }
 
     /// Where the SSH material lives while a job runs.
     static let sshDir = "$RUNNER_TEMP/emmyops-ssh"
-
-    /// Installs the OpenSSH client the container image lacks.
-    static let installSSHClient = run("Install the SSH client", """
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends openssh-client
-        """)
 
     /// Writes the key and known_hosts from secrets into files only this user can read, plus an
     /// ssh config that uses them and nothing else. The secrets reach the script through `env:`.
@@ -85,5 +81,32 @@ enum GitHubStep {
     /// Removes the key even when an earlier step failed.
     static let removeSSHConfig = run("Remove the SSH key", "rm -rf \"\(sshDir)\"", condition: "always()")
 
-    static let buildRelease = run("Build the release binary", "swift build -c release --static-swift-stdlib")
+    /// Where `installRelease` puts the binary.
+    static let releaseBinary = "\"$RUNNER_TEMP/emmyops/emmyops\""
+
+    /// Downloads the spec's release (`release.url`, else the published `emmyops-linux-x86_64`
+    /// of `release.version`) over HTTPS only and checks it before it runs: against
+    /// `release.sha256` when the spec pins it, else against the `.sha256` file published beside
+    /// it, as action.yml does. The values reach the script through `env:`.
+    static func installRelease(_ release: Release) -> YAMLValue {
+        let url = release.url ?? "https://github.com/emmyops/emmyops/releases/download/v\(release.version)/emmyops-linux-x86_64"
+        return run("Install emmyops \(release.version)", """
+            set -euo pipefail
+            dir="$RUNNER_TEMP/emmyops"
+            mkdir -p "$dir"
+            fetch() {
+              curl --fail --silent --show-error --location --proto '=https' --proto-redir '=https' --tlsv1.2 \\
+                --retry 3 --max-time 300 --output "$2" "$1"
+            }
+            fetch "$EMMY_RELEASE_URL" "$dir/emmyops"
+            sha256="$EMMY_RELEASE_SHA256"
+            if [ -z "$sha256" ]; then
+              fetch "$EMMY_RELEASE_URL.sha256" "$dir/emmyops.sha256"
+              sha256=$(cut -d ' ' -f 1 "$dir/emmyops.sha256")
+            fi
+            printf '%s  %s\\n' "$sha256" "$dir/emmyops" | sha256sum --check --strict
+            chmod 755 "$dir/emmyops"
+            "$dir/emmyops" --version
+            """, env: [("EMMY_RELEASE_URL", url), ("EMMY_RELEASE_SHA256", release.sha256 ?? "")])
+    }
 }

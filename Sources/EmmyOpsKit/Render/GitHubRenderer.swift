@@ -1,9 +1,10 @@
-/// Renders `github/workflows/`: the CI, deploy and backup workflows that drive emmyops.
+/// Renders `.github/workflows/`: the CI, deploy and backup workflows that drive emmyops.
 ///
 /// Every job starts with no permissions but `contents: read`, runs in the Swift container with a
 /// time limit, and checks out without persisting the token. Spec values reach scripts through
 /// `env:` (never `${{ }}` inside a script), and every third-party action is pinned to a commit.
-/// A repository keeps its copy in `.github/workflows/`.
+/// Deploy and backup run the spec's pinned, checksum-verified emmyops release on the runner
+/// itself; only CI, which builds and tests the repository, needs the Swift container.
 public enum GitHubRenderer {
     /// Where the workflows are rendered, relative to the output folder.
     public static let folder = OutputPath.workflowsFolder
@@ -42,7 +43,7 @@ struct GitHubWorkflows {
                         jobs: [("ci", GitHubStep.job("Build, test and validate", spec: spec, timeoutMinutes: 60, steps: steps))])
     }
 
-    /// Pushes to main and `v*` tags: build the static release binary and roll it out to every host.
+    /// Pushes to main and `v*` tags: install the pinned release binary and roll it out to every host.
     var deploy: YAMLValue {
         let steps = releaseOverSSH("Deploy to every host", "deploy --all")
         return workflow("Deploy",
@@ -50,7 +51,7 @@ struct GitHubWorkflows {
                         concurrency: serialised("deploy-\(spec.project)"),
                         env: [("EMMY_SPEC", github.spec)],
                         jobs: [("deploy", GitHubStep.job("Deploy every host", spec: spec, timeoutMinutes: 30,
-                                                         environment: github.environment, steps: steps))])
+                                                         environment: github.environment, swift: false, steps: steps))])
     }
 
     /// On the spec's schedule or by hand: take a backup.
@@ -62,18 +63,18 @@ struct GitHubWorkflows {
                         concurrency: serialised("backup-\(spec.project)"),
                         env: [("EMMY_SPEC", github.spec)],
                         jobs: [("backup", GitHubStep.job("Back up", spec: spec, timeoutMinutes: 30,
-                                                         environment: github.environment, steps: steps))])
+                                                         environment: github.environment, swift: false, steps: steps))])
     }
 
-    /// Builds the release binary and runs `emmyops <command>` against the hosts with the SSH
-    /// material from the environment's secrets, removing it afterwards whatever happened.
+    /// Installs the pinned release binary and runs `emmyops <command>` against the hosts with
+    /// the SSH material from the environment's secrets, removing it afterwards whatever happened.
+    /// The runner image has the OpenSSH client; the repository is checked out for its spec.
     private func releaseOverSSH(_ name: String, _ command: String) -> [YAMLValue] {
         [
             GitHubStep.checkout,
-            GitHubStep.installSSHClient,
-            GitHubStep.buildRelease,
+            GitHubStep.installRelease(spec.release),
             GitHubStep.writeSSHConfig,
-            GitHubStep.run(name, ".build/release/emmyops \(command) --spec \"$EMMY_SPEC\" --ssh-config \"\(GitHubStep.sshDir)/config\""),
+            GitHubStep.run(name, "\(GitHubStep.releaseBinary) \(command) --spec \"$EMMY_SPEC\" --ssh-config \"\(GitHubStep.sshDir)/config\""),
             GitHubStep.removeSSHConfig,
         ]
     }

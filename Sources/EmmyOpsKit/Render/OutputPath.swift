@@ -22,9 +22,12 @@ public enum OutputPath {
     public static let composeGrafanaDatasource = "compose/grafana/datasources/prometheus.yml"
     public static let composeSecrets = "compose/secrets"
 
-    // terraform/ and github/.
+    // terraform/ and .github/.
     public static let terraformFolder = "terraform/"
     public static func terraform(_ file: String) -> String { terraformFolder + file }
     public static let cloudInit = terraform("cloud-init.yaml")
-    public static let workflowsFolder = "github/workflows"
+    /// Where GitHub reads workflows, so `render all --out .` in a repository is what runs.
+    public static let workflowsFolder = ".github/workflows"
+    /// Where earlier versions rendered them (GitHub never read it): removed as stale on the next render.
+    public static let legacyWorkflowsFolder = "github/workflows"
 }

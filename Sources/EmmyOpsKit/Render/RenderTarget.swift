@@ -4,7 +4,12 @@ public enum RenderTarget: String, Sendable, CaseIterable {
 
     /// Folders this target's renderings live in; stale files there are removed.
     public var ownedFolders: [String] {
-        self == .all ? RenderTarget.allCases.filter { $0 != .all }.flatMap(\.ownedFolders) : ["\(rawValue)/"]
+        switch self {
+        case .all: RenderTarget.allCases.filter { $0 != .all }.flatMap(\.ownedFolders)
+        // Only the workflows folder: a repository's own files elsewhere under .github are not ours.
+        case .github: [OutputPath.workflowsFolder + "/", OutputPath.legacyWorkflowsFolder + "/"]
+        default: ["\(rawValue)/"]
+        }
     }
 
     /// Renders this target; `all` is every other target, in order. The spec's alerts are built

@@ -42,7 +42,37 @@ public struct DeploySettings: Sendable, Hashable {
     /// nginx `-p` prefix; default `<root>/shared/nginx`, so emmyops runs its own nginx master.
     public var nginxPrefix: String?
     public var nginx: String = "nginx"
+    /// HTTPS on the proxy; nil serves plain HTTP on `httpPort` only.
+    public var tls: ProxyTLS?
     public init() {}
+}
+
+/// `deploy.proxy.tls`: nginx serves HTTPS (HTTP/2, Mozilla's intermediate settings, HSTS) with a
+/// certificate already on the host, and its HTTP port only redirects, except for the ACME
+/// challenge path, so a certificate can be issued and renewed through it.
+public struct ProxyTLS: Sendable, Hashable {
+    /// PEM certificate chain and private key on the host...
+    public var certificate: String?
+    public var key: String?
+    /// ...or an ACME client's output folder holding `fullchain.pem` and `privkey.pem`
+    /// (certbot's `/etc/letsencrypt/live/<name>`).
+    public var acmeDirectory: String?
+    public var httpsPort: Int = 443
+    /// `Strict-Transport-Security: max-age`; 0 sends none. Two years, as Mozilla recommends.
+    public var hstsMaxAge: PromDuration = .days(730)
+    /// Served at `/.well-known/acme-challenge/` on the HTTP port (`certbot --webroot -w`);
+    /// default `<root>/shared/acme`.
+    public var acmeWebroot: String?
+    public init(certificate: String? = nil, key: String? = nil, acmeDirectory: String? = nil) {
+        self.certificate = certificate
+        self.key = key
+        self.acmeDirectory = acmeDirectory
+    }
+
+    /// The certificate chain nginx loads.
+    public var certificatePath: String { certificate ?? (acmeDirectory ?? "") + "/fullchain.pem" }
+    /// The private key nginx loads.
+    public var keyPath: String { key ?? (acmeDirectory ?? "") + "/privkey.pem" }
 }
 
 extension Spec {
@@ -74,6 +104,14 @@ extension SpecSchema {
             SchemaField("listen_address", .string, "Address nginx listens on (default \(DeploySettings().listenAddress))."),
             SchemaField("nginx", .string, "nginx executable (default \(DeploySettings().nginx))."),
             SchemaField("nginx_prefix", .string, "nginx -p prefix holding nginx.conf (default <root>/shared/nginx)."),
+            SchemaField("tls", .object([
+                SchemaField("certificate", .string, "PEM certificate chain on the host (with `key`)."),
+                SchemaField("key", .string, "PEM private key on the host (with `certificate`)."),
+                SchemaField("acme_directory", .string, "Instead of certificate and key: an ACME client's folder holding fullchain.pem and privkey.pem."),
+                SchemaField("https_port", .port, "Port nginx serves HTTPS on (default \(ProxyTLS().httpsPort))."),
+                SchemaField("hsts_max_age", .duration, "Strict-Transport-Security max-age (default \(ProxyTLS().hstsMaxAge); 0s sends none)."),
+                SchemaField("acme_webroot", .string, "Folder served at /.well-known/acme-challenge/ on the HTTP port (default <root>/shared/acme)."),
+            ]), "HTTPS with HTTP/2 and HSTS; the HTTP port then redirects, except for the ACME challenge."),
         ]), "The nginx reverse proxy whose reload cuts traffic over."),
     ]), "Releases on hosts over SSH: layout, readiness gate, batches, lock.")
 
@@ -82,6 +120,7 @@ extension SpecSchema {
         SchemaField("root", .string, "This host's deploy.root."),
         SchemaField("http_port", .port, "This host's deploy.proxy.http_port."),
         SchemaField("slot_ports", .list(.port), "This host's deploy.slot_ports."),
+        SchemaField("https_port", .port, "This host's deploy.proxy.tls.https_port."),
     ]
 }
 
@@ -109,6 +148,14 @@ extension SpecBuilder {
         set(&deploy.listenAddress, R.string(R.value(proxy, "listen_address")))
         set(&deploy.nginx, R.string(R.value(proxy, "nginx")))
         deploy.nginxPrefix = R.string(R.value(proxy, "nginx_prefix"))
+        if let node = R.value(proxy, "tls") {
+            var tls = ProxyTLS(certificate: R.string(R.value(node, "certificate")), key: R.string(R.value(node, "key")),
+                               acmeDirectory: R.string(R.value(node, "acme_directory")))
+            set(&tls.httpsPort, port(R.value(node, "https_port")))
+            set(&tls.hstsMaxAge, duration(R.value(node, "hsts_max_age")))
+            tls.acmeWebroot = R.string(R.value(node, "acme_webroot"))
+            deploy.tls = tls
+        }
         return deploy
     }
 
@@ -116,6 +163,7 @@ extension SpecBuilder {
         host.root = R.string(R.value(node, "root"))
         host.httpPort = port(R.value(node, "http_port"))
         host.slotPorts = ports(R.value(node, "slot_ports"))
+        host.httpsPort = port(R.value(node, "https_port"))
     }
 
     private func ports(_ node: CheckedNode?) -> [Int]? {
@@ -162,11 +210,40 @@ enum DeployValidation {
         if address != "*", CIDR(address + "/32") == nil {
             error("deploy.proxy.listen_address", "`\(address)` is not an IPv4 address", "e.g. 0.0.0.0, 127.0.0.1 or *")
         }
+        if let tls = spec.deploy.tls { validateTLS(tls, spec, error: error) }
         if spec.deploy.healthTimeout.milliseconds == 0 { error("deploy.health_timeout", "must be longer than 0s", nil) }
         // It ends up in a URL and in the docker healthcheck's argv: a path, nothing else.
         if let path = spec.deploy.healthPath,
            !path.hasPrefix("/") || path.contains(where: { $0.isWhitespace || $0.isNewline || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7f } == true }) {
             error("deploy.health_path", "`\(path)` is not a URL path", "write it from /, e.g. /ready")
+        }
+    }
+}
+
+extension DeployValidation {
+    /// Certificate and key, or an ACME folder; paths nginx can take unquoted; ports apart.
+    static func validateTLS(_ tls: ProxyTLS, _ spec: Spec, error: (String, String, String?) -> Void) {
+        let key = "deploy.proxy.tls"
+        switch (tls.certificate, tls.key, tls.acmeDirectory) {
+        case (.some, .some, nil), (nil, nil, .some): break
+        case (_, _, .some): error(key + ".acme_directory", "give either acme_directory or certificate and key, not both", nil)
+        default: error(key, "needs certificate and key (paths on the host), or acme_directory", "e.g. acme_directory: /etc/letsencrypt/live/sms.example.com")
+        }
+        // These go into nginx.conf as they are: plain absolute paths only.
+        for (name, value) in [("certificate", tls.certificate), ("key", tls.key), ("acme_directory", tls.acmeDirectory), ("acme_webroot", tls.acmeWebroot)] {
+            guard let value else { continue }
+            if !value.hasPrefix("/") || value.split(separator: "/").contains("..")
+                || value.contains(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || "/._-@+".contains($0))) }) {
+                error("\(key).\(name)", "`\(value)` must be an absolute path of letters, digits and / . _ - @ +", nil)
+            }
+        }
+        if let root = spec.hosts.compactMap(\.root).first(where: { $0.contains(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || "/._-@+".contains($0))) }) }),
+           tls.acmeWebroot == nil {
+            error(key + ".acme_webroot", "the default ACME webroot under `\(root)` cannot be written into nginx.conf", "set acme_webroot to a plain path")
+        }
+        if tls.httpsPort == spec.deploy.httpPort { error(key + ".https_port", "must differ from deploy.proxy.http_port", nil) }
+        for (index, host) in spec.hosts.enumerated() where (host.httpsPort ?? tls.httpsPort) == (host.httpPort ?? spec.deploy.httpPort) {
+            error("hosts[\(index)].https_port", "must differ from the host's HTTP port", nil)
         }
     }
 }

@@ -15,6 +15,8 @@ public struct Host: Sendable, Hashable {
     public var root: String?
     public var httpPort: Int?
     public var slotPorts: [Int]?
+    /// Override of deploy.proxy.tls.https_port.
+    public var httpsPort: Int?
 
     public enum Role: String, Sendable, Hashable, CaseIterable {
         case app, monitoring

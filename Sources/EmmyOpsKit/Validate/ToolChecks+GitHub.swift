@@ -2,7 +2,7 @@ import Foundation
 import Yams
 
 extension ToolChecks {
-    /// zizmor, check-jsonschema, checkov and shellcheck over the rendered `github/workflows/`.
+    /// zizmor, check-jsonschema, checkov and shellcheck over the rendered `.github/workflows/`.
     ///
     /// Every zizmor finding, failed checkov check and shellcheck finding becomes a diagnostic at
     /// the workflow line it names.
@@ -103,7 +103,7 @@ struct GitHubToolChecks {
     /// staged under that name in the scratch folder; a scan that finds nothing is an error too.
     func checkov(_ executable: String, workflows: [RenderedFile]) {
         let stage = ".emmyops-checkov"
-        let label = "checkov --framework github_actions (github/workflows)"
+        let label = "checkov --framework github_actions (\(GitHubRenderer.folder))"
         do {
             try RenderWriter(root: session.scratch.appendingPathComponent(stage)).write(workflows.map {
                 RenderedFile(path: ".github/workflows/" + ($0.path as NSString).lastPathComponent, contents: $0.contents)

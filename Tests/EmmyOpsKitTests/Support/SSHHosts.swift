@@ -1,5 +1,6 @@
 @testable import EmmyOpsKit
 import Foundation
+import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,6 +78,20 @@ final class SSHHosts {
         try known.write(toFile: knownHosts, atomically: true, encoding: .utf8)
         for host in hosts {
             try awaitListening(host)
+        }
+    }
+
+    /// Runs `body` with a fleet, always tearing it down; a missing tool fails the test (the
+    /// tests that call it are enabled only when the tools are there or required).
+    static func with(_ count: Int, roots: [Int: String] = [:], _ body: (SSHHosts) async throws -> Void) async throws {
+        guard missing.isEmpty else {
+            Issue.record("EMMY_REQUIRE_TOOLS=1 but missing: \(missing.joined(separator: ", "))")
+            return
+        }
+        let hosts = try SSHHosts(count: count, roots: roots)
+        defer { hosts.shutdown() }
+        do { try await body(hosts) } catch {
+            Issue.record("\(error)\n\(hosts.logs())")
         }
     }
 

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Runs a local command (the `ssh` argv of a remote one) and hands each line of its output to
+/// a callback as it arrives, for commands that do not end by themselves (`logs --follow`).
+public final class LineStream: @unchecked Sendable {
+    private let process = Process()
+    private let done = DispatchSemaphore(value: 0)
+    /// Held open while the stream runs: its end tells a remote command we are gone.
+    private let input = Pipe()
+
+    /// Starts `argv`; `onLine` gets every complete stdout line, `onError` every stderr line.
+    public init(_ argv: [String], onLine: @escaping @Sendable (Substring) -> Void,
+                onError: @escaping @Sendable (Substring) -> Void) throws {
+        guard let name = argv.first, let executable = name.hasPrefix("/") ? name : ProcessRunner.which(name) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: argv.first ?? ""])
+        }
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = Array(argv.dropFirst())
+        process.standardInput = input
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let readers = DispatchGroup()
+        for (pipe, handler) in [(out, onLine), (err, onError)] {
+            readers.enter()
+            Thread.detachNewThread {
+                Self.pump(pipe.fileHandleForReading, handler)
+                readers.leave()
+            }
+        }
+        Thread.detachNewThread { [process, done] in
+            readers.wait()
+            process.waitUntilExit()
+            done.signal()
+        }
+    }
+
+    /// Waits until the command ends (its output read to the end) and returns its exit status.
+    public func wait() -> Int32 {
+        done.wait()
+        done.signal()
+        return process.terminationStatus
+    }
+
+    /// Ends the command: closes its input, then SIGTERM.
+    public func stop() {
+        try? input.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
+    }
+
+    private static func pump(_ handle: FileHandle, _ handler: (Substring) -> Void) {
+        var buffer = Data()
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            buffer += chunk
+            while let newline = buffer.firstIndex(of: 0x0A) {
+                handler(Substring(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)))
+                buffer.removeSubrange(buffer.startIndex...newline)
+            }
+        }
+        if !buffer.isEmpty { handler(Substring(String(decoding: buffer, as: UTF8.self))) }
+    }
+}
