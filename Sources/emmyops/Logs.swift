@@ -38,23 +38,17 @@ extension EmmyOps {
                     try followAll(targets, view: view, count: count, transport: transport)
                     return
                 }
-                var failed = false
-                for answer in FleetQuery.each(targets, { target in
-                    try transport(target).run(FleetLogs.command(target.layout, lines: count, follow: false), timeout: 60)
-                }) {
-                    let host = answer.target.host.name
-                    switch answer.result {
-                    case .success(let result) where result.status == 0:
-                        for line in view.render(result.stdout.split(separator: "\n"), host: host) { print(line) }
-                    case .success(let result):
-                        failed = true
-                        Output.error("\(host): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
-                    case .failure(let error):
-                        failed = true
-                        Output.error("\(host): \(error)")
+                let (logs, failure) = FleetAnswers.split(FleetQuery.each(targets) { target in
+                    let result = try transport(target).run(FleetLogs.command(target.layout, lines: count, follow: false), timeout: 60)
+                    guard result.status == 0 else {
+                        throw RemoteError.failed(host: target.host.name, command: "tail the log", status: result.status, stderr: result.stderr)
                     }
+                    return (target.host.name, result.stdout)
+                })
+                for (host, text) in logs {
+                    for line in view.render(text.split(separator: "\n"), host: host) { print(line) }
                 }
-                if failed { throw CommandFailure.silentProblem }
+                if let failure { throw failure }
             }
         }
 

@@ -43,10 +43,17 @@ public final class LineStream: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    /// Ends the command: closes its input, then SIGTERM.
-    public func stop() {
+    /// Ends the command: closes its input (a remote command reading it ends, and ssh with it),
+    /// sends SIGTERM, and SIGKILL after `grace`: a multiplexed ssh client blocked on its control
+    /// socket does not act on SIGTERM, so a stuck host would keep the caller waiting.
+    public func stop(grace: TimeInterval = 5) {
         try? input.fileHandleForWriting.close()
-        if process.isRunning { process.terminate() }
+        guard process.isRunning else { return }
+        process.terminate()
+        let pid = process.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + grace) { [process] in
+            if process.isRunning { kill(pid, SIGKILL) }
+        }
     }
 
     private static func pump(_ handle: FileHandle, _ handler: (Substring) -> Void) {
