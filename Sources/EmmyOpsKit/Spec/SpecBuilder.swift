@@ -18,7 +18,7 @@ struct SpecBuilder {
         spec.alerts = alerts(R.value(root, "alerts"))
         spec.slo = slo(R.value(root, "slo"))
         spec.notify = notify(R.value(root, "notify"))
-        spec.incident = Incident(webhook: R.string(R.value(R.value(root, "incident"), "webhook")))
+        spec.incident = incident(R.value(root, "incident"))
         let release = R.value(root, "release")
         set(&spec.release.version, R.string(R.value(release, "version")))
         spec.release.url = R.string(R.value(release, "url"))

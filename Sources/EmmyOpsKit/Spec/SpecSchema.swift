@@ -48,9 +48,7 @@ public enum SpecSchema {
         alerts,
         slo,
         notify,
-        SchemaField("incident", .object([
-            SchemaField("webhook", .string, "URL of emmyops' own alert receiver; every alert is also sent there."),
-        ]), "Automated incident response."),
+        incident,
         SchemaField("release", .object([
             SchemaField("version", .string, "emmyops version hosts run."),
             SchemaField("url", .string, "https:// URL of the emmyops Linux binary that cloud-init installs."),
