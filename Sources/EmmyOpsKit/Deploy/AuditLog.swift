@@ -38,7 +38,7 @@ public struct AuditEntry: Codable, Sendable, Hashable {
 /// Appends and reads JSON lines. Appends are one `write` of one line with O_APPEND, so
 /// concurrent writers never interleave within a line.
 public enum AuditLog {
-    public static func append(_ entry: AuditEntry, to path: String) throws {
+    public static func append(_ entry: some Encodable, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var line = try encoder.encode(entry)
