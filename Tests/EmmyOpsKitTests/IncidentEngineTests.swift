@@ -119,6 +119,24 @@ struct IncidentEngineTests {
         #expect(h.host.restarts == 4, "ack gives automation a fresh budget")
     }
 
+    @Test func theResolutionOfAnEscalatedAlertIsAnnouncedWithTheSameKey() async throws {
+        let h = try Self.harness()
+        h.host.healthy = false
+        _ = try await h.engine.receive(Self.appDown(instance: "192.0.2.99:5999"))
+        await Self.drain(h.engine)
+        _ = try await h.engine.receive(Self.appDown("resolved", instance: "192.0.2.99:5999"))
+        let resolved = try await poll("the resolved notice", timeout: .seconds(10)) { h.notices.all.first { $0.event == .resolved } }
+        let escalation = try #require(h.notices.all.first { $0.event == .escalation })
+        #expect(resolved.dedupKey == escalation.dedupKey)
+        // An alert automation handled quietly resolves quietly.
+        h.host.healsOnRestart = true
+        _ = try await h.engine.receive(Self.appDown(fingerprint: "quiet"))
+        await Self.drain(h.engine)
+        _ = try await h.engine.receive(Self.appDown("resolved", fingerprint: "quiet"))
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(h.notices.all.filter { $0.event == .resolved }.count == 1)
+    }
+
     @Test func backoffDelaysTheNextAttempt() async throws {
         var spec = try Self.spec()
         spec.incident.budget.backoffInitial = .seconds(60)

@@ -96,17 +96,27 @@ struct IncidentReceiverTests {
         let (again, againText) = try await Self.post(hook, good)
         #expect(again == 202 && againText.contains("\"duplicates\":1"), "\(againText)")
 
+        // A resolution that overtakes its firing (one body, resolved first) starts nothing, ever.
+        let late = AlertmanagerPayload(status: "resolved", alerts: [
+            IncidentEngineTests.appDown("resolved", instance: "127.0.0.1:1", fingerprint: "late").alerts[0],
+            IncidentEngineTests.appDown("firing", instance: "127.0.0.1:1", fingerprint: "late").alerts[0],
+        ])
+        let (lateStatus, lateText) = try await Self.post(hook, Self.body(late))
+        #expect(lateStatus == 202 && lateText.contains("\"started\":0"), "\(lateText)")
+
         let metrics = try HTTPProbe.request(receiver.url + "/metrics", timeout: 2).get().body
         #expect(metrics.contains("emmy_incident_notifications_total{result=\"unauthorized\"} 3"), "\(metrics)")
         #expect(metrics.contains("emmy_incident_notifications_total{result=\"rejected\"} 5"), "\(metrics)")
-        #expect(metrics.contains("emmy_incident_notifications_total{result=\"duplicate\"} 1"), "\(metrics)")
+        #expect(metrics.contains("emmy_incident_notifications_total{result=\"duplicate\"} 2"), "\(metrics)")
 
         // Only the accepted body reached the ledger, and started exactly one run.
         let history = try CLI.run(["incident", "history", "--spec", receiver.spec, "--data-dir", receiver.dataDir, "--format", "json"], in: dir)
         #expect(history.status == 0, "\(history.stderr)")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [String: Any])
-        #expect((document["notifications"] as? [Any])?.count == 2)
+        #expect((document["notifications"] as? [Any])?.count == 4)
         #expect((document["runs"] as? [Any])?.count == 1)
+        let audit = IncidentAuditEntry.read(dir.path + "/host/shared/audit.log")
+        #expect(!audit.contains { $0.fingerprint == "late" }, "\(audit)")
         #expect(history.stdout.contains("\"fingerprint\" : \"f00d\""), "\(history.stdout.prefix(400))")
     }
 

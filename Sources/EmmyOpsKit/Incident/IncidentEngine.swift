@@ -90,9 +90,22 @@ public actor IncidentEngine {
             case .ignored: receipt.ignored += 1
             }
             metrics.notification(recorded == .duplicate ? "duplicate" : alert.status)
+            if case .resolved = recorded, let kind, let notice = resolvedNotice(alert, kind: kind) {
+                // After the answer: the escalation receivers (PagerDuty closes its incident by dedup_key).
+                let notify = self.notify
+                Task { _ = await notify(notice) }
+            }
         }
         wakeUp?.yield()
         return receipt
+    }
+
+    /// The all-clear for an alert whose run escalated or froze: people were told, so they are told again.
+    private func resolvedNotice(_ alert: AlertmanagerPayload.Alert, kind: AlertKind) -> IncidentNotice? {
+        guard let run = ((try? ledger.runs(limit: 200)) ?? []).last(where: { $0.fingerprint == alert.fingerprint && $0.startsAt == alert.startsAt }),
+              [.escalated, .frozen].contains(run.state) else { return nil }
+        return IncidentNotice(event: .resolved, alert: alert.name, kind: kind, host: run.host, severity: "critical",
+                              summary: "resolved: \(run.summary)", details: ["run": String(run.id), "fingerprint": alert.fingerprint])
     }
 
     // MARK: - Worker
@@ -171,12 +184,11 @@ public actor IncidentEngine {
         }
         if step == .rollback {
             guard spec.sourceMap.isWritten("deploy") else { return .skip("the spec has no deploy: section, so there is no release to return to") }
-            guard let deploy = actions.lastDeploy(target), let from = deploy.from,
+            guard let deploy = actions.lastDeploy(target), deploy.from != nil,
                   let when = AlertmanagerPayload.time(deploy.when),
                   now.timeIntervalSince(when) <= spec.incident.rollbackWindow.seconds else {
                 return .skip("no deploy finished on \(target.host.name) within \(spec.incident.rollbackWindow) (rollback_window)")
             }
-            _ = from
         }
         guard step.isBudgeted else { return .go }
         if let freeze = try? ledger.openFreeze(kind: kind, host: target.host.name) {
@@ -361,7 +373,8 @@ public actor IncidentEngine {
             let verdict: String
             switch decision {
             case .go: verdict = step == .check ? "would look at /health, /ready and the supervisor; healthy ends the run"
-                : step == .notify ? "would tell: \(spec.notify.routes[spec.alerts[kind].severity] ?? [])" : "would run"
+                : step == .notify ? "would tell \((spec.notify.routes[spec.alerts[kind].severity] ?? []).joined(separator: ", ").nonEmpty ?? "nobody (no receiver is routed)")"
+                : "would run"
             case .skip(let reason): verdict = "skipped: \(reason)"
             case .done(let reason): verdict = "done: \(reason)"
             case .wait(let until): verdict = "would wait for the backoff until \(DateText.iso8601(until))"
@@ -372,6 +385,10 @@ public actor IncidentEngine {
         }
         return out
     }
+}
+
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
 }
 
 extension IncidentEngine {

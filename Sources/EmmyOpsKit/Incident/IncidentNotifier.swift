@@ -107,7 +107,7 @@ public struct IncidentNotifier: Sendable {
     /// Receivers routed for `severity`, or the escalation list.
     public func receivers(for notice: IncidentNotice) -> [Receiver] {
         let names: [String]
-        if notice.event == .escalation {
+        if notice.event == .escalation || notice.event == .resolved {
             names = spec.incident.escalate ?? spec.notify.routes[.critical] ?? []
         } else {
             names = Severity(rawValue: notice.severity).flatMap { spec.notify.routes[$0] } ?? []
