@@ -39,6 +39,7 @@ struct IncidentClosedLoopTests {
                 #expect(run.state == .done, "run \(run.id): \(run.state) \(run.note ?? "")")
             }
             #expect(figures.allSatisfy { $0[2] < 60 })
+            try stack.operatorCommandsWork()
         }
     }
 
@@ -253,6 +254,31 @@ final class LoopStack: @unchecked Sendable {
             let restarts = try ledger.runs().flatMap(\.steps).filter { $0.name == .restart && $0.state == .ok }.compactMap(\.startedAt).sorted()
             return restarts.count >= count && self.incidentAudit().filter({ $0.action == "incident.restart" }).count >= count ? restarts[count - 1] : nil
         }
+    }
+
+    /// The by-hand verbs against the live stack: health, restart, diagnose, history.
+    func operatorCommandsWork() throws {
+        func run(_ arguments: [String]) throws -> CLI.Result {
+            try CLI.run(["incident"] + arguments + ["--spec", specPath, "--data-dir", dataDir], in: dir)
+        }
+        let health = try run(["health", "--host", "local"])
+        #expect(health.status == 0 && health.stdout.hasPrefix("local: healthy: health 200, ready 200, supervisor running"), "\(health.stdout)\(health.stderr)")
+
+        let restart = try run(["restart", "--host", "local"])
+        #expect(restart.status == 0 && restart.stdout.contains("healthy"), "\(restart.stdout)\(restart.stderr)")
+        #expect(incidentAudit().contains { $0.action == "incident.restart" && $0.alert == "manual" && $0.result == "ok" })
+
+        let bundle = dir.appendingPathComponent("bundle.tar.gz").path
+        let diagnose = try run(["diagnose", "--host", "local", "--out", bundle])
+        #expect(diagnose.status == 0 && diagnose.stdout.hasPrefix(bundle), "\(diagnose.stdout)\(diagnose.stderr)")
+        #expect(diagnose.stdout.contains("quick_check ok"), "\(diagnose.stdout)")
+        let listing = try LocalRunner().run(["tar", "-tzf", bundle]).stdout
+        for part in ["summary.txt", "supervisor.json", "log-tail.txt", "health.txt", "metrics.txt", "releases.json", "audit-tail.txt", "system.txt", "database.txt"] {
+            #expect(listing.contains("/\(part)"), "\(part) missing from the bundle: \(listing)")
+        }
+
+        let history = try run(["history"])
+        #expect(history.status == 0 && history.stdout.contains("firing EmmyAppDown fingerprint "), "\(history.stdout)")
     }
 
     func incidentAudit() -> [IncidentAuditEntry] { IncidentAuditEntry.read(root + "/shared/audit.log") }
