@@ -34,11 +34,22 @@ struct IncidentOptions: ParsableArguments {
     var directory: String { dataDir ?? ServerEnvironment.current.dataDirectory() + "/incident" }
 
     func engine(_ spec: Spec) throws -> IncidentEngine {
-        do {
-            return try IncidentEngine.standard(spec: spec, dataDirectory: directory)
-        } catch {
+        do { return try IncidentEngine.standard(spec: spec, dataDirectory: directory) } catch {
             throw CommandFailure.environment("cannot open the incident ledger under \(directory): \(error)")
         }
+    }
+
+    /// The ledger alone (history, ack, freeze need no engine).
+    func ledger() throws -> IncidentLedger {
+        do { return try IncidentLedger.open(directory: directory) } catch {
+            throw CommandFailure.environment("cannot open the incident ledger under \(directory): \(error)")
+        }
+    }
+
+    /// The spec and the target of the host named `name`, which must be this machine.
+    func localTarget(named name: String) throws -> (Spec, IncidentTarget) {
+        let spec = try self.spec.load()
+        return (spec, try localTarget(try host(name, in: spec), spec))
     }
 
     /// The spec host named `name`, or the only host when none is named.

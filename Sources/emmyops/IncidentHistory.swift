@@ -26,10 +26,7 @@ extension EmmyOps {
         }
 
         func run() async throws {
-            let ledger: IncidentLedger
-            do { ledger = try IncidentLedger.open(directory: options.directory) } catch {
-                throw CommandFailure.environment("cannot open the incident ledger under \(options.directory): \(error)")
-            }
+            let ledger = try options.ledger()
             let document = Document(notifications: try ledger.notifications(limit: limit), runs: try ledger.runs(limit: limit),
                                     freezes: try ledger.freezes(open: false))
             switch format {
@@ -74,10 +71,7 @@ extension EmmyOps {
         var host: String?
 
         func run() async throws {
-            let ledger: IncidentLedger
-            do { ledger = try IncidentLedger.open(directory: options.directory) } catch {
-                throw CommandFailure.environment("cannot open the incident ledger under \(options.directory): \(error)")
-            }
+            let ledger = try options.ledger()
             let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
             let lifted = try ledger.acknowledge(kind: alert, host: host, by: user)
             print(lifted == 0 ? "\(alert.rawValue): nothing was frozen\(host.map { " on \($0)" } ?? "")"
@@ -104,10 +98,7 @@ extension EmmyOps {
         func run() async throws {
             let spec = try options.spec.load()
             let host = try options.host(host, in: spec)
-            let ledger: IncidentLedger
-            do { ledger = try IncidentLedger.open(directory: options.directory) } catch {
-                throw CommandFailure.environment("cannot open the incident ledger under \(options.directory): \(error)")
-            }
+            let ledger = try options.ledger()
             let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
             let new = try ledger.freeze(kind: alert, host: host.name, reason: "frozen by hand by \(user)")
             print(new ? "\(alert.rawValue) on \(host.name): automation frozen until `emmyops incident ack \(alert.rawValue) --host \(host.name)`"

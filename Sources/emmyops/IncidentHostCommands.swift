@@ -40,8 +40,7 @@ extension EmmyOps {
         var host: String
 
         func run() async throws {
-            let spec = try options.spec.load()
-            let target = try options.localTarget(try options.host(host, in: spec), spec)
+            let (spec, target) = try options.localTarget(named: host)
             let actions = LocalHostActions()
             let started = Date()
             let detail: String
@@ -76,8 +75,7 @@ extension EmmyOps {
         var out: String?
 
         func run() async throws {
-            let spec = try options.spec.load()
-            let target = try options.localTarget(try options.host(host, in: spec), spec)
+            let (_, target) = try options.localTarget(named: host)
             var (path, summary) = try await LocalHostActions().diagnose(target, into: options.directory + "/bundles")
             if let out {
                 try? FileManager.default.removeItem(atPath: out)

@@ -14,7 +14,7 @@ public enum DiagnosticsBundle {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         func write(_ file: String, _ text: String) {
-            FileManager.default.createFile(atPath: folder + "/" + file, contents: Data(text.utf8))
+            _ = FileManager.default.createFile(atPath: folder + "/" + file, contents: Data(text.utf8))
         }
         func get(_ path: String) -> String {
             switch HTTPProbe.request(target.appURL + path, timeout: 3) {
