@@ -256,6 +256,11 @@ public actor IncidentEngine {
                 return
             }
 
+            // The guards may have taken a moment (a probe): a resolution that came meanwhile still wins.
+            if step.name.isDestructive, (try? ledger.isResolved(fingerprint: run.fingerprint, startsAt: run.startsAt)) == true {
+                try? ledger.finishRun(run.id, .canceled, note: "the alert resolved", remaining: .canceled)
+                return
+            }
             try? ledger.markStep(step.id, .running)
             let started = Date()
             let (outcome, detail) = await perform(step.name, run: run, kind: kind, target: target, remedied: remedied, findings: findings)
