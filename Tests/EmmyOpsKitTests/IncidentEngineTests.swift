@@ -193,6 +193,27 @@ struct IncidentEngineTests {
         #expect(try ledger.remedyAttempts(kind: .appDown, host: "one", since: .distantPast).count == 1)
     }
 
+    @Test func rollbackOnlyReturnsToThePreviousReleaseAfterARecentDeploy() async throws {
+        let text = Self.yaml + "\ndeploy: { root: /srv/emmy }\n"
+        let h = try Self.harness(try Self.spec(text))
+        let errorRate = AlertmanagerPayload.Alert(status: "firing", labels: ["alertname": "EmmyHighErrorRate", "severity": "warning", "host": "one"],
+                                                  startsAt: "2026-12-01T04:00:00Z", fingerprint: "e1")
+        // A deploy two hours ago is not what broke it: no rollback.
+        h.host.deploy = AuditEntry(who: "ci", when: Date().addingTimeInterval(-7200), host: "one", from: "v1", to: "v2", action: "deploy", result: "ok", durationS: 3)
+        _ = try await h.engine.receive(AlertmanagerPayload(status: "firing", alerts: [errorRate]))
+        await Self.drain(h.engine)
+        #expect(!h.host.calls.contains { $0.hasPrefix("rollback") })
+        #expect(try h.ledger.runs().last?.steps[1].detail?.contains("no deploy finished on one within 30m") == true)
+        // Five minutes ago: back to the release it replaced.
+        h.host.deploy = AuditEntry(who: "ci", when: Date().addingTimeInterval(-300), host: "one", from: "v1", to: "v2", action: "deploy", result: "ok", durationS: 3)
+        var again = errorRate
+        again.startsAt = "2026-12-01T04:30:00Z"
+        _ = try await h.engine.receive(AlertmanagerPayload(status: "firing", alerts: [again]))
+        await Self.drain(h.engine)
+        #expect(h.host.calls.contains("rollback v1"))
+        #expect(h.host.audited.contains { $0.action == "incident.rollback" && $0.result == "ok" })
+    }
+
     @Test func theDryRunPlanShowsEachGuardAndChangesNothing() async throws {
         let h = try Self.harness()
         let plan = await h.engine.plan(kind: .highErrorRate, host: "one")
@@ -266,7 +287,13 @@ final class FakeHost: HostActions, @unchecked Sendable {
         return "cleaned"
     }
 
-    func lastDeploy(_ target: IncidentTarget) -> AuditEntry? { nil }
+    var deploy: AuditEntry? {
+        get { lock.withLock { _deploy } }
+        set { lock.withLock { _deploy = newValue } }
+    }
+    private var _deploy: AuditEntry?
+
+    func lastDeploy(_ target: IncidentTarget) -> AuditEntry? { deploy }
 
     func audit(_ target: IncidentTarget, _ entry: IncidentAuditEntry) {
         lock.withLock { _audited.append(entry) }
