@@ -43,6 +43,17 @@ struct IncidentClosedLoopTests {
         }
     }
 
+    @Test("without Prometheus, incident monitor runs the same playbook", .timeLimit(.minutes(2)))
+    func monitorRepairsWithoutPrometheus() async throws {
+        try await LoopStack.with(attempts: 3, monitor: true) { stack in
+            _ = try await stack.crashLoop()
+            _ = try await stack.waitForRestart(count: 1)
+            try await stack.waitUntilHealthy()
+            let run = try #require(try stack.ledger().runs().first)
+            #expect(run.kind == "app_down" && run.host == "local" && run.summary.hasPrefix("monitor: "), "\(run)")
+        }
+    }
+
     @Test("flapping five times: exactly three restarts, one escalation, then nothing until ack", .timeLimit(.minutes(4)))
     func flappingFreezesAfterTheBudget() async throws {
         try await LoopStack.with(attempts: 3) { stack in
@@ -103,7 +114,9 @@ final class LoopStack: @unchecked Sendable {
     }
 
     /// Starts the stack, runs `body`, and always stops every process and removes the files.
-    static func with(attempts: Int, _ body: (LoopStack) async throws -> Void) async throws {
+    /// `monitor`: instead of Prometheus, Alertmanager and `incident serve`, `incident monitor`
+    /// looks at the app every second (hosts without Prometheus).
+    static func with(attempts: Int, monitor: Bool = false, _ body: (LoopStack) async throws -> Void) async throws {
         try #require(LoopTools.missing.isEmpty, "not on PATH: \(LoopTools.missing.joined(separator: ", "))")
         let dir = try CLI.temporaryDirectory()
         let ports = try LoopbackPorts.pick(6)
@@ -162,6 +175,16 @@ final class LoopStack: @unchecked Sendable {
             stack.children.append(try ProcessHarness(name: "supervise", executable: CLI.binary,
                                                      arguments: ["supervise", "--spec", specURL.path, "--data-dir", root + "/shared"], logDirectory: dir))
             stack.children.append(try FixtureServers.start("oncall", script: FixtureServers.webhookRecorder, arguments: ["\(hookPort)", stack.hookLog.path], in: dir))
+            if monitor {
+                try await poll("the app to answer", timeout: .seconds(40)) {
+                    try stack.children.forEach { try $0.checkAlive() }
+                    return (try? HTTPProbe.request("http://127.0.0.1:\(appPort)/health", timeout: 1).get().status) == 200 ? () : nil
+                }
+                stack.children.append(try ProcessHarness(name: "incident-monitor", executable: CLI.binary, arguments: [
+                    "incident", "monitor", "--interval", "1s", "--spec", specURL.path, "--data-dir", stack.dataDir], logDirectory: dir))
+                try await body(stack)
+                return
+            }
             stack.children.append(try ProcessHarness(name: "incident-serve", executable: CLI.binary,
                                                      arguments: ["incident", "serve", "--spec", specURL.path, "--data-dir", stack.dataDir], logDirectory: dir))
             stack.children.append(try ProcessHarness(name: "prometheus", executable: LoopTools.prometheus!, arguments: [
