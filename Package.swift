@@ -42,6 +42,12 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 // SHA-256 of deploy artifacts.
                 .product(name: "Crypto", package: "swift-crypto"),
+                // `incident serve`: the webhook receiver, its SQLite ledger, its outgoing notices.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["README.md"]
         ),

@@ -77,6 +77,18 @@ public enum MetricCatalogue {
         name: "emmy_build_info", type: .gauge, labels: ["version"],
         help: "Always 1; the version label names the running EmmyApp build.")
 
+    /// What `emmyops incident serve` exposes on its own `/metrics` (scraped as its own job).
+    public static let incidentNotifications = MetricDescriptor(
+        name: "emmy_incident_notifications_total", type: .counter, labels: ["result"],
+        help: "Alerts received by the incident receiver, by result (firing, resolved, duplicate, rejected, unauthorized).")
+    public static let incidentActions = MetricDescriptor(
+        name: "emmy_incident_actions_total", type: .counter, labels: ["alert", "step", "outcome"],
+        help: "Playbook steps taken or refused by incident automation, by alert kind, step and outcome.")
+    public static let incidentFrozen = MetricDescriptor(
+        name: "emmy_incident_automation_frozen", type: .gauge,
+        help: "Alert and host pairs whose automation is frozen until `emmyops incident ack`.")
+    public static let incidentMetrics: [MetricDescriptor] = [incidentNotifications, incidentActions, incidentFrozen]
+
     /// Every metric EmmyApp defines itself, in exposition order.
     public static let appMetrics: [MetricDescriptor] = [
         httpRequests, httpRequestDuration, httpRateLimited, databaseUp, messages, contactsRejected,
@@ -111,7 +123,7 @@ public enum MetricCatalogue {
     /// Every series name a rule or panel may reference.
     public static let knownSeries: Set<String> = {
         var names = scrapeSeries.union(nodeExporterSeries)
-        for metric in all { names.formUnion(metric.seriesNames) }
+        for metric in all + incidentMetrics { names.formUnion(metric.seriesNames) }
         return names
     }()
 

@@ -41,7 +41,7 @@ public struct AuditEntry: Codable, Sendable, Hashable {
 /// Appends and reads JSON lines. Appends are one `write` of one line with O_APPEND, so
 /// concurrent writers never interleave within a line.
 public enum AuditLog {
-    public static func append(_ entry: AuditEntry, to path: String) throws {
+    public static func append(_ entry: some Encodable, to path: String) throws {
         let line = try encode(entry)
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
@@ -51,7 +51,7 @@ public enum AuditLog {
     }
 
     /// One line of the log, newline included.
-    public static func encode(_ entry: AuditEntry) throws -> Data {
+    public static func encode(_ entry: some Encodable) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var line = try encoder.encode(entry)

@@ -48,8 +48,13 @@ public enum AlertmanagerRenderer {
         }
         var receivers: [YAMLValue] = [.object(("name", .string(nullReceiver)))]
         if let webhook = spec.incident.webhook {
+            // `incident serve` refuses unauthenticated posts: Alertmanager reads the same token file.
+            let auth: YAMLValue? = spec.incident.tokenFile.map { file in
+                YAMLValue.object(("authorization", YAMLValue.object(("type", .string("Bearer")), ("credentials_file", .string(file)))))
+            }
             receivers.append(.object(("name", .string(incidentReceiver)),
-                                     ("webhook_configs", [.object(("url", .string(webhook)), ("send_resolved", .bool(true)))])))
+                                     ("webhook_configs", [.object(("url", .string(webhook)), ("send_resolved", .bool(true)),
+                                                                  ("http_config", auth))])))
         }
         receivers += notify.receivers.map { receiver($0, secretsDir: spec.monitoring.alertmanager.secretsDir) }
         let doc: YAMLValue = .object(

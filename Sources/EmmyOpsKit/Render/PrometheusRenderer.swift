@@ -10,6 +10,7 @@ public enum PrometheusRenderer {
 
     public static let selfJob = "prometheus"
     public static let alertmanagerJob = "alertmanager"
+    public static let incidentJob = "emmyops-incident"
 
     /// Job name → targets, in rendering order.
     public static func scrapeJobs(_ spec: Spec, topology: Topology) -> [(job: String, targets: [String], metricsPath: String)] {
@@ -29,6 +30,7 @@ public enum PrometheusRenderer {
                 let all = Array(Set(addresses(.app) + addresses(.monitoring))).sorted()
                 jobs.append((AlertCatalogue.nodeJob, all.map { "\($0):\(m.nodeExporter.port)" }, "/metrics"))
             }
+            if let incident = incidentTarget(spec) { jobs.append((incidentJob, [incident], "/metrics")) }
             return jobs
         case .compose:
             var jobs = [
@@ -37,8 +39,17 @@ public enum PrometheusRenderer {
                 (spec.appJob, ["app:\(spec.app.port)"], spec.app.metricsPath),
             ]
             if m.nodeExporter.enabled { jobs.append((AlertCatalogue.nodeJob, ["node-exporter:\(m.nodeExporter.port)"], "/metrics")) }
+            if let incident = incidentTarget(spec) { jobs.append((incidentJob, [incident], "/metrics")) }
             return jobs
         }
+    }
+
+    /// `incident serve` runs where Alertmanager sends the incident webhook; its /metrics show
+    /// what automation did. Scraped where the webhook points, like Alertmanager posts there.
+    static func incidentTarget(_ spec: Spec) -> String? {
+        guard spec.incident.webhook != nil else { return nil }
+        let (host, port) = spec.incident.listenAddress
+        return "\(["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host):\(port)"
     }
 
     public static func config(_ spec: Spec, topology: Topology, rulesGlob: String = "rules/*.yml") -> String {

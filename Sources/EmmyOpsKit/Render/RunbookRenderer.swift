@@ -12,6 +12,7 @@ public enum RunbookRenderer {
             out += "**First steps.**\n\n"
             for (index, step) in alert.runbook.firstSteps.enumerated() { out += "\(index + 1). \(step)\n" }
             out += "\n"
+            out += IncidentRunbook.section(alertName: alert.name, spec: spec)
         }
         return RenderedFile(path: OutputPath.runbook, contents: out)
     }

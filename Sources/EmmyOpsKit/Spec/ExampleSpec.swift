@@ -58,8 +58,11 @@ public enum ExampleSpec {
         warning: [team]
 
     # emmyops' own alert receiver (`emmyops incident serve`); every alert is also sent here.
+    # It acts through playbooks (defaults: `emmyops schema`), at most 3 restarts per host and
+    # alert in 30m, then freezes until `emmyops incident ack`.
     incident:
       webhook: http://127.0.0.1:9095/alerts
+      token_file: /etc/emmyops/incident.token
 
     """
 }

@@ -24,6 +24,9 @@ public struct SourceMap: Sendable {
         if locations[path] == nil { locations[path] = location }
     }
 
+    /// Whether the spec wrote `path` itself (not just an ancestor).
+    public func isWritten(_ path: String) -> Bool { locations[path] != nil }
+
     /// The location of `path`, or of its nearest written ancestor, or the top of the file.
     public func location(of path: String) -> SourceLocation {
         var current = Substring(path)

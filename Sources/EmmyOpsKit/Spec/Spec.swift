@@ -72,10 +72,3 @@ public enum Severity: String, Sendable, Hashable, CaseIterable, Comparable {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }
 }
-
-/// The `incident:` section.
-public struct Incident: Sendable, Hashable {
-    /// URL of emmyops' own alert receiver; when set, every alert is also routed there.
-    public var webhook: String?
-    public init(webhook: String? = nil) { self.webhook = webhook }
-}

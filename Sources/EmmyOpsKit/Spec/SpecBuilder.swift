@@ -17,7 +17,7 @@ struct SpecBuilder {
         spec.alerts = alerts(R.value(root, "alerts"))
         spec.slo = slo(R.value(root, "slo"))
         spec.notify = notify(R.value(root, "notify"))
-        spec.incident = Incident(webhook: R.string(R.value(R.value(root, "incident"), "webhook")))
+        spec.incident = incident(R.value(root, "incident"))
         spec.release = release(R.value(root, "release"))
         let backup = R.value(root, "backup")
         spec.backup.target = R.string(R.value(backup, "target"))

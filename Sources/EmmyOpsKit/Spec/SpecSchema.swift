@@ -48,9 +48,7 @@ public enum SpecSchema {
         alerts,
         slo,
         notify,
-        SchemaField("incident", .object([
-            SchemaField("webhook", .string, "URL of emmyops' own alert receiver; every alert is also sent there."),
-        ]), "Automated incident response."),
+        incident,
         release,
         SchemaField("backup", .object([
             SchemaField("target", .string, "Where backups go, e.g. s3://acme-emmy-backups/prod."),

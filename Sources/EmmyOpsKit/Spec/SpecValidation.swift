@@ -41,6 +41,7 @@ public enum SpecValidation {
         validateRelease(spec, error: error)
         InfrastructureValidation.validate(spec, error: error, warning: warning)
         validateSupervise(spec, error: error)
+        validateIncident(spec, error: error, warning: warning)
         DeployValidation.validate(spec, error: error)
         validateSending(spec.app, error: error, warning: warning)
 
