@@ -12,7 +12,8 @@ struct EmmyOps: AsyncParsableCommand {
         """,
         version: EmmyOpsVersion.current,
         subcommands: [Init.self, Validate.self, Render.self, RenderMonitoring.self, Schema.self, Serve.self, Up.self, Token.self, Probe.self,
-                      Supervise.self, Status.self, Deploy.self, Rollback.self, Releases.self, HostCommand.self]
+                      Supervise.self, Status.self, Deploy.self, Rollback.self, Releases.self, HostCommand.self,
+                      BackupCommand.self]
     )
 
     /// Parses (ArgumentParser answers help, version and usage errors itself), runs, and sends

@@ -23,12 +23,7 @@ struct SpecBuilder {
         set(&spec.release.version, R.string(R.value(release, "version")))
         spec.release.url = R.string(R.value(release, "url"))
         spec.release.sha256 = R.string(R.value(release, "sha256"))
-        let backup = R.value(root, "backup")
-        spec.backup.target = R.string(R.value(backup, "target"))
-        let keep = R.value(backup, "keep")
-        set(&spec.backup.keep.daily, R.int(R.value(keep, "daily")))
-        set(&spec.backup.keep.weekly, R.int(R.value(keep, "weekly")))
-        set(&spec.backup.keep.monthly, R.int(R.value(keep, "monthly")))
+        spec.backup = backup(R.value(root, "backup"))
         if let node = R.value(root, "infrastructure"), !R.isNull(node) { spec.infrastructure = infrastructure(node) }
         spec.github = github(R.value(root, "github"))
         spec.supervise = supervise(R.value(root, "supervise"))

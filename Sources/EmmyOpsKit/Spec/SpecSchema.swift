@@ -56,14 +56,7 @@ public enum SpecSchema {
             SchemaField("url", .string, "https:// URL of the emmyops Linux binary that cloud-init installs."),
             SchemaField("sha256", .string, "SHA-256 of that binary; the install fails on a mismatch."),
         ]), "The emmyops release hosts install."),
-        SchemaField("backup", .object([
-            SchemaField("target", .string, "Where backups go, e.g. s3://acme-emmy-backups/prod."),
-            SchemaField("keep", .object([
-                SchemaField("daily", .integer(min: 0, max: 3650), "Daily backups kept (default 7)."),
-                SchemaField("weekly", .integer(min: 0, max: 520), "Weekly backups kept (default 4)."),
-                SchemaField("monthly", .integer(min: 0, max: 120), "Monthly backups kept (default 6)."),
-            ]), "Retention; the bucket lifecycle keeps objects at least this long."),
-        ]), "Database backups."),
+        backup,
         infrastructure,
         github,
         supervise,

@@ -40,6 +40,7 @@ public enum SpecValidation {
         validateNotify(spec, error: error, warning: warning)
         InfrastructureValidation.validate(spec, error: error, warning: warning)
         validateSupervise(spec, error: error)
+        validateBackup(spec, error: error)
         DeployValidation.validate(spec, error: error)
         validateSending(spec.app, error: error, warning: warning)
 
