@@ -70,12 +70,12 @@ extension EmmyOps {
             let dataDirectory = options.dataDirectory
             let supervisor = try? SupervisorStatus.read("\(dataDirectory)/supervise.json")
             let supervised = supervisor.map { $0.supervisorAlive && !$0.isStale } ?? false
-            let outcome = try await backups.restore(id.map(Backups.Selector.id) ?? .latestVerified, dryRun: dryRun) { restored in
+            let outcome = try await backups.restore(id.map(Backups.Selector.id) ?? .latestVerified, dryRun: dryRun) { restored, backupID in
                 guard supervised, let supervisor else {
                     return try DatabaseSwap.swap(restored: restored, into: backups.databasePath)
                 }
                 return try await SupervisedSwap(dataDirectory: dataDirectory, supervisor: supervisor.state, spec: spec,
-                                                timeout: readyTimeout).run(restored: restored, id: id ?? "latest verified")
+                                                timeout: readyTimeout).run(restored: restored, id: backupID)
             }
             BackupProgressLine.clear()
             switch options.format {

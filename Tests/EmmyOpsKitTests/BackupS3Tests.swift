@@ -157,7 +157,7 @@ import Testing
         let manifestData = try #require(try await target.get(BackupKeys.manifest(manifest.id)))
         #expect(manifestHead["sha256"] as? String == Data(SHA256.hash(data: manifestData)).base64EncodedString())
 
-        let outcome = try await backups.restore(.latestVerified, dryRun: false) { restored in
+        let outcome = try await backups.restore(.latestVerified, dryRun: false) { restored, _ in
             try DatabaseSwap.swap(restored: restored, into: world.databasePath)
         }
         #expect(try DatabaseSnapshot.inspect(world.databasePath).tables == manifest.tables && outcome.id == manifest.id)

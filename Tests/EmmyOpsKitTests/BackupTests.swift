@@ -49,6 +49,9 @@ import Testing
         #expect(entries.map(\.manifest.id) == [manifest.id] && entries.first?.verification?.ok == true)
         let status = try #require(BackupStatusFile.read(dataDirectory: world.dataDirectory))
         #expect(status.lastSuccessID == manifest.id && status.lastVerifiedID == manifest.id)
+        // What EmmyApp exposes as emmy_backup_last_*_timestamp_seconds.
+        let exposed = BackupTimestamps.read(dataDirectory: world.dataDirectory)
+        #expect(exposed.lastSuccess == status.lastSuccess?.timeIntervalSince1970 && (exposed.lastVerified ?? 0) > 0)
 
         // New writes after the backup; restore brings back exactly the manifest's rows.
         let database = try AppDatabase.open(directory: world.dataDirectory)
@@ -121,6 +124,48 @@ import Testing
         #expect(verified.status == 0, "\(verified.stderr)")
         let staging = try FileManager.default.contentsOfDirectory(atPath: world.dataDirectory + "/backup-staging")
         #expect(staging.filter { $0 != ".lock" }.isEmpty, "no plaintext left after the next create: \(staging)")
+    }
+
+    @Test func restoreUnderARunningSupervisorSwapsBetweenChildrenAndWaitsForReady() async throws {
+        let world = try BackupWorld(messages: 1_000)
+        defer { world.remove() }
+        let port = try LoopbackPorts.pick(1)[0]
+        let superviseSpec = world.root.appendingPathComponent("supervise.yaml").path
+        try SupervisorProcessTests.spec.write(toFile: superviseSpec, atomically: true, encoding: .utf8)
+        let supervisor = try ProcessHarness(name: "supervise", executable: CLI.binary,
+                                            arguments: ["supervise", "--spec", superviseSpec, "--data-dir", world.dataDirectory, "--port", "\(port)"],
+                                            logDirectory: world.root)
+        defer { supervisor.stop(grace: .seconds(15)) }
+        func get(_ path: String) -> HTTPProbe.Response? {
+            try? HTTPProbe.request("http://127.0.0.1:\(port)\(path)", timeout: 2).get()
+        }
+        func childPID() -> Int32? {
+            FileManager.default.contents(atPath: world.dataDirectory + "/supervise.json").flatMap { try? SupervisorState.decode($0) }?.childPID
+        }
+        _ = try await poll("the supervised app ready", timeout: .seconds(60)) { () -> Bool? in
+            try supervisor.checkAlive()
+            return get("/ready")?.status == 200 ? true : nil
+        }
+
+        // Backed up and verified while the app runs; then the app's database moves on.
+        let created = try world.backup(["create", "--format", "json"], identity: false)
+        #expect(created.status == 0, "\(created.stderr)")
+        let manifest = try Self.decode(BackupManifest.self, created.stdout)
+        #expect(try world.backup(["verify", "--latest"]).status == 0)
+        let metrics = get("/metrics")?.body ?? ""
+        #expect(metrics.contains("emmy_backup_last_verified_timestamp_seconds") && !metrics.contains("emmy_backup_last_verified_timestamp_seconds 0"),
+                "the scrape reads the status file verify left")
+        let writer = try DatabaseQueue(path: world.databasePath)
+        try BackupWorld.insert(200, bodyBytes: 40, into: writer, batchPrefix: "later")
+        try writer.close()
+        let before = try #require(childPID())
+
+        let restored = try world.backup(["restore", "--latest-verified"], environment: ["EMMY_PORT": "\(port)"])
+        #expect(restored.status == 0, "\(restored.stderr)\n\(supervisor.logTail())")
+        #expect(get("/ready")?.status == 200, "restore returns once the new child is ready")
+        #expect(childPID() != before, "the child was restarted around the swap")
+        #expect(try DatabaseSnapshot.inspect(world.databasePath).tables == manifest.tables)
+        #expect(supervisor.logTail(40).contains("restored backup \(manifest.id)"), "\(supervisor.logTail(40))")
     }
 
     @Test func pruneKeepsCalendarBucketsAndTheNewestVerified() async throws {

@@ -20,7 +20,7 @@ extension Backups {
     /// `verify` does; only then hands it to `swap` (which stops and starts the app around the
     /// rename). Any failure before the swap leaves the running database untouched.
     public func restore(_ selector: Selector, dryRun: Bool,
-                        swap: (_ restored: String) async throws -> String) async throws -> RestoreOutcome {
+                        swap: (_ restored: String, _ id: String) async throws -> String) async throws -> RestoreOutcome {
         let entry = try await find(selector)
         try prepareStaging()
         let lock = try StagingLock(stagingDirectory)
@@ -36,7 +36,7 @@ extension Backups {
         }
         let seconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
         var outcome = RestoreOutcome(id: entry.id, dryRun: dryRun, replacedTo: nil, restoreSeconds: seconds, tables: entry.manifest.tables)
-        if !dryRun { outcome.replacedTo = try await swap(restored) }
+        if !dryRun { outcome.replacedTo = try await swap(restored, entry.id) }
         return outcome
     }
 }

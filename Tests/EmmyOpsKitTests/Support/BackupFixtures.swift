@@ -73,8 +73,8 @@ struct BackupWorld {
     }
 
     /// Runs `emmyops backup …` with the world's spec, data directory and identity.
-    func backup(_ arguments: [String], identity: Bool = true) throws -> CLI.Result {
-        var environment = ProcessInfo.processInfo.environment
+    func backup(_ arguments: [String], identity: Bool = true, environment extra: [String: String] = [:]) throws -> CLI.Result {
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
         if identity { environment["EMMY_BACKUP_IDENTITY_FILE"] = identityFile }
         return try CLI.run(["backup"] + arguments + ["--spec", specPath, "--data-dir", dataDirectory], in: root, environment: environment)
     }
