@@ -11,8 +11,8 @@ extension EmmyOps {
 
         @OptionGroup var options: BackupOptions
 
-        @Option(name: .long, help: ArgumentHelp("vacuum-into (default) or backup-api.", valueName: "method"))
-        var snapshotMethod: String = DatabaseSnapshot.Method.vacuumInto.rawValue
+        @Option(name: .long, help: ArgumentHelp("backup-api (default: the smaller writer stall, scripts/bench/backup-snapshot.py) or vacuum-into.", valueName: "method"))
+        var snapshotMethod: String = DatabaseSnapshot.Method.backupAPI.rawValue
 
         func run() async throws {
             PrivateFiles.restrictUmask()

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 extension Backups {
-    /// snapshot → inspect → zstd → age → upload (checked) → manifest, last. The plaintext
+    /// snapshot (own connection, one read transaction) → inspect → zstd → age → upload (checked) → manifest, last. The plaintext
     /// snapshot is the only plaintext on disk and is removed as soon as it is encrypted; a crash
     /// at any point leaves at most an unlisted object, cleaned by the next run.
     public func create(now: Date = Date()) async throws -> BackupManifest {

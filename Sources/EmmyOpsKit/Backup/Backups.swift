@@ -17,7 +17,7 @@ public struct Backups: Sendable {
     public var progress: (@Sendable (BackupProgress) -> Void)?
 
     public init(target: any BackupTarget, recipients: [AgeRecipient] = [], identities: [AgeIdentity] = [], dataDirectory: String,
-                host: String = ProcessInfo.processInfo.hostName, appVersion: String, snapshotMethod: DatabaseSnapshot.Method = .vacuumInto,
+                host: String = ProcessInfo.processInfo.hostName, appVersion: String, snapshotMethod: DatabaseSnapshot.Method = .backupAPI,
                 progress: (@Sendable (BackupProgress) -> Void)? = nil) {
         self.target = target
         self.recipients = recipients

@@ -4,8 +4,10 @@ import GRDB
 /// A consistent copy of the live database, taken on its own connection while EmmyApp keeps
 /// writing, and what a copy holds (the facts a manifest records and a restore re-checks).
 public enum DatabaseSnapshot {
-    /// How the copy is made. Both read inside one read transaction, so WAL writers go on; see
-    /// scripts/bench/backup-snapshot.py for the writer stall each causes.
+    /// How the copy is made. Both read inside one read transaction, so WAL writers go on.
+    /// scripts/bench/backup-snapshot.py measured the longest commit stall of a concurrent writer
+    /// on a 147 MiB database (5 runs each, loaded machine): backup API 70.7 ms, VACUUM INTO
+    /// 145 ms (p99 0.9 vs 3.5 ms), so the backup API is the default.
     public enum Method: String, Sendable, CaseIterable {
         /// `VACUUM INTO`: one read transaction, a compact copy, no restarts.
         case vacuumInto = "vacuum-into"
@@ -14,7 +16,7 @@ public enum DatabaseSnapshot {
     }
 
     /// Copies `source` to `destination` (which must not exist).
-    public static func take(source: String, destination: String, method: Method = .vacuumInto) throws {
+    public static func take(source: String, destination: String, method: Method = .backupAPI) throws {
         guard FileManager.default.fileExists(atPath: source) else { throw BackupError.database("no database at \(source)") }
         do {
             let reader = try DatabaseQueue(path: source, configuration: reading())
