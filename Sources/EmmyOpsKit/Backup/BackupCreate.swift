@@ -4,23 +4,19 @@ import Glibc
 #endif
 
 extension Backups {
-    /// snapshot (own connection, one read transaction) → inspect → zstd → age → upload (checked) → manifest, last. The plaintext
-    /// snapshot is the only plaintext on disk and is removed as soon as it is encrypted; a crash
-    /// at any point leaves at most an unlisted object, cleaned by the next run.
+    /// snapshot (own connection, one read transaction) → inspect → zstd → age → upload
+    /// (checked) → manifest, last. The plaintext snapshot is the only plaintext on disk and is
+    /// removed as soon as it is encrypted; a crash at any point leaves at most an unlisted
+    /// object, cleaned by the next run.
     public func create(now: Date = Date()) async throws -> BackupManifest {
         guard !recipients.isEmpty else { throw BackupError.configuration("no recipients: set backup.recipients to at least one `age1…` public key") }
-        try prepareStaging()
-        let lock = try StagingLock(stagingDirectory)
-        defer { lock.release() }
-        removeLeftovers()
-
         let id = BackupKeys.newID(now)
-        let snapshot = stagingPath("\(id).sqlite")
+        return try await inStaging("\(id).sqlite") { snapshot in try await create(id: id, snapshot: snapshot, now: now) }
+    }
+
+    private func create(id: String, snapshot: String, now: Date) async throws -> BackupManifest {
         let sealed = stagingPath(BackupKeys.object(id))
-        defer {
-            try? FileManager.default.removeItem(atPath: snapshot)
-            try? FileManager.default.removeItem(atPath: sealed)
-        }
+        defer { try? FileManager.default.removeItem(atPath: sealed) }
         let started = Date()
         progress?(BackupProgress(phase: "snapshot", bytes: 0, total: 0, elapsedSeconds: 0))
         try DatabaseSnapshot.take(source: databasePath, destination: snapshot, method: snapshotMethod)

@@ -22,22 +22,18 @@ extension Backups {
     public func restore(_ selector: Selector, dryRun: Bool,
                         swap: (_ restored: String, _ id: String) async throws -> String) async throws -> RestoreOutcome {
         let entry = try await find(selector)
-        try prepareStaging()
-        let lock = try StagingLock(stagingDirectory)
-        defer { lock.release() }
-        removeLeftovers()
-        let restored = stagingPath("\(entry.id).restore.sqlite")
-        defer { try? FileManager.default.removeItem(atPath: restored) }
-        let started = Date()
-        do {
-            try await materialize(entry, into: restored)
-        } catch let BackupError.verificationFailed(id, reason) {
-            throw BackupError.restoreRefused("backup \(id) failed verification: \(reason)")
+        return try await inStaging("\(entry.id).restore.sqlite") { restored in
+            let started = Date()
+            do {
+                try await materialize(entry, into: restored)
+            } catch let BackupError.verificationFailed(id, reason) {
+                throw BackupError.restoreRefused("backup \(id) failed verification: \(reason)")
+            }
+            var outcome = RestoreOutcome(id: entry.id, dryRun: dryRun, replacedTo: nil, restoreSeconds: Self.seconds(since: started),
+                                         tables: entry.manifest.tables)
+            if !dryRun { outcome.replacedTo = try await swap(restored, entry.id) }
+            return outcome
         }
-        let seconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
-        var outcome = RestoreOutcome(id: entry.id, dryRun: dryRun, replacedTo: nil, restoreSeconds: seconds, tables: entry.manifest.tables)
-        if !dryRun { outcome.replacedTo = try await swap(restored, entry.id) }
-        return outcome
     }
 }
 

@@ -6,21 +6,17 @@ extension Backups {
     /// the outcome and the restore time in the sidecar, and throws if it does not hold.
     public func verify(_ selector: Selector, now: @Sendable () -> Date = Date.init) async throws -> BackupVerification {
         let entry = try await find(selector)
-        try prepareStaging()
-        let lock = try StagingLock(stagingDirectory)
-        defer { lock.release() }
-        removeLeftovers()
-        let scratch = stagingPath("\(entry.id).verify.sqlite")
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let started = Date()
         var record = BackupVerification(id: entry.id, verifiedAt: now(), ok: true, restoreSeconds: 0, problem: nil)
-        do {
-            try await materialize(entry, into: scratch)
-        } catch let BackupError.verificationFailed(_, reason) {
-            record.ok = false
-            record.problem = reason
+        try await inStaging("\(entry.id).verify.sqlite") { scratch in
+            let started = Date()
+            do {
+                try await materialize(entry, into: scratch)
+            } catch let BackupError.verificationFailed(_, reason) {
+                record.ok = false
+                record.problem = reason
+            }
+            record.restoreSeconds = Self.seconds(since: started)
         }
-        record.restoreSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
         record.verifiedAt = now()
         try await target.put(try BackupJSON.encoder().encode(record), key: BackupKeys.verification(entry.id))
         guard record.ok else { throw BackupError.verificationFailed(id: entry.id, reason: record.problem ?? "unknown") }

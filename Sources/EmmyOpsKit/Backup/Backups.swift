@@ -76,6 +76,24 @@ public struct Backups: Sendable {
         case id(String), latest, latestVerified
     }
 
+    /// Runs `body` with the path of a scratch file in the staging directory, holding the staging
+    /// lock (one operation per data directory) after clearing what a killed run left; the file is
+    /// removed afterwards, whatever happens.
+    func inStaging<T>(_ name: String, _ body: (String) async throws -> T) async throws -> T {
+        try prepareStaging()
+        let lock = try StagingLock(stagingDirectory)
+        defer { lock.release() }
+        removeLeftovers()
+        let path = stagingPath(name)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try await body(path)
+    }
+
+    /// Seconds since `start`, to the millisecond (restore times in sidecars and outcomes).
+    static func seconds(since start: Date) -> Double {
+        (Date().timeIntervalSince(start) * 1000).rounded() / 1000
+    }
+
     /// Creates the staging directory, owner-only.
     func prepareStaging() throws {
         do {
