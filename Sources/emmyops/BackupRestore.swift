@@ -70,8 +70,18 @@ extension EmmyOps {
             let dataDirectory = options.dataDirectory
             let supervisor = try? SupervisorStatus.read("\(dataDirectory)/supervise.json")
             let supervised = supervisor.map { $0.supervisorAlive && !$0.isStale } ?? false
+            // Without a supervisor to stop it, an app holding the database must be stopped first;
+            // checked before the download and again just before the swap.
+            func refuseIfHeld() throws {
+                let holders = DatabaseSwap.processesHolding(backups.databasePath)
+                if !holders.isEmpty {
+                    throw BackupError.restoreRefused("process \(holders.map(String.init).joined(separator: ", ")) has \(backups.databasePath) open; stop the app, or run it under `emmyops supervise`, which restore stops and starts")
+                }
+            }
+            if !supervised, !dryRun { try refuseIfHeld() }
             let outcome = try await backups.restore(id.map(Backups.Selector.id) ?? .latestVerified, dryRun: dryRun) { restored, backupID in
                 guard supervised, let supervisor else {
+                    try refuseIfHeld()
                     return try DatabaseSwap.swap(restored: restored, into: backups.databasePath)
                 }
                 return try await SupervisedSwap(dataDirectory: dataDirectory, supervisor: supervisor.state, spec: spec,

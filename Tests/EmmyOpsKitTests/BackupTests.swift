@@ -61,6 +61,14 @@ import Testing
         #expect(dry.status == 0 && dry.stdout.contains("dry run"), "\(dry.stderr)")
         #expect(try DatabaseSnapshot.inspect(world.databasePath).tables["message"] == 3_500, "a dry run swaps nothing")
 
+        // An app (here a bare connection) holding the database without a supervisor: refused.
+        let holder = try DatabaseQueue(path: world.databasePath)
+        let fingerprint = try world.fingerprint()
+        let held = try world.backup(["restore", "--latest-verified"])
+        #expect(held.status == 1 && held.stderr.contains("has \(world.databasePath) open"), "\(held.stderr)")
+        #expect(try world.fingerprint() == fingerprint)
+        try holder.close()
+
         let restored = try world.backup(["restore", "--latest-verified", "--format", "json"])
         #expect(restored.status == 0, "\(restored.stderr)")
         let outcome = try JSONSerialization.jsonObject(with: Data(restored.stdout.utf8)) as? [String: Any]

@@ -72,6 +72,20 @@ public enum DatabaseSwap {
         return aside
     }
 
+    /// Processes other than this one with `path` open (Linux /proc): an app running without a
+    /// supervisor, or a sqlite3 shell. Swapping under them would split their view of the data.
+    public static func processesHolding(_ path: String) -> [Int32] {
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let fm = FileManager.default
+        var holders: [Int32] = []
+        for entry in (try? fm.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), pid != getpid() else { continue }
+            let fds = (try? fm.contentsOfDirectory(atPath: "/proc/\(entry)/fd")) ?? []
+            if fds.contains(where: { (try? fm.destinationOfSymbolicLink(atPath: "/proc/\(entry)/fd/\($0)")) == target }) { holders.append(pid) }
+        }
+        return holders
+    }
+
     private static func rename(_ from: String, _ to: String) throws {
         guard Foundation.rename(from, to) == 0 else { throw BackupError.io(path: from, reason: String(cString: strerror(errno))) }
     }
