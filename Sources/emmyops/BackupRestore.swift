@@ -4,35 +4,6 @@ import EmmyOpsKit
 import Foundation
 
 extension EmmyOps {
-    struct BackupVerify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "verify",
-            abstract: "Restore a backup to a scratch file and check it against its manifest; record the result.",
-            discussion: "Downloads, checks the SHA-256, decrypts, decompresses, runs PRAGMA integrity_check and compares row counts. Exit 1 names the backup that fails.")
-
-        @OptionGroup var options: BackupOptions
-
-        @Argument(help: "The backup id (see `backup list`).")
-        var id: String?
-
-        @Flag(name: .long, help: "Verify the newest backup.")
-        var latest = false
-
-        func validate() throws {
-            if (id == nil) == !latest { throw ValidationError("name a backup id or pass --latest (one of them)") }
-        }
-
-        func run() async throws {
-            let backups = try options.backups(try options.loadSpec(), needIdentity: true)
-            let record = try await backups.verify(id.map(Backups.Selector.id) ?? .latest)
-            BackupProgressLine.clear()
-            switch options.format {
-            case .json: try options.printJSON(record)
-            case .text: print("backup \(record.id) verified: restores in \(record.restoreSeconds)s, integrity_check ok, row counts match")
-            }
-        }
-    }
-
     struct BackupRestore: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "restore",
@@ -95,29 +66,6 @@ extension EmmyOps {
                     print("dry run: backup \(outcome.id) restores and verifies in \(outcome.restoreSeconds)s; nothing was swapped")
                 } else {
                     print("restored backup \(outcome.id) (restore \(outcome.restoreSeconds)s); the replaced database is in \(outcome.replacedTo ?? "?")")
-                }
-            }
-        }
-    }
-
-    struct BackupPrune: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "prune",
-            abstract: "Delete backups backup.keep does not keep (never the newest verified one).")
-
-        @OptionGroup var options: BackupOptions
-
-        @Flag(name: .long, help: "Show what would be deleted; delete nothing.")
-        var dryRun = false
-
-        func run() async throws {
-            let spec = try options.loadSpec()
-            let decisions = try await options.backups(spec).prune(keep: spec.backup.keep, dryRun: dryRun)
-            switch options.format {
-            case .json: try options.printJSON(decisions)
-            case .text:
-                for decision in decisions {
-                    print("\(decision.keep ? "keep  " : (dryRun ? "would delete" : "deleted")) \(decision.id)\(decision.keep ? "  (\(decision.reasons.joined(separator: ", ")))" : "")")
                 }
             }
         }
