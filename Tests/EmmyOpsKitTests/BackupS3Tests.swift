@@ -157,6 +157,15 @@ import Testing
         let manifestData = try #require(try await target.get(BackupKeys.manifest(manifest.id)))
         #expect(manifestHead["sha256"] as? String == Data(SHA256.hash(data: manifestData)).base64EncodedString())
 
+        // The CLI finds the store the SDKs' way (AWS_ENDPOINT_URL_S3, keys from the environment).
+        let cliSpec = world.root.appendingPathComponent("s3.yaml")
+        try "version: 1\nbackup:\n  target: s3://emmy-backups/prod\n  recipients: [\(world.recipient)]\n  path_style: true\n"
+            .write(to: cliSpec, atomically: true, encoding: .utf8)
+        let environment = ProcessInfo.processInfo.environment.merging(
+            ["AWS_ENDPOINT_URL_S3": moto.endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true"]) { _, new in new }
+        let cliList = try CLI.run(["backup", "list", "--spec", cliSpec.path, "--data-dir", world.dataDirectory], in: world.root, environment: environment)
+        #expect(cliList.status == 0 && cliList.stdout.contains("\(manifest.id)") && cliList.stdout.contains("verified"), "\(cliList.stdout)\(cliList.stderr)")
+
         let outcome = try await backups.restore(.latestVerified, dryRun: false) { restored, _ in
             try DatabaseSwap.swap(restored: restored, into: world.databasePath)
         }
