@@ -40,17 +40,22 @@ let package = Package(
             dependencies: [
                 "EmmyApp", "Yams",
                 .product(name: "Mustache", package: "swift-mustache"),
-                // SHA-256 of deploy artifacts.
+                // SHA-256 of deploy artifacts; X25519, HKDF, ChaCha20-Poly1305 and HMAC of backups.
                 .product(name: "Crypto", package: "swift-crypto"),
-                // `incident serve`: the webhook receiver, its SQLite ledger, its outgoing notices.
+                // `incident serve`: the webhook receiver, its SQLite ledger, its outgoing notices;
+                // backup snapshots open the app's database on their own connection; backups go to
+                // S3 (SigV4 signed by Backup/SigV4Signer.swift).
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                "CZstd",
             ],
             exclude: ["README.md"]
         ),
+        // The system libzstd (Debian libzstd-dev), streamed by Backup/Compression.swift.
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .target(
             name: "EmmyApp",
             dependencies: [
@@ -80,6 +85,8 @@ let package = Package(
                 "EmmyOpsKit", "EmmyApp",
                 // The Twilio-compatible test server the sending tests run against.
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // Backup tests fill and read real EmmyApp databases.
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             // Golden renderings are compared by path from the source tree, not bundled.

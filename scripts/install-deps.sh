@@ -26,6 +26,10 @@ command -v ssh >/dev/null || need+=(openssh-client)
 [ -x /usr/sbin/nginx ] || need+=(nginx)
 # The durability test watches EmmyApp's fsyncs: a batch is on disk before its 202.
 command -v strace >/dev/null || need+=(strace)
+# Backups: libzstd is linked (Sources/CZstd); age and zstd read what emmyops writes in tests.
+[ -e /usr/include/zstd.h ] || need+=(libzstd-dev)
+command -v age >/dev/null || need+=(age)
+command -v zstd >/dev/null || need+=(zstd)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

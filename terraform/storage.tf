@@ -171,6 +171,13 @@ data "aws_iam_policy_document" "host_backups" {
   }
 
   statement {
+    sid       = "PruneBackupPrefix"
+    effect    = "Allow"
+    actions   = ["s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = ["${aws_s3_bucket.backups.arn}/prod/*"]
+  }
+
+  statement {
     sid       = "UseBackupKey"
     effect    = "Allow"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]

@@ -76,6 +76,12 @@ public enum MetricCatalogue {
     public static let buildInfo = MetricDescriptor(
         name: "emmy_build_info", type: .gauge, labels: ["version"],
         help: "Always 1; the version label names the running EmmyApp build.")
+    public static let backupLastSuccess = MetricDescriptor(
+        name: "emmy_backup_last_success_timestamp_seconds", type: .gauge,
+        help: "Unix time of the last backup `emmyops backup create` stored from this data directory; 0 when none.")
+    public static let backupLastVerified = MetricDescriptor(
+        name: "emmy_backup_last_verified_timestamp_seconds", type: .gauge,
+        help: "Unix time of the last backup `emmyops backup verify` restored and checked; 0 when none.")
 
     /// What `emmyops incident serve` exposes on its own `/metrics` (scraped as its own job).
     public static let incidentNotifications = MetricDescriptor(
@@ -94,6 +100,7 @@ public enum MetricCatalogue {
         httpRequests, httpRequestDuration, httpRateLimited, databaseUp, messages, contactsRejected,
         batchProcessingDuration, queueDepth, queueOldestAge, sendAttempts, sendRetries,
         providerRequestDuration, throttleWait, buildInfo,
+        backupLastSuccess, backupLastVerified,
     ]
 
     /// Process metrics exposed next to the app's own (the Prometheus client conventions).

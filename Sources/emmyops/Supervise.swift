@@ -46,7 +46,9 @@ extension EmmyOps {
                 healthURL: "http://\(Self.probeHost(listenHost)):\(listenPort)\(loaded.app.healthPath)",
                 settings: loaded.supervise,
                 stateFile: stateFile,
-                version: EmmyOpsVersion.current)) { Output.note("emmyops supervise: \($0)") }
+                version: EmmyOpsVersion.current,
+                // `backup restore` hands over a verified database to swap in between two children.
+                beforeStart: { RestoreHandoff.applyPending(dataDirectory: dataDirectory) })) { Output.note("emmyops supervise: \($0)") }
             let code: Int32
             do {
                 code = try runner.run()

@@ -102,7 +102,17 @@ import Testing
         #expect(storage.contains(#"resources = ["${aws_s3_bucket.backups.arn}/prod/*"]"#))
         #expect(storage.contains(#"values   = ["prod/*"]"#))
         #expect(storage.contains(#"actions   = ["s3:GetObject", "s3:PutObject"]"#))
-        #expect(!storage.contains("s3:DeleteObject"))
+        // `backup prune` deletes, on the prefix only; versioning keeps what it deletes.
+        #expect(storage.contains(#"actions   = ["s3:DeleteObject", "s3:AbortMultipartUpload"]"#))
+        #expect(CrossChecks.run(try TerraformFixture.example(), files: files).filter { $0.message.contains("DeleteObject") || $0.message.contains("prune") }.isEmpty)
+        let everywhere = files.map { file in
+            file.path.hasSuffix("storage.tf")
+                ? RenderedFile(path: file.path, contents: file.contents.replacingOccurrences(of: #"["s3:DeleteObject", "s3:AbortMultipartUpload"]\#n    resources = ["${aws_s3_bucket.backups.arn}/prod/*"]"#,
+                                                                                              with: #"["s3:DeleteObject", "s3:AbortMultipartUpload"]\#n    resources = ["${aws_s3_bucket.backups.arn}/*"]"#))
+                : file
+        }
+        #expect(CrossChecks.run(try TerraformFixture.example(), files: everywhere).contains { $0.message.contains("not only on the backup prefix") },
+                "validate notices a delete grant wider than the prefix")
         #expect(storage.contains(#"variable = "aws:SecureTransport""#) && storage.contains("enable_key_rotation     = true"))
         for flag in ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"] {
             #expect(storage.contains(try Regex("\n  \(flag) +=  ?true\n")), "\(flag)")

@@ -20,6 +20,7 @@ public final class AppMetrics: Sendable {
         gauge(MetricCatalogue.queueOldestAge).set(to: 0)
         gauge(MetricCatalogue.databaseUp).set(to: 0)
         gauge(MetricCatalogue.buildInfo, ["version": EmmyAppVersion.current]).set(to: 1)
+        backups(BackupTimestamps())
         _ = histogram(MetricCatalogue.batchProcessingDuration)
     }
 
@@ -67,6 +68,11 @@ public final class AppMetrics: Sendable {
     public func queue(depth: Int, oldestAgeSeconds: Double) {
         gauge(MetricCatalogue.queueDepth).set(to: Double(depth))
         gauge(MetricCatalogue.queueOldestAge).set(to: oldestAgeSeconds)
+    }
+
+    public func backups(_ timestamps: BackupTimestamps) {
+        gauge(MetricCatalogue.backupLastSuccess).set(to: timestamps.lastSuccess ?? 0)
+        gauge(MetricCatalogue.backupLastVerified).set(to: timestamps.lastVerified ?? 0)
     }
 
     /// The exposition: the registry plus process metrics read from /proc at scrape time.

@@ -40,7 +40,7 @@ public enum EmmyServer {
         router.add(middleware: WebGuardMiddleware(pages: web))
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(), config: config, metrics: metrics))
         router.add(middleware: AuthMiddleware(database: database, required: config.authRequired, secret: web.secret, probes: paths))
-        HealthController(database: database, metrics: metrics, started: Date())
+        HealthController(database: database, metrics: metrics, started: Date(), dataDirectory: config.dataDirectory)
             .add(to: router, paths: (paths.health, paths.ready, paths.metrics))
         MessagesController(database: database, config: config, metrics: metrics).add(to: router)
         BatchesController(database: database).add(to: router)

@@ -8,6 +8,8 @@ struct HealthController: Sendable {
     let database: AppDatabase
     let metrics: AppMetrics
     let started: Date
+    /// Where `emmyops backup` leaves its status file.
+    let dataDirectory: String
 
     func add(to router: Router<AppRequestContext>, paths: (health: String, ready: String, metrics: String)) {
         router.get(RouterPath(paths.health), use: health)
@@ -61,6 +63,8 @@ struct HealthController: Sendable {
         let queue = try? await database.queueState()
         if let queue { metrics.queue(depth: queue.depth, oldestAgeSeconds: queue.oldestAge) }
         metrics.databaseProbe(up: queue != nil)
+        // Read at every scrape: `emmyops backup` runs as another process and only leaves a file.
+        metrics.backups(BackupTimestamps.read(dataDirectory: dataDirectory))
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))

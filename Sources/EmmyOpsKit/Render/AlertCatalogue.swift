@@ -29,6 +29,7 @@ public struct AlertCatalogue: Sendable {
         var out: [AlertDefinition] = []
         for kind in spec.alerts.enabledKinds {
             if !spec.monitoring.nodeExporter.enabled, [.highCPU, .highMemory, .lowDisk].contains(kind) { continue }
+            if kind == .backupStale, spec.backup.target == nil { continue }
             if let alert = alert(kind) { out.append(alert) }
         }
         out += sloAlerts
@@ -62,6 +63,7 @@ public struct AlertCatalogue: Sendable {
         case (.highCPU, .ratio(let above)?): return highCPU(settings, above: above)
         case (.highMemory, .ratio(let above)?): return highMemory(settings, above: above)
         case (.lowDisk, .ratio(let above)?): return lowDisk(settings, above: above)
+        case (.backupStale, .age(let age)?): return backupStale(settings, olderThan: age)
         default: return nil
         }
     }
@@ -83,6 +85,17 @@ public struct AlertCatalogue: Sendable {
             "{{ $labels.instance }} of job {{ $labels.job }} has failed every scrape for more than \(settings.for).",
             Runbooks.appDown(spec),
             gaugeScenario("up", appLabels, holdFor: settings.for, bad: "0", good: "1", output: ["job": job, "instance": appInstance]))
+    }
+
+    /// Per instance: each host's `emmyops backup verify` leaves the time in its own data directory.
+    private func backupStale(_ settings: AlertSettings, olderThan age: PromDuration) -> AlertDefinition {
+        let metric = MetricCatalogue.backupLastVerified.name
+        return definition(settings, "EmmyBackupStale", "emmy-app", "time() - \(sel(metric, appMatcher)) > \(Int(age.seconds))",
+            "No backup of EmmyApp's database has been verified recently.",
+            "The newest backup of {{ $labels.instance }} that `emmyops backup verify` restored and checked is older than \(age).",
+            Runbooks.backupStale(spec),
+            // Test time starts at 0: a timestamp far in the past is stale, one at 0 is fresh.
+            gaugeScenario(metric, appLabels, holdFor: settings.for, bad: "-\(Int(age.seconds) * 2)", good: "0", output: ["job": job, "instance": appInstance]))
     }
 
     private func databaseDown(_ settings: AlertSettings) -> AlertDefinition {

@@ -101,6 +101,13 @@ public enum GrafanaRenderer {
                 Target("A", "min by (instance) (\(selector(MetricCatalogue.databaseUp.name)))", legend: "{{instance}}"),
             ]),
         ]
+        if spec.backup.target != nil {
+            panels.append(PanelSpec("Age of the newest verified backup",
+                                    "Time since each instance's newest backup passed `emmyops backup verify`; the backup_stale alert warns above its threshold.",
+                                    unit: "s", min: 0, [
+                Target("A", "time() - max by (instance) (\(selector(MetricCatalogue.backupLastVerified.name)))", legend: "{{instance}}"),
+            ]))
+        }
         // Burn over the paging tiers' long windows (1h, 6h), so the panel shows what the pages see.
         let paging = BurnTier.all.filter { $0.severity == .critical }
         let thresholds = paging.map { "\(Ratio.format($0.factor)) over \($0.long)" }.joined(separator: " or ")

@@ -21,6 +21,16 @@ enum Runbooks {
             ])
     }
 
+    static func backupStale(_ spec: Spec) -> RunbookEntry {
+        RunbookEntry(
+            meaning: "No backup of this host's database has passed `emmyops backup verify` recently: a lost host would lose data.",
+            firstSteps: [
+                "List what the target holds and what was verified: `emmyops backup list`.",
+                "Read the last run of the backup workflow; a create that failed says why (credentials, target, disk).",
+                "Take and prove one now: `emmyops backup create`, then `emmyops backup verify --latest` with the identity file.",
+            ])
+    }
+
     static func highErrorRate(_ spec: Spec) -> RunbookEntry {
         RunbookEntry(
             meaning: "A growing share of HTTP requests end in a 5xx: clients' uploads or API calls are failing.",

@@ -138,9 +138,13 @@ enum TerraformStorage {
         ]
     }
 
-    /// The host lists its prefix and reads and writes objects under it; it cannot delete
-    /// (versioning and the lifecycle rule retire old backups), so a compromised host cannot
-    /// destroy its own history.
+    /// The host lists its prefix, reads and writes objects under it, and deletes only there
+    /// (`emmyops backup prune`). The bucket is versioned, so a delete leaves a noncurrent
+    /// version the lifecycle rule keeps for the retention period: a compromised host cannot
+    /// destroy its own history sooner. `validate` checks prune and this policy agree.
+    /// The statement that lets `backup prune` delete, on the backup prefix only.
+    static let pruneStatement = "PruneBackupPrefix"
+
     static func hostAccess(_ context: TerraformContext) -> [HCLBlock] {
         let prefix = context.backupPrefix
         return [
@@ -150,6 +154,9 @@ enum TerraformStorage {
                 }
                 HCLItem.blank
                 TerraformIAM.statement("ReadWriteBackupObjects", actions: ["s3:GetObject", "s3:PutObject"],
+                                       resources: [HCL.template("${aws_s3_bucket.backups.arn}/\(HCL.escape(prefix))*")])
+                HCLItem.blank
+                TerraformIAM.statement(Self.pruneStatement, actions: ["s3:DeleteObject", "s3:AbortMultipartUpload"],
                                        resources: [HCL.template("${aws_s3_bucket.backups.arn}/\(HCL.escape(prefix))*")])
                 HCLItem.blank
                 TerraformIAM.statement("UseBackupKey", actions: ["kms:Decrypt", "kms:GenerateDataKey"], resources: ["aws_kms_key.main.arn"])

@@ -1,11 +1,11 @@
 import EmmyApp
 import Yams
 
-// The `alerts:` section, whole: the nine kinds with their defaults (each kind's threshold unit is
+// The `alerts:` section, whole: the kinds with their defaults (each kind's threshold unit is
 // declared there, once), the schema, how overrides are read from the YAML tree, and their checks.
 // A new key or kind is added here and nowhere else.
 
-/// The nine alert kinds a spec can tune, named as in the seed.
+/// The alert kinds a spec can tune, named as in the seed (plus backup_stale).
 public enum AlertKind: String, Sendable, Hashable, CaseIterable {
     case appDown = "app_down"
     case highErrorRate = "high_error_rate"
@@ -16,9 +16,11 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable {
     case slowProcessing = "slow_processing"
     case rateLimitExceeded = "rate_limit_exceeded"
     case highFailureRate = "high_failure_rate"
+    /// No backup verified for longer than the threshold (rendered only with a backup target).
+    case backupStale = "backup_stale"
 
     /// What the `threshold:` of this kind measures.
-    public enum ThresholdKind: Sendable { case none, ratio, duration, count }
+    public enum ThresholdKind: Sendable { case none, ratio, duration, count, age }
 
     /// Read off the default, the one place a kind's threshold unit is declared: the schema,
     /// the loader and the catalogue all follow it.
@@ -28,6 +30,7 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable {
         case .ratio?: .ratio
         case .duration?: .duration
         case .count?: .count
+        case .age?: .age
         }
     }
 
@@ -45,6 +48,8 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable {
         case .slowProcessing: AlertSettings(threshold: .duration(.seconds(30)), for: .minutes(5), severity: .warning)
         case .rateLimitExceeded: AlertSettings(threshold: .count(10), for: .minutes(1), severity: .warning)
         case .highFailureRate: AlertSettings(threshold: .ratio(Ratio(percent: "10%")!), for: .minutes(5), severity: .warning)
+        // A daily backup plus two hours of slack, then a warning: a day without one is not a page.
+        case .backupStale: AlertSettings(threshold: .age(.hours(26)), for: .minutes(10), severity: .warning)
         }
     }
 }
@@ -54,11 +59,13 @@ public enum AlertThreshold: Sendable, Hashable, CustomStringConvertible {
     case ratio(Ratio)
     case duration(PromDuration)
     case count(Int)
+    /// How old something may get (the newest verified backup).
+    case age(PromDuration)
 
     public var description: String {
         switch self {
         case .ratio(let r): r.percentText
-        case .duration(let d): d.description
+        case .duration(let d), .age(let d): d.description
         case .count(let n): "\(n)"
         }
     }
@@ -118,6 +125,8 @@ extension SpecSchema {
             fields.append(SchemaField("threshold", .duration, "Fires when p95 batch processing time exceeds this (default \(kind.defaults.threshold!))."))
         case .count:
             fields.append(SchemaField("threshold", .integer(min: 0, max: 1_000_000_000), "Fires above this many events in 5 minutes (default \(kind.defaults.threshold!))."))
+        case .age:
+            fields.append(SchemaField("threshold", .duration, "Fires when the newest verified backup is older than this (default \(kind.defaults.threshold!))."))
         }
         return SchemaField(kind.rawValue, .object(fields), "Tunes the \(kind.rawValue) alert.")
     }
@@ -140,6 +149,7 @@ extension SpecBuilder {
             case .ratio: set(&settings.threshold, percent(threshold).map(AlertThreshold.ratio))
             case .duration: set(&settings.threshold, duration(threshold).map(AlertThreshold.duration))
             case .count: set(&settings.threshold, R.int(threshold).map(AlertThreshold.count))
+            case .age: set(&settings.threshold, duration(threshold).map(AlertThreshold.age))
             }
             alerts[kind] = settings
         }
@@ -166,6 +176,8 @@ extension SpecValidation {
                     error(path + ".threshold", "\(threshold) is outside what \(MetricCatalogue.batchProcessingDuration.name) can measure",
                           "use a value from \(PromDuration(milliseconds: Int64(buckets.first! * 1000))) up to, but not including, \(PromDuration(milliseconds: Int64(buckets.last! * 1000)))")
                 }
+            case .age(let age)?:
+                if age.milliseconds == 0 { error(path + ".threshold", "0s makes every backup stale", "the default is \(kind.defaults.threshold!)") }
             case .count, .none:
                 break
             }

@@ -64,5 +64,14 @@ public enum ExampleSpec {
       webhook: http://127.0.0.1:9095/alerts
       token_file: /etc/emmyops/incident.token
 
+    # `emmyops backup create` snapshots the database, compresses it and encrypts it to these age
+    # recipients (make a pair with `age-keygen -o identity.txt`; keep identity.txt off the hosts),
+    # stores it with a manifest, and `backup verify` proves it restores. Uncomment to enable.
+    # backup:
+    #   target: s3://acme-emmy-backups/prod     # or file:///var/backups/emmy
+    #   recipients: [age1...]
+    #   keep: { last: 3, daily: 7, weekly: 4, monthly: 6 }
+    #   # endpoint: http://127.0.0.1:9000       # an S3-compatible store (MinIO); with path_style: true
+
     """
 }

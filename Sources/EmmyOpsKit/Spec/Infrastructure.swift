@@ -1,8 +1,8 @@
 import Yams
 
-// The `infrastructure:`, `release:` and `backup:` sections: the models, the infrastructure
-// schema (simple defaults read off the model), how it is read from the YAML tree, and the checks
-// of all three. A new key of these sections is added here.
+// The `infrastructure:` and `release:` sections: the models, the infrastructure schema (simple
+// defaults read off the model), how it is read from the YAML tree, and the checks of both (the
+// `backup:` section lives in Backup.swift). A new key of these sections is added here.
 
 /// The `infrastructure:` section: the AWS footprint `emmyops render terraform` describes.
 public struct Infrastructure: Sendable, Hashable {
@@ -53,39 +53,6 @@ public struct Infrastructure: Sendable, Hashable {
             self.region = region
             self.dynamodbTable = dynamodbTable
         }
-    }
-}
-
-/// The `backup:` section (the parts renderings need so far).
-public struct Backup: Sendable, Hashable {
-    /// `s3://bucket/prefix` where backups go.
-    public var target: String?
-    public var keep: Keep
-
-    public struct Keep: Sendable, Hashable {
-        public var daily: Int = 7
-        public var weekly: Int = 4
-        public var monthly: Int = 6
-        public init() {}
-
-        /// Days the oldest kept backup can reach; object expiry must not come sooner.
-        public var maximumAgeDays: Int { max(daily, weekly * 7, monthly * 31) }
-    }
-
-    public init(target: String? = nil, keep: Keep = Keep()) {
-        self.target = target
-        self.keep = keep
-    }
-
-    /// The bucket of an `s3://bucket/prefix` target.
-    public var bucket: String? {
-        guard let target, target.hasPrefix("s3://") else { return nil }
-        return target.dropFirst(5).split(separator: "/").first.map(String.init)
-    }
-
-    public var prefix: String {
-        guard let target, target.hasPrefix("s3://") else { return "" }
-        return target.dropFirst(5).split(separator: "/", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
     }
 }
 
@@ -144,13 +111,9 @@ extension SpecBuilder {
 
 // MARK: - Validation
 
-/// Checks of the `infrastructure` and `backup` sections.
+/// Checks of the `infrastructure` section.
 enum InfrastructureValidation {
     static func validate(_ spec: Spec, error: (String, String, String?) -> Void, warning: (String, String, String?) -> Void) {
-        if let target = spec.backup.target, spec.backup.bucket == nil || spec.backup.bucket!.isEmpty {
-            error("backup.target", "`\(target)` is not an s3://bucket/prefix target", nil)
-        }
-
         guard let infra = spec.infrastructure else { return }
         let vpc = CIDR(infra.aws.vpcCIDR)
         if vpc == nil { error("infrastructure.aws.vpc_cidr", "`\(infra.aws.vpcCIDR)` is not an IPv4 CIDR", "write it like 10.0.0.0/16") }

@@ -19,12 +19,7 @@ struct SpecBuilder {
         spec.notify = notify(R.value(root, "notify"))
         spec.incident = incident(R.value(root, "incident"))
         spec.release = release(R.value(root, "release"))
-        let backup = R.value(root, "backup")
-        spec.backup.target = R.string(R.value(backup, "target"))
-        let keep = R.value(backup, "keep")
-        set(&spec.backup.keep.daily, R.int(R.value(keep, "daily")))
-        set(&spec.backup.keep.weekly, R.int(R.value(keep, "weekly")))
-        set(&spec.backup.keep.monthly, R.int(R.value(keep, "monthly")))
+        spec.backup = backup(R.value(root, "backup"))
         if let node = R.value(root, "infrastructure") { spec.infrastructure = infrastructure(node) }
         spec.github = github(R.value(root, "github"))
         spec.supervise = supervise(R.value(root, "supervise"))

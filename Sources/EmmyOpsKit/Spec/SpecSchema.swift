@@ -50,14 +50,7 @@ public enum SpecSchema {
         notify,
         incident,
         release,
-        SchemaField("backup", .object([
-            SchemaField("target", .string, "Where backups go, e.g. s3://acme-emmy-backups/prod."),
-            SchemaField("keep", .object([
-                SchemaField("daily", .integer(min: 0, max: 3650), "Daily backups kept (default 7)."),
-                SchemaField("weekly", .integer(min: 0, max: 520), "Weekly backups kept (default 4)."),
-                SchemaField("monthly", .integer(min: 0, max: 120), "Monthly backups kept (default 6)."),
-            ]), "Retention; the bucket lifecycle keeps objects at least this long."),
-        ]), "Database backups."),
+        backup,
         infrastructure,
         github,
         supervise,

@@ -42,6 +42,7 @@ public enum SpecValidation {
         InfrastructureValidation.validate(spec, error: error, warning: warning)
         validateSupervise(spec, error: error)
         validateIncident(spec, error: error, warning: warning)
+        validateBackup(spec, error: error)
         DeployValidation.validate(spec, error: error)
         validateSending(spec.app, error: error, warning: warning)
 

@@ -16,15 +16,19 @@ public final class SupervisorRunner: @unchecked Sendable {
         public var settings: SuperviseSettings
         public var stateFile: String
         public var version: String
+        /// Runs before every start of the child, while none runs (a pending restore's swap);
+        /// returns a line for the log, or nil.
+        public var beforeStart: (@Sendable () -> String?)?
 
         public init(executable: String, arguments: [String], healthURL: String, settings: SuperviseSettings,
-                    stateFile: String, version: String) {
+                    stateFile: String, version: String, beforeStart: (@Sendable () -> String?)? = nil) {
             self.executable = executable
             self.arguments = arguments
             self.healthURL = healthURL
             self.settings = settings
             self.stateFile = stateFile
             self.version = version
+            self.beforeStart = beforeStart
         }
     }
 
@@ -114,6 +118,7 @@ public final class SupervisorRunner: @unchecked Sendable {
         case .spawn:
             restartTimer?.cancel()
             restartTimer = nil
+            if let line = configuration.beforeStart?() { log(line) }
             do {
                 // Every signal at its default and none blocked: this process's threads handle them.
                 let pid = try ProcessSpawn.spawn([configuration.executable] + configuration.arguments)

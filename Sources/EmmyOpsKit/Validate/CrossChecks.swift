@@ -92,6 +92,25 @@ public enum CrossChecks {
                 report(OutputPath.compose, service, "compose does not publish \(service) on port \(port)")
             }
         }
+        // 6. `backup prune` deletes on the backup prefix: the host policy grants that, and
+        //    grants deletion nowhere else, and the bucket keeps deleted versions.
+        let storagePath = OutputPath.terraform("storage.tf")
+        if spec.backup.bucket != nil, let storage = byPath[storagePath] {
+            let prefixARN = "\"${aws_s3_bucket.backups.arn}/\(spec.backup.prefix.isEmpty || spec.backup.prefix.hasSuffix("/") ? spec.backup.prefix : spec.backup.prefix + "/")*\""
+            let deleting = storage.components(separatedBy: "statement {").dropFirst().filter { $0.contains("\"s3:DeleteObject\"") }
+            if deleting.isEmpty {
+                report(storagePath, "host_backups", "`emmyops backup prune` deletes old backups, but the host policy grants no s3:DeleteObject on the backup prefix")
+            }
+            for statement in deleting {
+                let resources = statement.firstMatch(of: /resources\s*=\s*\[([^\]]*)\]/).map { String($0.1) } ?? ""
+                if resources.trimmingCharacters(in: .whitespaces) != prefixARN {
+                    report(storagePath, "s3:DeleteObject", "s3:DeleteObject is granted on \(resources), not only on the backup prefix \(prefixARN)")
+                }
+            }
+            if !storage.contains("aws_s3_bucket_versioning") {
+                report(storagePath, "backups", "the backup bucket is not versioned, so a prune (or a compromised host) deletes backups for good")
+            }
+        }
         return out
     }
 
