@@ -79,7 +79,8 @@ public enum CrossChecks {
         for (job, service) in [(spec.appJob, "app"), (PrometheusRenderer.selfJob, "prometheus"),
                                (PrometheusRenderer.alertmanagerJob, "alertmanager"), (AlertCatalogue.nodeJob, "node-exporter")] {
             guard let port = published[service] else { continue }
-            for jobs in [hostJobs, composeJobs] {
+            // The hosts' targets are where FleetTopology puts each part; TopologyCrossCheck compares those.
+            for jobs in [composeJobs] {
                 guard let targets = jobs.first(where: { $0.job == job })?.targets else {
                     report(OutputPath.prometheusConfig, "scrape_configs", "no scrape job `\(job)` for compose service `\(service)`")
                     continue
@@ -92,6 +93,8 @@ public enum CrossChecks {
                 report(OutputPath.compose, service, "compose does not publish \(service) on port \(port)")
             }
         }
+        // 6. prometheus.yml scrapes where the hosts answer, through ports the security group opens.
+        out += TopologyCrossCheck.run(spec, files: byPath)
         return out
     }
 
