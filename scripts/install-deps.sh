@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools the test suite drives: Debian packages (promtool, amtool,
 # prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init, chromium,
-# chromium-driver, sshd, nginx, strace) and PyPI tools, each in its own virtualenv under
+# chromium-driver, sshd, nginx, strace, debootstrap, binutils) and PyPI tools, each in its own virtualenv under
 # /opt/emmyops-tools with its commands
 # linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto).
 # Idempotent: a second run that finds everything does nothing.
@@ -26,6 +26,9 @@ command -v ssh >/dev/null || need+=(openssh-client)
 [ -x /usr/sbin/nginx ] || need+=(nginx)
 # The durability test watches EmmyApp's fsyncs: a batch is on disk before its 202.
 command -v strace >/dev/null || need+=(strace)
+# The release artifact: objcopy strips it; debootstrap builds the bare host it must start on.
+command -v objcopy >/dev/null || need+=(binutils)
+[ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

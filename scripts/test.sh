@@ -30,6 +30,15 @@ trap 'rm -rf "$scratch"' EXIT
 (cd "$scratch" && "$OLDPWD/$bin" validate --tools required && "$OLDPWD/$bin" render all --out r >/dev/null)
 echo "integration: passed"
 
+# The release artifact starts where users deploy it: built with the Swift runtime linked
+# statically (a debug build: the check needs a static binary, not an optimised one, and a
+# debug build costs about half a release build's CI time), then run in a chroot of a cached
+# minimal Debian (debootstrap, no Swift inside). About 5 min on a quiet 2-core machine, plus
+# 1-4 min once for the root filesystem; about 1 s per later check.
+echo "== the release artifact on a bare host"
+bash scripts/release.sh --config debug --out .build/dist
+bash scripts/bare-host-check.sh .build/dist/emmyops-linux-x86_64
+
 # A short coverage-guided run of every fuzz target from its committed seeds: about 2.5 min to
 # build the fuzz package (Yams and a few sources, with libFuzzer and AddressSanitizer), then
 # 20 s per target. Any crash, failed check, timeout or memory blow-up fails the run.
