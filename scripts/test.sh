@@ -12,7 +12,8 @@ swift build --build-tests
 # tests' server serve from this test process, and on two cores the parallel run's blocking
 # process tests starve them for minutes; the serve-limit tests hold 2,000 sockets and 64 MB
 # bodies, which is no load to add to the parallel run.
-isolated="SendingCrashTests|TwilioProviderTests|ConnectionLimitTests|ServeLimitsTests"
+# The monitored fleet's alert and slot-switch timings (1 s scrapes, a 2 s `for:`) belong there too.
+isolated="SendingCrashTests|TwilioProviderTests|ConnectionLimitTests|ServeLimitsTests|MonitoredFleetTests"
 swift test --skip-build --skip "$isolated" 2>&1 | tee .build/test.log
 # swift test exits non-zero on failure; with `tee` we must look at its status ourselves.
 status=${PIPESTATUS[0]}

@@ -49,23 +49,8 @@ final class SSHHosts {
             let name = "host\(index + 1)"
             let root = dir.appendingPathComponent(roots[index] ?? name).path
             let config = dir.appendingPathComponent("sshd-\(name).conf").path
-            try """
-            Port \(ports[0])
-            ListenAddress 127.0.0.1
-            HostKey \(hostKey)
-            PidFile none
-            UsePAM no
-            StrictModes no
-            PermitRootLogin prohibit-password
-            PasswordAuthentication no
-            KbdInteractiveAuthentication no
-            AuthorizedKeysFile \(dir.path)/authorized_keys
-            Subsystem sftp /usr/lib/openssh/sftp-server
-            MaxSessions 64
-            MaxStartups 64
-            LogLevel ERROR
-
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+            try Self.sshdConfig(address: "127.0.0.1", port: ports[0], hostKey: hostKey, authorizedKeys: "\(dir.path)/authorized_keys")
+                .write(toFile: config, atomically: true, encoding: .utf8)
             // posix_spawn, not Foundation's Process: with an sshd child, Foundation's child
             // reaper blocked in wait4 on it and never noticed other children exiting.
             let log = dir.appendingPathComponent("sshd-\(name).log").path
@@ -159,6 +144,27 @@ final class SSHHosts {
 
     func logs() -> String {
         hosts.map { "--- sshd \($0.name) ---\n" + HostActivation.tail($0.sshdLog) }.joined(separator: "\n")
+    }
+
+    /// A throw-away sshd: key login only, as root, on one address.
+    static func sshdConfig(address: String, port: Int, hostKey: String, authorizedKeys: String) -> String {
+        """
+        Port \(port)
+        ListenAddress \(address)
+        HostKey \(hostKey)
+        PidFile none
+        UsePAM no
+        StrictModes no
+        PermitRootLogin prohibit-password
+        PasswordAuthentication no
+        KbdInteractiveAuthentication no
+        AuthorizedKeysFile \(authorizedKeys)
+        Subsystem sftp /usr/lib/openssh/sftp-server
+        MaxSessions 64
+        MaxStartups 64
+        LogLevel ERROR
+
+        """
     }
 
     static func keygen(_ path: String) throws {
