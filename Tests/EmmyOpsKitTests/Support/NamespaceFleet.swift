@@ -62,13 +62,7 @@ final class NamespaceFleet {
         }
         try attach(operatorNamespace, "\(subnet).100", 100)
 
-        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
-        let hostKey = dir.appendingPathComponent("host_key").path
-        try SSHHosts.keygen(clientKey)
-        try SSHHosts.keygen(hostKey)
-        try FileManager.default.copyItem(atPath: clientKey + ".pub", toPath: dir.appendingPathComponent("authorized_keys").path)
-        try "Host *\n  IdentitiesOnly yes\n  ForwardAgent no\n".write(toFile: sshConfig, atomically: true, encoding: .utf8)
-        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        let (hostKey, hostPublic) = try SSHHosts.prepareKeys(in: dir, clientKey: clientKey, sshConfig: sshConfig)
         var known = ""
         for index in 1...count {
             let member = Member(name: "host\(index)", namespace: "emmyf-\(tag)-\(index)", address: "\(subnet).\(index)",

@@ -35,14 +35,7 @@ final class SSHHosts {
         clientKey = dir.appendingPathComponent("client_key").path
         knownHosts = dir.appendingPathComponent("known_hosts").path
         sshConfig = dir.appendingPathComponent("ssh_config").path
-        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
-        let hostKey = dir.appendingPathComponent("host_key").path
-        try Self.keygen(clientKey)
-        try Self.keygen(hostKey)
-        try FileManager.default.copyItem(atPath: clientKey + ".pub", toPath: dir.appendingPathComponent("authorized_keys").path)
-        // No IdentityFile or known_hosts here: the spec's ssh.identity and ssh.known_hosts supply them.
-        try "Host *\n  IdentitiesOnly yes\n  ForwardAgent no\n".write(toFile: sshConfig, atomically: true, encoding: .utf8)
-        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        let (hostKey, hostPublic) = try Self.prepareKeys(in: dir, clientKey: clientKey, sshConfig: sshConfig)
         var known = ""
         for index in 0..<count {
             let ports = try LoopbackPorts.pick(4)
@@ -144,6 +137,20 @@ final class SSHHosts {
 
     func logs() -> String {
         hosts.map { "--- sshd \($0.name) ---\n" + HostActivation.tail($0.sshdLog) }.joined(separator: "\n")
+    }
+
+    /// Throw-away keys for a test fleet in `dir`: the client's key (authorized on every host),
+    /// one host key, and the client config. Returns the host key's path and its public line.
+    static func prepareKeys(in dir: URL, clientKey: String, sshConfig: String) throws -> (hostKey: String, hostPublic: String) {
+        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        let hostKey = dir.appendingPathComponent("host_key").path
+        try keygen(clientKey)
+        try keygen(hostKey)
+        try FileManager.default.copyItem(atPath: clientKey + ".pub", toPath: dir.appendingPathComponent("authorized_keys").path)
+        // No IdentityFile or known_hosts here: the spec's ssh.identity and ssh.known_hosts supply them.
+        try "Host *\n  IdentitiesOnly yes\n  ForwardAgent no\n".write(toFile: sshConfig, atomically: true, encoding: .utf8)
+        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        return (hostKey, hostPublic)
     }
 
     /// A throw-away sshd: key login only, as root, on one address.
