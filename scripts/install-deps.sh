@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools the test suite drives: Debian packages (promtool, amtool,
 # prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init, chromium,
-# chromium-driver, sshd, nginx, strace) and PyPI tools, each in its own virtualenv under
+# chromium-driver, sshd, nginx, strace, debootstrap, binutils) and PyPI tools, each in its own virtualenv under
 # /opt/emmyops-tools with its commands
 # linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto).
 # Idempotent: a second run that finds everything does nothing.
@@ -30,6 +30,9 @@ command -v strace >/dev/null || need+=(strace)
 [ -e /usr/include/zstd.h ] || need+=(libzstd-dev)
 command -v age >/dev/null || need+=(age)
 command -v zstd >/dev/null || need+=(zstd)
+# The release artifact: objcopy strips it; debootstrap builds the bare host it must start on.
+command -v objcopy >/dev/null || need+=(binutils)
+[ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

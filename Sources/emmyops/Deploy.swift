@@ -31,8 +31,14 @@ extension EmmyOps {
         @Flag(name: .long, help: "Print the plan for each host and touch nothing.")
         var dryRun = false
 
+        @Flag(name: .long, help: "Install the rendered monitoring (node-exporter everywhere; Prometheus and Alertmanager on monitoring hosts). Alone: only that; with --all it follows the release deploy, which --all does anyway when a host monitors.")
+        var monitoring = false
+
+        /// `deploy --monitoring` on its own leaves the releases alone.
+        private var monitoringOnly: Bool { monitoring && !fleet.all && fleet.host.isEmpty }
+
         func validate() throws {
-            try fleet.validateSelection()
+            if !monitoringOnly { try fleet.validateSelection() }
             if let version, !ReleaseLayout.isValidVersion(version) {
                 throw ValidationError("--version `\(version)` may hold only letters, digits, `.`, `_` and `-`")
             }
@@ -41,6 +47,12 @@ extension EmmyOps {
         }
 
         func run() throws {
+            if monitoringOnly {
+                var spec = try fleet.spec.load()
+                if let sshConfig = fleet.sshConfig { spec.ssh.config = sshConfig }
+                try deployMonitoring(spec)
+                return
+            }
             let (spec, targets) = try fleet.load()
             let version = self.version ?? ReleaseLayout.defaultVersion()
             let artifactPath = artifact ?? ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
@@ -68,6 +80,27 @@ extension EmmyOps {
                 try deployer.deploy(deployer.plans(version: version, artifact: artifact, spec: specPayload))
             }
             Output.note("deployed \(version) to \(targets.map(\.host.name).joined(separator: ", "))")
+            if monitoring || (fleet.all && MonitoringDeploy.isWanted(spec)) { try deployMonitoring(spec) }
+        }
+
+        /// node-exporter on every host, Prometheus and Alertmanager on the monitoring hosts.
+        private func deployMonitoring(_ spec: Spec) throws {
+            let deploy = MonitoringDeploy(spec: spec, targets: MonitoringDeploy.targets(spec))
+            let staging = FileManager.default.temporaryDirectory.appendingPathComponent("emmyops-monitoring-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: staging) }
+            let plans = try deploy.plans(staging: staging, specFile: fleet.spec.spec)
+            if dryRun {
+                for plan in plans {
+                    print("\(plan.target.host.name) -> monitoring")
+                    for step in plan.steps { print("  \(step.description)") }
+                }
+                return
+            }
+            try fleet.withTransports(spec) { runner in
+                try deploy.deploy(plans, runner: runner, onEvent: fleet.printer())
+            }
+            Output.note("monitoring deployed to \(plans.map(\.target.host.name).joined(separator: ", "))")
         }
 
         /// `app.runtime: docker`: compose files pinned to `app.image`, the slot read from each host.

@@ -10,7 +10,7 @@ extension EmmyOps {
     struct HostCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "host", abstract: "Host-side steps of deploy and rollback (run over SSH).", shouldDisplay: false,
-            subcommands: [Activate.self, Prune.self, Releases.self, Details.self])
+            subcommands: [Activate.self, Prune.self, Releases.self, Details.self, Monitoring.self])
 
         struct Activate: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Start a release on the idle slot, gate on readiness, switch nginx and `current`.")
@@ -35,6 +35,22 @@ extension EmmyOps {
                     }
                 } catch {
                     // Every activation failure is the release's problem (exit 1), whatever its type.
+                    throw CommandFailure.problem("\(error)")
+                }
+            }
+        }
+
+        struct Monitoring: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Install the uploaded monitoring configuration: check, switch, start or reload.")
+            @Option var root: String
+            @Option var host: String
+
+            func run() throws {
+                signal(SIGPIPE, SIG_IGN)
+                signal(SIGHUP, SIG_IGN)
+                do {
+                    for line in try HostMonitoring(root: root, hostName: host).run() { print("\(host): \(line)") }
+                } catch {
                     throw CommandFailure.problem("\(error)")
                 }
             }

@@ -34,8 +34,10 @@ struct ClosedLoopTests {
     }
 
     private func runLoop(in dir: URL, children: inout [ProcessHarness]) async throws {
-        let ports = try LoopbackPorts.pick(5)
+        let ports = try LoopbackPorts.pick(6)
         let (appPort, promPort, amPort, grafanaPort, hookPort) = (ports[0], ports[1], ports[2], ports[3], ports[4])
+        // Prometheus scrapes a host's app through its metrics listener; the scrape target stands in for it.
+        let metricsPort = ports[5]
 
         // 1. Spec → rendered monitoring config on disk.
         let yaml = """
@@ -51,6 +53,7 @@ struct ClosedLoopTests {
           alertmanager: { port: \(amPort) }
           grafana: { port: \(grafanaPort) }
           node_exporter: { enabled: false }
+          app_metrics: { port: \(metricsPort) }
         alerts:
           app_down: { for: 2s }
         notify:
@@ -72,7 +75,7 @@ struct ClosedLoopTests {
         let metricsFile = dir.appendingPathComponent("metrics.txt")
         try MetricCatalogue.sampleExposition().write(to: metricsFile, atomically: true, encoding: .utf8)
         let target = try FixtureServers.start("scrape-target", script: FixtureServers.scrapeTarget,
-                                              arguments: ["\(appPort)", metricsFile.path], in: dir)
+                                              arguments: ["\(metricsPort)", metricsFile.path], in: dir)
         children.append(target)
         let received = dir.appendingPathComponent("webhook.jsonl")
         let webhook = try FixtureServers.start("webhook", script: FixtureServers.webhookRecorder,
@@ -96,7 +99,7 @@ struct ClosedLoopTests {
 
         let startedAt = ContinuousClock.now
         let prom = "http://127.0.0.1:\(promPort)"
-        for (child, url) in [(target, "http://127.0.0.1:\(appPort)/metrics"), (webhook, "http://127.0.0.1:\(hookPort)/"),
+        for (child, url) in [(target, "http://127.0.0.1:\(metricsPort)/metrics"), (webhook, "http://127.0.0.1:\(hookPort)/"),
                              (prometheus, "\(prom)/-/ready"), (alertmanager, "http://127.0.0.1:\(amPort)/-/ready")] {
             try await poll("\(child.name) to answer \(url)", timeout: .seconds(30)) {
                 try child.checkAlive()
@@ -124,7 +127,7 @@ struct ClosedLoopTests {
         }
         print("closed loop: app_down delivered \(seconds(since: faultAt))s after the target stopped")
 
-        let instance = "127.0.0.1:\(appPort)"
+        let instance = "127.0.0.1:\(metricsPort)"
         #expect(payload.version == "4")
         #expect(payload.receiver == "hook")
         #expect(payload.status == "firing")

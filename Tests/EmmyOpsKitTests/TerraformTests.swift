@@ -13,8 +13,8 @@ import Testing
         let ssh = ingress.filter { $0.port == 22 }
         #expect(ssh.count == 1 && ssh.allSatisfy { $0.cidrs == ["198.51.100.0/24"] }, "\(ssh)")
         #expect(Set(ingress.map(\.port)) == [22, 80, 443], "proxy: true keeps the app port closed")
-        for port in [5000, 9090, 9093, 3000, 9100] {
-            #expect(!ingress.contains { $0.port == port }, "port \(port) must never be opened")
+        for port in [5000, 9090, 9093, 3000, 9100, 9101] {
+            #expect(!ingress.contains { $0.port == port }, "port \(port) must never be opened to any CIDR")
         }
         let all = files.map(\.contents).joined()
         #expect(all.contains(#/http_tokens\s+= "required"/#), "IMDSv2 is required")
@@ -27,8 +27,8 @@ import Testing
         #expect(compute.contains(#/encrypted\s+= true/#) && compute.contains(#/monitoring\s+= true/#) && compute.contains(#/ebs_optimized\s+= true/#))
         #expect(!TerraformFixture.contents(files, "network.tf").contains(#/protocol\s+= "-1"/#), "egress is per port")
         let outputs = TerraformFixture.contents(files, "outputs.tf")
-        #expect(outputs.contains(#""ssh -p 22 deploy@${aws_eip.host.public_ip}""#))
-        #expect(outputs.contains(#""https://${aws_eip.host.public_ip}""#))
+        #expect(outputs.contains(#""ssh -p 22 deploy@${eip.public_ip}""#))
+        #expect(outputs.contains(#""https://${eip.public_ip}""#))
     }
 
     @Test func everyFileStartsWithTheHeaderAndRendersTheSameTwice() throws {
@@ -73,7 +73,7 @@ import Testing
         let files = TerraformRenderer.render(spec)
         let app = TerraformFixture.ingress(files).filter { $0.port == 5000 }
         #expect(app.count == 1 && app[0].cidrs == ["203.0.113.0/24"])
-        #expect(TerraformFixture.contents(files, "outputs.tf").contains(#""http://${aws_eip.host.public_ip}:5000""#))
+        #expect(TerraformFixture.contents(files, "outputs.tf").contains(#""http://${eip.public_ip}:5000""#))
         #expect(!TerraformFixture.contents(files, "network.tf").contains("CKV_AWS_260"), "no skip once port 80 is not public")
     }
 
@@ -254,11 +254,17 @@ import Testing
         // Every resource block of the rendering is in state (counted resources with their index).
         let rendered = Set(files.flatMap { $0.contents.matches(of: /(?m)^resource "(\w+)" "(\w+)"/).map { "\($0.1).\($0.2)" } })
         let state = try stateList()
-        let created = Set(state.filter { !$0.hasPrefix("data.") }.map { $0.replacing(/\[\d+\]$/, with: "") })
+        let created = Set(state.filter { !$0.hasPrefix("data.") }.map { $0.replacing(/\[[^\]]+\]$/, with: "") })
         #expect(created == rendered, "missing from state: \(rendered.subtracting(created)); unexpected: \(created.subtracting(rendered))")
         #expect(rendered.count >= 25)
-        let outputs = try terraform(["output", "-raw", "ssh_command"]).stdout
-        #expect(outputs.hasPrefix("ssh -p 22 deploy@"))
+        // One instance per spec host, each at the spec's private address.
+        #expect(state.filter { $0.hasPrefix("aws_instance.host[") }.sorted() == [#"aws_instance.host["prod-1"]"#, #"aws_instance.host["prod-2"]"#])
+        let privateIPs = try terraform(["output", "-json", "private_ips"]).stdout
+        let addresses = try JSONSerialization.jsonObject(with: Data(privateIPs.utf8)) as? [String: String]
+        #expect(addresses == spec.hosts.reduce(into: [:]) { $0[$1.name] = $1.privateAddress }, "\(privateIPs)")
+        let ssh = try terraform(["output", "-json", "ssh_commands"]).stdout
+        let commands = try JSONSerialization.jsonObject(with: Data(ssh.utf8)) as? [String: String]
+        #expect(commands?.count == 2 && commands?.values.allSatisfy { $0.hasPrefix("ssh -p 22 deploy@") } == true, "\(ssh)")
 
         let destroyStart = clock.now
         let destroy = try terraform(["destroy", "-auto-approve", "-input=false"])

@@ -28,8 +28,10 @@ public struct DockerRelease: Sendable {
         let compose = directory.appendingPathComponent("\(name)-compose.yaml").path
         try DockerPlan.compose(spec: spec, target: target, image: spec.app.image).write(toFile: compose, atomically: true, encoding: .utf8)
         let nginx = directory.appendingPathComponent("\(name)-nginx.conf").path
+        let fleet = FleetTopology(spec: spec)
         try ProxySwitch.render(listen: target.listenAddress, httpPort: target.httpPort, metricsPath: spec.app.metricsPath,
-                               drainSeconds: Int(max(1, spec.deploy.drainTimeout.milliseconds / 1000)), version: version, tls: target.tls)
+                               drainSeconds: Int(max(1, spec.deploy.drainTimeout.milliseconds / 1000)), version: version, tls: target.tls,
+                               metricsListener: fleet.metricsListener(on: target.host.name), scrapers: fleet.scraperAddresses)
             .write(toFile: nginx, atomically: true, encoding: .utf8)
         return HostPlan(target: target, version: version,
                         steps: DockerPlan.steps(spec: spec, target: target, version: version, slot: slot,

@@ -158,7 +158,7 @@ public struct FleetDeployer: Sendable {
                 throw DeployError.invalid("\(host): uploaded files do not match their SHA-256 (expected \(expected), found \(found))")
             }
         }
-        onEvent(DeployEvent(host: host, step: step.name, status: "ok", message: step.name == "activate" ? lastLine(result.stdout) : nil))
+        onEvent(DeployEvent(host: host, step: step.name, status: "ok", message: ["activate", "monitoring"].contains(step.name) ? lastLine(result.stdout) : nil))
     }
 
     private func current(_ target: DeployTarget, _ runner: any CommandRunner) throws -> String? {

@@ -102,8 +102,10 @@ public struct HostActivation {
             throw DeployError.gateFailed(host: hostName, version: version, reason: reason, log: Self.tail(layout.log(version)))
         }
 
+        let fleet = FleetTopology(spec: spec)
         let config = try ProxySwitch.render(listen: target.listenAddress, httpPort: target.httpPort, metricsPath: spec.app.metricsPath,
-                                            drainSeconds: max(1, Int(drain)), version: version, tls: target.tls)
+                                            drainSeconds: max(1, Int(drain)), version: version, tls: target.tls,
+                                            metricsListener: fleet.metricsListener(on: hostName), scrapers: fleet.scraperAddresses)
         do {
             try proxy.switchTo(port: port, config: config)
         } catch {

@@ -20,12 +20,19 @@ public struct ProxySwitch: Sendable {
     public var upstreamPath: String { prefix + "/upstream.conf" }
     var pidPath: String { prefix + "/logs/nginx.pid" }
 
-    /// nginx.conf for a release, from Templates/nginx/emmy.conf.mustache.
+    /// nginx.conf for a release, from Templates/nginx/emmy.conf.mustache. `metricsListener`:
+    /// where this host's monitoring hosts (`scrapers`) scrape the app, when any do.
     public static func render(listen: String, httpPort: Int, metricsPath: String, drainSeconds: Int, version: String,
-                              tls: ProxyTLS? = nil) throws -> String {
+                              tls: ProxyTLS? = nil, metricsListener: FleetTopology.Endpoint? = nil, scrapers: [String] = []) throws -> String {
+        var metricsServer = ""
+        if let metricsListener {
+            metricsServer = "\n" + (try TemplateLibrary.render("nginx/metrics-listener.conf", [
+                "address": metricsListener.address, "port": metricsListener.port, "allow": scrapers, "metricsPath": metricsPath,
+            ] as [String: Any]))
+        }
         var context: [String: Any] = [
             "listen": listen, "httpPort": httpPort, "metricsPath": metricsPath,
-            "drainSeconds": drainSeconds, "version": version,
+            "drainSeconds": drainSeconds, "version": version, "metricsServer": metricsServer,
         ]
         if let tls {
             context["tls"] = [

@@ -111,6 +111,7 @@ http {
     upstream emmy_app {
         include upstream.conf;
     }
+{{metricsServer}}
 
     server {
         {{#tls}}
@@ -187,6 +188,27 @@ http {
     }
     {{/tls}}
 }
+"""# + "\n",
+        "nginx/metrics-listener.conf": #"""
+{{% CONTENT_TYPE: TEXT}}
+    # Monitoring hosts scrape the app here: the host's fleet address and a fixed port, whichever
+    # slot serves, so a deploy never moves the scrape target. Only the monitoring hosts'
+    # addresses get in (the rendered firewall admits the same), and only to the metrics path.
+    server {
+        listen {{address}}:{{port}};
+{{#allow}}
+        allow {{.}};
+{{/allow}}
+        deny all;
+
+        location = {{metricsPath}} {
+            proxy_pass http://emmy_app;
+        }
+
+        location / {
+            return 404;
+        }
+    }
 """# + "\n",
         "systemd/emmyops.service": #"""
 {{% CONTENT_TYPE: TEXT}}

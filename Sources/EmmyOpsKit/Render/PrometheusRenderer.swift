@@ -15,20 +15,21 @@ public enum PrometheusRenderer {
     /// Job name → targets, in rendering order.
     public static func scrapeJobs(_ spec: Spec, topology: Topology) -> [(job: String, targets: [String], metricsPath: String)] {
         let m = spec.monitoring
-        func addresses(_ role: Host.Role) -> [String] {
-            let hosts = spec.hosts.filter { $0.roles.contains(role) }.map(\.address)
-            return hosts.isEmpty ? ["127.0.0.1"] : hosts
-        }
         switch topology {
         case .hosts:
+            // Where each part answers comes from FleetTopology, like the hosts' listeners and
+            // the firewall; with no host of a role, this machine stands in for it.
+            let fleet = FleetTopology(spec: spec)
+            func targets(_ endpoints: [FleetTopology.Endpoint], port: Int) -> [String] {
+                endpoints.isEmpty ? ["127.0.0.1:\(port)"] : endpoints.map(\.target)
+            }
             var jobs = [
                 (selfJob, ["127.0.0.1:\(m.prometheus.port)"], "/metrics"),
-                (alertmanagerJob, addresses(.monitoring).map { "\($0):\(m.alertmanager.port)" }, "/metrics"),
-                (spec.appJob, addresses(.app).map { "\($0):\(spec.app.port)" }, spec.app.metricsPath),
+                (alertmanagerJob, targets(fleet.alertmanagers, port: m.alertmanager.port), "/metrics"),
+                (spec.appJob, targets(fleet.appMetrics, port: spec.app.port), spec.app.metricsPath),
             ]
             if m.nodeExporter.enabled {
-                let all = Array(Set(addresses(.app) + addresses(.monitoring))).sorted()
-                jobs.append((AlertCatalogue.nodeJob, all.map { "\($0):\(m.nodeExporter.port)" }, "/metrics"))
+                jobs.append((AlertCatalogue.nodeJob, targets(fleet.nodeExporters, port: m.nodeExporter.port), "/metrics"))
             }
             if let incident = incidentTarget(spec) { jobs.append((incidentJob, [incident], "/metrics")) }
             return jobs
@@ -57,8 +58,8 @@ public enum PrometheusRenderer {
         let alertmanagers: [String]
         switch topology {
         case .hosts:
-            let hosts = spec.hosts.filter { $0.roles.contains(.monitoring) }.map(\.address)
-            alertmanagers = (hosts.isEmpty ? ["127.0.0.1"] : hosts).map { "\($0):\(m.alertmanager.port)" }
+            let endpoints = FleetTopology(spec: spec).alertmanagers
+            alertmanagers = endpoints.isEmpty ? ["127.0.0.1:\(m.alertmanager.port)"] : endpoints.map(\.target)
         case .compose:
             alertmanagers = ["alertmanager:\(m.alertmanager.port)"]
         }

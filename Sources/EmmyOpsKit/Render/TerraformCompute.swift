@@ -1,7 +1,9 @@
-/// `compute.tf`: the Ubuntu image, the deploy key, the host's role and the host itself.
+/// `compute.tf`: the Ubuntu image, the deploy key, the hosts' IAM role, and one instance with an
+/// Elastic IP per host of emmy.yaml, each at the spec's private address in its subnet.
 enum TerraformCompute {
     static func file(_ context: TerraformContext) -> RenderedFile {
         HCL.file("compute.tf", [
+            hosts(context),
             HCLBlock("data", "aws_ami", "ubuntu") {
                 HCLItem.comment("Canonical's account: no one else's image named like Ubuntu is ever used.")
                 HCLItem.attribute("most_recent", "true")
@@ -30,11 +32,12 @@ enum TerraformCompute {
             },
             instance(),
             HCLBlock("resource", "aws_eip", "host") {
+                HCLItem.attribute("for_each", "aws_instance.host")
                 HCLItem.attribute("domain", HCL.quote("vpc"))
-                HCLItem.attribute("instance", "aws_instance.host.id")
+                HCLItem.attribute("instance", "each.value.id")
                 HCLItem.attribute("depends_on", "[aws_internet_gateway.main]")
                 HCLItem.blank
-                HCL.nameTag("host")
+                HCL.nameTag("${each.key}")
             },
         ])
     }
@@ -46,11 +49,28 @@ enum TerraformCompute {
         }
     }
 
+    /// `local.hosts`: the spec's hosts, keyed by name, with the subnet each one lands in.
+    static func hosts(_ context: TerraformContext) -> HCLBlock {
+        HCLBlock("locals") {
+            HCLItem.comment("The hosts of emmy.yaml: a fixed private address puts a host in the subnet holding it;")
+            HCLItem.comment("the others are spread over the subnets in order. Roles are tags.")
+            HCLItem.value("hosts", .object(context.hosts.map { host in
+                (HCL.quote(host.name), .object([
+                    ("subnet", .raw(String(host.subnet))),
+                    ("private_ip", .raw(host.privateIP.map(HCL.quote) ?? "null")),
+                    ("roles", .raw(HCL.quote(host.roles))),
+                ]))
+            }))
+        }
+    }
+
     static func instance() -> HCLBlock {
         HCLBlock("resource", "aws_instance", "host") {
+            HCLItem.attribute("for_each", "local.hosts")
             HCLItem.attribute("ami", "data.aws_ami.ubuntu.id")
             HCLItem.attribute("instance_type", "var.instance_type")
-            HCLItem.attribute("subnet_id", "aws_subnet.public[0].id")
+            HCLItem.attribute("subnet_id", "aws_subnet.public[each.value.subnet].id")
+            HCLItem.attribute("private_ip", "each.value.private_ip")
             HCLItem.attribute("vpc_security_group_ids", "[aws_security_group.host.id]")
             HCLItem.attribute("key_name", "aws_key_pair.deploy.key_name")
             HCLItem.attribute("iam_instance_profile", "aws_iam_instance_profile.host.name")
@@ -80,7 +100,7 @@ enum TerraformCompute {
                 HCLItem.attribute("ignore_changes", "[ami]")
             }
             HCLItem.blank
-            HCL.nameTag("host")
+            HCLItem.map("tags", [("Name", "\"${var.project}-${each.key}\""), ("Roles", "each.value.roles")])
         }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `network.tf`: the VPC, its public subnets and route to the internet, VPC flow logs, the locked
 /// default security group and the host's security group.
 enum TerraformNetwork {
@@ -121,7 +123,7 @@ enum TerraformNetwork {
                 HCLItem.checkovSkip("CKV_AWS_260", "port 80 is open to http_cidrs on purpose: a public web service redirects HTTP to HTTPS and answers ACME challenges there")
             }
             HCLItem.attribute("name", HCL.template("${var.project}-host"))
-            HCLItem.attribute("description", HCL.quote("emmyops host: SSH from ssh_cidrs, web from http_cidrs, HTTP(S) out"))
+            HCLItem.attribute("description", HCL.quote("emmyops hosts: SSH from ssh_cidrs, web from http_cidrs, monitoring between hosts, HTTP(S) and alerts out"))
             HCLItem.attribute("vpc_id", "aws_vpc.main.id")
             for rule in ingress(context) {
                 HCLItem.blank
@@ -133,19 +135,61 @@ enum TerraformNetwork {
                     HCLItem.attribute("cidr_blocks", rule.cidrs)
                 }
             }
-            for (port, why) in [(443, "HTTPS out: the pinned emmyops release, S3 backups and AWS APIs"), (80, "HTTP out: Ubuntu package mirrors (signed packages)")] {
+            // Between the fleet's own hosts: exactly the ports monitoring uses, both ways.
+            for rule in FleetTopology(spec: context.spec).intraFleetPorts {
+                for direction in ["ingress", "egress"] {
+                    HCLItem.blank
+                    HCLBlock(direction) {
+                        HCLItem.attribute("description", HCL.quote(rule.purpose + " between the hosts of the fleet only"))
+                        HCLItem.attribute("protocol", HCL.quote("tcp"))
+                        HCLItem.attribute("from_port", String(rule.port))
+                        HCLItem.attribute("to_port", String(rule.port))
+                        HCLItem.attribute("self", "true")
+                    }
+                }
+            }
+            let outbound = [TerraformEgress(port: 443, purpose: "HTTPS out: the pinned emmyops release, S3 backups, AWS APIs, Slack and PagerDuty"),
+                            TerraformEgress(port: 80, purpose: "HTTP out: Ubuntu package mirrors (signed packages)")] + context.egress
+            for rule in outbound {
                 HCLItem.blank
                 HCLBlock("egress") {
-                    HCLItem.attribute("description", HCL.quote(why))
+                    HCLItem.attribute("description", HCL.quote(rule.purpose))
                     HCLItem.attribute("protocol", HCL.quote("tcp"))
-                    HCLItem.attribute("from_port", String(port))
-                    HCLItem.attribute("to_port", String(port))
+                    HCLItem.attribute("from_port", String(rule.port))
+                    HCLItem.attribute("to_port", String(rule.port))
                     HCLItem.attribute("cidr_blocks", HCL.strings(["0.0.0.0/0"]))
                 }
             }
             HCLItem.blank
             HCL.nameTag("host")
         }
+    }
+}
+
+/// An outbound port the hosts need beyond HTTPS and HTTP.
+struct TerraformEgress: Equatable {
+    var port: Int
+    var purpose: String
+
+    /// What Alertmanager's receivers connect to: each email smarthost's port, and each literal
+    /// webhook URL's port. Slack, PagerDuty and webhook URLs kept as secrets go out on 443.
+    static func rules(_ spec: Spec) -> [TerraformEgress] {
+        var rules: [TerraformEgress] = []
+        func add(_ port: Int, _ purpose: String) {
+            guard ![443, 80].contains(port), !rules.contains(where: { $0.port == port }) else { return }
+            rules.append(TerraformEgress(port: port, purpose: purpose))
+        }
+        for receiver in spec.notify.receivers {
+            if let email = receiver.email {
+                let port = email.smarthost.split(separator: ":").last.flatMap { Int($0) } ?? 25
+                add(port, "SMTP out: receiver \(receiver.name) sends through \(email.smarthost)")
+            }
+            if case .literal(let text)? = receiver.webhook?.url, let url = URL(string: text), let host = url.host,
+               !SpecValidation.isLocal(host) {
+                add(url.port ?? (url.scheme == "http" ? 80 : 443), "Webhook out: receiver \(receiver.name) posts to \(host)")
+            }
+        }
+        return rules
     }
 }
 

@@ -1,6 +1,6 @@
-/// Renders `terraform/` for AWS from the `infrastructure:` section: one internet-facing host in a
-/// public subnet, its firewall, an encrypted backup bucket it alone may write, and the
-/// cloud-init that installs and supervises emmyops on it.
+/// Renders `terraform/` for AWS from the `infrastructure:` section: one internet-facing instance per
+/// spec host in the public subnets, their firewall, an encrypted backup bucket only they may write, and the
+/// cloud-init that installs and supervises emmyops on them.
 ///
 /// Every file is plain text built from `HCLBlock`s, formatted as `terraform fmt` would, and
 /// free of `checkov` findings (the few checks that cannot apply are skipped inline, with a reason).
@@ -73,12 +73,17 @@ public enum TerraformRenderer {
     }
 
     static func outputs(_ context: TerraformContext) -> RenderedFile {
-        let ip = "aws_eip.host.public_ip"
-        let url = context.proxy ? "https://${\(ip)}" : "http://${\(ip)}:\(context.appPort)"
+        // Maps keyed by the spec's host names: `emmyops` can compare them with emmy.yaml.
+        let perHost = { (value: String) in "{ for name, eip in aws_eip.host : name => \(value) }" }
+        let url = context.proxy ? "https://${eip.public_ip}" : "http://${eip.public_ip}:\(context.appPort)"
         var blocks = [
-            output("public_ip", "Elastic IP address of the host.", ip),
-            output("ssh_command", "How to log in as the deploy user.", HCL.template("ssh -p \(context.sshPort) \(context.sshUser)@${\(ip)}")),
-            output("app_url", context.proxy ? "The app, behind the reverse proxy on 443." : "The app, on its own port.", HCL.template(url)),
+            output("public_ips", "Elastic IP address of each host.", perHost("eip.public_ip")),
+            output("private_ips", "Private address of each host, which monitoring scrapes (hosts[].private_address).",
+                   "{ for name, host in aws_instance.host : name => host.private_ip }"),
+            output("ssh_commands", "How to log in to each host as the deploy user.",
+                   perHost(HCL.template("ssh -p \(context.sshPort) \(context.sshUser)@${eip.public_ip}"))),
+            output("app_urls", context.proxy ? "The app on each host, behind the reverse proxy on 443." : "The app on each host, on its own port.",
+                   perHost(HCL.template(url))),
         ]
         if context.backupBucket != nil {
             blocks.append(output("backup_bucket", "S3 bucket receiving the host's backups.", "aws_s3_bucket.backups.bucket"))
@@ -107,6 +112,9 @@ struct TerraformContext {
     var backupPrefix: String
     /// Objects and noncurrent versions expire after this many days, never before retention ends.
     var backupExpiryDays: Int
+    var hosts: [TerraformHost]
+    /// Outbound ports beyond HTTPS and HTTP: what the receivers of notify: need.
+    var egress: [TerraformEgress]
 
     init(spec: Spec, infra: Infrastructure) {
         self.spec = spec
@@ -118,5 +126,24 @@ struct TerraformContext {
         backupBucket = spec.backup.bucket
         backupPrefix = spec.backup.prefix.hasSuffix("/") || spec.backup.prefix.isEmpty ? spec.backup.prefix : spec.backup.prefix + "/"
         backupExpiryDays = spec.backup.keep.maximumAgeDays
+        let subnets = infra.aws.subnetCIDRs.map(CIDR.init)
+        hosts = spec.hosts.enumerated().map { index, host in
+            let address = FleetTopology.fleetAddress(host)
+            let holding = CIDR(address + "/32").flatMap { ip in subnets.firstIndex { $0?.contains(ip) == true } }
+            return TerraformHost(name: host.name, subnet: holding ?? index % max(1, subnets.count),
+                                 privateIP: holding == nil ? nil : address,
+                                 roles: host.roles.map(\.rawValue).joined(separator: ","))
+        }
+        egress = TerraformEgress.rules(spec)
     }
+}
+
+/// A spec host as Terraform places it.
+struct TerraformHost {
+    var name: String
+    /// Index into var.subnet_cidrs.
+    var subnet: Int
+    /// The spec's fleet address when it lies in a subnet; else AWS picks one.
+    var privateIP: String?
+    var roles: String
 }

@@ -29,7 +29,7 @@ extension TerraformRenderer {
                                "root_volume_gb must be a whole number of GiB between 8 and 16384.")]),
             variable("vpc_cidr", "IPv4 CIDR of the VPC.", type: "string", default: HCL.quote(aws.vpcCIDR),
                      checks: [(cidr("vpc_cidr"), "vpc_cidr must be an IPv4 CIDR such as 10.0.0.0/16.")]),
-            variable("subnet_cidrs", "IPv4 CIDRs of the public subnets, inside vpc_cidr; the host runs in the first.", type: "list(string)",
+            variable("subnet_cidrs", "IPv4 CIDRs of the public subnets, inside vpc_cidr; each host runs in the one holding its private address, the others are spread over them.", type: "list(string)",
                      default: HCL.strings(aws.subnetCIDRs),
                      checks: [("length(var.subnet_cidrs) > 0 && \(cidrs("subnet_cidrs"))", "subnet_cidrs must list at least one IPv4 CIDR.")]),
             variable("ssh_cidrs", "IPv4 CIDRs that may reach SSH (infrastructure.ssh_cidrs).", type: "list(string)",

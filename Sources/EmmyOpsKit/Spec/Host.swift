@@ -11,6 +11,9 @@ public struct Host: Sendable, Hashable {
     public var user: String
     public var port: Int
     public var roles: [Role]
+    /// The address other hosts of the fleet reach this one at (the cloud's private network);
+    /// monitoring scrapes it and the firewall opens to it. Absent: `address` is used.
+    public var privateAddress: String?
     /// Overrides of deploy.root, deploy.proxy.http_port and deploy.slot_ports for this host.
     public var root: String?
     public var httpPort: Int?
@@ -40,6 +43,7 @@ extension SpecSchema {
         SchemaField("user", .string, "SSH user (default \(Host(name: "", address: "").user))."),
         SchemaField("port", .port, "SSH port (default \(Host(name: "", address: "").port))."),
         SchemaField("roles", .list(.enumeration(Host.Role.allCases.map(\.rawValue))), "What runs there: app, monitoring (default both)."),
+        SchemaField("private_address", .string, "IPv4 address inside infrastructure.aws.subnet_cidrs that the other hosts reach this one at (default: address)."),
     ] + hostDeployFields)), "Machines to deploy to and monitor.")
 }
 
@@ -57,6 +61,7 @@ extension SpecBuilder {
         set(&host.user, R.string(R.value(node, "user")))
         set(&host.port, port(R.value(node, "port")))
         set(&host.roles, strings(R.value(node, "roles"))?.compactMap(Host.Role.init(rawValue:)))
+        host.privateAddress = R.string(R.value(node, "private_address"))
         hostDeploy(node, into: &host)
         return host
     }
@@ -76,6 +81,9 @@ extension SpecValidation {
             }
             if let problem = HostName.labelProblem(host.name) { error("hosts[\(index)].name", problem.message, problem.hint) }
             if let problem = HostName.addressProblem(host.address) { error("hosts[\(index)].address", problem.message, problem.hint) }
+            if let privateAddress = host.privateAddress, CIDR(privateAddress + "/32") == nil {
+                error("hosts[\(index)].private_address", "`\(privateAddress)` is not an IPv4 address", "the host's address on the fleet's private network, e.g. 10.0.1.10")
+            }
             if host.roles.isEmpty { warning("hosts[\(index)].roles", "host `\(host.name)` has no roles, so nothing runs there", nil) }
         }
     }

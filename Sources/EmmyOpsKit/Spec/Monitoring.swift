@@ -65,6 +65,15 @@ public struct Monitoring: Sendable, Hashable {
         public init() {}
     }
 
+    /// Where monitoring hosts scrape the app: an nginx listener on each app host's private
+    /// address that forwards to whichever slot serves, so a slot switch never moves the target.
+    public var appMetrics = AppMetrics()
+
+    public struct AppMetrics: Sendable, Hashable {
+        public var port: Int = 9101
+        public init() {}
+    }
+
     public struct NodeExporter: Sendable, Hashable {
         public var port: Int = 9100
         public var enabled: Bool = true
@@ -100,6 +109,9 @@ extension SpecSchema {
             SchemaField("admin_user", .string, "Admin login (default \(Monitoring.Grafana().adminUser))."),
             SchemaField("admin_password", .secret, "A ${SECRET} reference; never a literal password."),
         ]), "Grafana settings."),
+        SchemaField("app_metrics", .object([
+            SchemaField("port", .port, "Port of the app's metrics listener on each app host's private address, open to monitoring hosts only (default \(Monitoring.AppMetrics().port))."),
+        ]), "Where monitoring hosts scrape the app."),
         SchemaField("node_exporter", .object([
             SchemaField("port", .port, "Default \(Monitoring.NodeExporter().port)."),
             SchemaField("enabled", .boolean, "Scrape node-exporter and render host alerts (default \(Monitoring.NodeExporter().enabled))."),
@@ -133,6 +145,7 @@ extension SpecBuilder {
         set(&m.grafana.image, R.string(R.value(grafana, "image")))
         set(&m.grafana.adminUser, R.string(R.value(grafana, "admin_user")))
         set(&m.grafana.adminPassword, R.string(R.value(grafana, "admin_password")).map(ConfigValue.init(parsing:)))
+        set(&m.appMetrics.port, port(R.value(R.value(node, "app_metrics"), "port")))
         let nodeExporter = R.value(node, "node_exporter")
         set(&m.nodeExporter.port, port(R.value(nodeExporter, "port")))
         set(&m.nodeExporter.enabled, R.bool(R.value(nodeExporter, "enabled")))

@@ -22,6 +22,7 @@ public enum SpecValidation {
         var ports: [(String, Int)] = [("app.port", spec.app.port), ("monitoring.prometheus.port", m.prometheus.port),
                                       ("monitoring.alertmanager.port", m.alertmanager.port), ("monitoring.grafana.port", m.grafana.port)]
         if m.nodeExporter.enabled { ports.append(("monitoring.node_exporter.port", m.nodeExporter.port)) }
+        ports.append(("monitoring.app_metrics.port", m.appMetrics.port))
         if let url = spec.incident.webhook.flatMap(URL.init(string:)), let port = url.port, isLocal(url.host) {
             ports.append(("incident.webhook", port))
         }
@@ -40,6 +41,7 @@ public enum SpecValidation {
         validateNotify(spec, error: error, warning: warning)
         validateRelease(spec, error: error)
         InfrastructureValidation.validate(spec, error: error, warning: warning)
+        TopologyValidation.validate(spec, error: error)
         validateSupervise(spec, error: error)
         validateIncident(spec, error: error, warning: warning)
         validateBackup(spec, error: error)

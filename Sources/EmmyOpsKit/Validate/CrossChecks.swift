@@ -79,7 +79,8 @@ public enum CrossChecks {
         for (job, service) in [(spec.appJob, "app"), (PrometheusRenderer.selfJob, "prometheus"),
                                (PrometheusRenderer.alertmanagerJob, "alertmanager"), (AlertCatalogue.nodeJob, "node-exporter")] {
             guard let port = published[service] else { continue }
-            for jobs in [hostJobs, composeJobs] {
+            // The hosts' targets are where FleetTopology puts each part; TopologyCrossCheck compares those.
+            for jobs in [composeJobs] {
                 guard let targets = jobs.first(where: { $0.job == job })?.targets else {
                     report(OutputPath.prometheusConfig, "scrape_configs", "no scrape job `\(job)` for compose service `\(service)`")
                     continue
@@ -111,6 +112,8 @@ public enum CrossChecks {
                 report(storagePath, "backups", "the backup bucket is not versioned, so a prune (or a compromised host) deletes backups for good")
             }
         }
+        // 7. prometheus.yml scrapes where the hosts answer, through ports the security group opens.
+        out += TopologyCrossCheck.run(spec, files: byPath)
         return out
     }
 

@@ -74,11 +74,13 @@ enum FixtureServers {
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
     """
 
-    /// Writes `script` into `directory` and starts it with python3.
-    static func start(_ name: String, script: String, arguments: [String], in directory: URL) throws -> ProcessHarness {
+    /// Writes `script` into `directory` and starts it with python3 (inside `namespace`, a
+    /// network namespace, when given).
+    static func start(_ name: String, script: String, arguments: [String], in directory: URL, namespace: String? = nil) throws -> ProcessHarness {
         let url = directory.appendingPathComponent("\(name).py")
         try script.write(to: url, atomically: true, encoding: .utf8)
-        return try ProcessHarness(name: name, executable: LoopTools.python!, arguments: ["-u", url.path] + arguments,
-                                  logDirectory: directory)
+        let command = [LoopTools.python!, "-u", url.path] + arguments
+        let argv = namespace.map { ["/usr/sbin/ip", "netns", "exec", $0] + command } ?? command
+        return try ProcessHarness(name: name, executable: argv[0], arguments: Array(argv.dropFirst()), logDirectory: directory)
     }
 }

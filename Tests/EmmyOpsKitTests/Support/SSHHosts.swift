@@ -36,37 +36,15 @@ final class SSHHosts {
         clientKey = dir.appendingPathComponent("client_key").path
         knownHosts = dir.appendingPathComponent("known_hosts").path
         sshConfig = dir.appendingPathComponent("ssh_config").path
-        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
-        let hostKey = dir.appendingPathComponent("host_key").path
-        try Self.keygen(clientKey)
-        try Self.keygen(hostKey)
-        try FileManager.default.copyItem(atPath: clientKey + ".pub", toPath: dir.appendingPathComponent("authorized_keys").path)
-        // No IdentityFile or known_hosts here: the spec's ssh.identity and ssh.known_hosts supply them.
-        try "Host *\n  IdentitiesOnly yes\n  ForwardAgent no\n".write(toFile: sshConfig, atomically: true, encoding: .utf8)
-        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        let (hostKey, hostPublic) = try Self.prepareKeys(in: dir, clientKey: clientKey, sshConfig: sshConfig)
         var known = ""
         for index in 0..<count {
             let ports = try LoopbackPorts.pick(4)
             let name = "host\(index + 1)"
             let root = dir.appendingPathComponent(roots[index] ?? name).path
             let config = dir.appendingPathComponent("sshd-\(name).conf").path
-            try """
-            Port \(ports[0])
-            ListenAddress 127.0.0.1
-            HostKey \(hostKey)
-            PidFile none
-            UsePAM no
-            StrictModes no
-            PermitRootLogin prohibit-password
-            PasswordAuthentication no
-            KbdInteractiveAuthentication no
-            AuthorizedKeysFile \(dir.path)/authorized_keys
-            Subsystem sftp /usr/lib/openssh/sftp-server
-            MaxSessions 64
-            MaxStartups 64
-            LogLevel ERROR
-
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+            try Self.sshdConfig(address: "127.0.0.1", port: ports[0], hostKey: hostKey, authorizedKeys: "\(dir.path)/authorized_keys")
+                .write(toFile: config, atomically: true, encoding: .utf8)
             // posix_spawn, not Foundation's Process: with an sshd child, Foundation's child
             // reaper blocked in wait4 on it and never noticed other children exiting.
             let log = dir.appendingPathComponent("sshd-\(name).log").path
@@ -174,6 +152,41 @@ final class SSHHosts {
 
     func logs() -> String {
         hosts.map { "--- sshd \($0.name) ---\n" + HostActivation.tail($0.sshdLog) }.joined(separator: "\n")
+    }
+
+    /// Throw-away keys for a test fleet in `dir`: the client's key (authorized on every host),
+    /// one host key, and the client config. Returns the host key's path and its public line.
+    static func prepareKeys(in dir: URL, clientKey: String, sshConfig: String) throws -> (hostKey: String, hostPublic: String) {
+        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        let hostKey = dir.appendingPathComponent("host_key").path
+        try keygen(clientKey)
+        try keygen(hostKey)
+        try FileManager.default.copyItem(atPath: clientKey + ".pub", toPath: dir.appendingPathComponent("authorized_keys").path)
+        // No IdentityFile or known_hosts here: the spec's ssh.identity and ssh.known_hosts supply them.
+        try "Host *\n  IdentitiesOnly yes\n  ForwardAgent no\n".write(toFile: sshConfig, atomically: true, encoding: .utf8)
+        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        return (hostKey, hostPublic)
+    }
+
+    /// A throw-away sshd: key login only, as root, on one address.
+    static func sshdConfig(address: String, port: Int, hostKey: String, authorizedKeys: String) -> String {
+        """
+        Port \(port)
+        ListenAddress \(address)
+        HostKey \(hostKey)
+        PidFile none
+        UsePAM no
+        StrictModes no
+        PermitRootLogin prohibit-password
+        PasswordAuthentication no
+        KbdInteractiveAuthentication no
+        AuthorizedKeysFile \(authorizedKeys)
+        Subsystem sftp /usr/lib/openssh/sftp-server
+        MaxSessions 64
+        MaxStartups 64
+        LogLevel ERROR
+
+        """
     }
 
     static func keygen(_ path: String) throws {

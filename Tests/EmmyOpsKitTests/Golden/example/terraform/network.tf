@@ -123,7 +123,7 @@ resource "aws_iam_role_policy" "flow_logs" {
 resource "aws_security_group" "host" {
   #checkov:skip=CKV_AWS_260:port 80 is open to http_cidrs on purpose: a public web service redirects HTTP to HTTPS and answers ACME challenges there
   name        = "${var.project}-host"
-  description = "emmyops host: SSH from ssh_cidrs, web from http_cidrs, HTTP(S) out"
+  description = "emmyops hosts: SSH from ssh_cidrs, web from http_cidrs, monitoring between hosts, HTTP(S) and alerts out"
   vpc_id      = aws_vpc.main.id
 
   ingress {
@@ -150,8 +150,56 @@ resource "aws_security_group" "host" {
     cidr_blocks = var.http_cidrs
   }
 
+  ingress {
+    description = "Prometheus scrapes the app metrics listener (monitoring.app_metrics.port) between the hosts of the fleet only"
+    protocol    = "tcp"
+    from_port   = 9101
+    to_port     = 9101
+    self        = true
+  }
+
   egress {
-    description = "HTTPS out: the pinned emmyops release, S3 backups and AWS APIs"
+    description = "Prometheus scrapes the app metrics listener (monitoring.app_metrics.port) between the hosts of the fleet only"
+    protocol    = "tcp"
+    from_port   = 9101
+    to_port     = 9101
+    self        = true
+  }
+
+  ingress {
+    description = "Prometheus scrapes node-exporter (monitoring.node_exporter.port) between the hosts of the fleet only"
+    protocol    = "tcp"
+    from_port   = 9100
+    to_port     = 9100
+    self        = true
+  }
+
+  egress {
+    description = "Prometheus scrapes node-exporter (monitoring.node_exporter.port) between the hosts of the fleet only"
+    protocol    = "tcp"
+    from_port   = 9100
+    to_port     = 9100
+    self        = true
+  }
+
+  ingress {
+    description = "Prometheus sends alerts to Alertmanager (monitoring.alertmanager.port) between the hosts of the fleet only"
+    protocol    = "tcp"
+    from_port   = 9093
+    to_port     = 9093
+    self        = true
+  }
+
+  egress {
+    description = "Prometheus sends alerts to Alertmanager (monitoring.alertmanager.port) between the hosts of the fleet only"
+    protocol    = "tcp"
+    from_port   = 9093
+    to_port     = 9093
+    self        = true
+  }
+
+  egress {
+    description = "HTTPS out: the pinned emmyops release, S3 backups, AWS APIs, Slack and PagerDuty"
     protocol    = "tcp"
     from_port   = 443
     to_port     = 443
@@ -163,6 +211,14 @@ resource "aws_security_group" "host" {
     protocol    = "tcp"
     from_port   = 80
     to_port     = 80
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+
+  egress {
+    description = "SMTP out: receiver email-ops sends through smtp.example.com:587"
+    protocol    = "tcp"
+    from_port   = 587
+    to_port     = 587
     cidr_blocks = ["0.0.0.0/0"]
   }
 

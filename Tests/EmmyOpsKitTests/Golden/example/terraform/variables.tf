@@ -67,9 +67,9 @@ variable "vpc_cidr" {
 }
 
 variable "subnet_cidrs" {
-  description = "IPv4 CIDRs of the public subnets, inside vpc_cidr; the host runs in the first."
+  description = "IPv4 CIDRs of the public subnets, inside vpc_cidr; each host runs in the one holding its private address, the others are spread over them."
   type        = list(string)
-  default     = ["10.0.1.0/24"]
+  default     = ["10.0.1.0/24", "10.0.2.0/24"]
 
   validation {
     condition     = length(var.subnet_cidrs) > 0 && alltrue([for cidr in var.subnet_cidrs : can(cidrhost(cidr, 0))])

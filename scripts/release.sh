@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the release artifact users deploy: emmyops with the Swift runtime linked statically
+# (so a host without a Swift toolchain can start it), stripped, its debug symbols in a separate
+# file linked back by a GNU debuglink, and a .sha256 next to it.
+#
+#   scripts/release.sh [--config release|debug] [--out DIR]
+#
+# Writes DIR/emmyops-linux-x86_64, DIR/emmyops-linux-x86_64.debug and
+# DIR/emmyops-linux-x86_64.sha256 (default DIR: dist). The build has its own scratch path
+# (.build/static-CONFIG), so the normal `swift build` output is left alone. `--config debug`
+# is what the test command uses: the bare-host check needs a static binary, not an optimised
+# one, and a debug build costs far less CI time (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+config=release
+out=dist
+while [ $# -gt 0 ]; do
+  case $1 in
+    --config) config=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    *) echo "usage: scripts/release.sh [--config release|debug] [--out DIR]" >&2; exit 64 ;;
+  esac
+done
+case $config in release|debug) ;; *) echo "release.sh: --config is release or debug" >&2; exit 64 ;; esac
+
+scratch=.build/static-$config
+swift build -c "$config" --static-swift-stdlib --scratch-path "$scratch" --product emmyops
+built="$scratch/$config/emmyops"
+
+mkdir -p "$out"
+artifact="$out/emmyops-linux-x86_64"
+rm -f "$artifact" "$artifact.debug" "$artifact.sha256"
+objcopy --only-keep-debug "$built" "$artifact.debug"
+objcopy --strip-debug --strip-unneeded --add-gnu-debuglink="$artifact.debug" "$built" "$artifact"
+chmod 755 "$artifact"
+
+# No library of the Swift toolchain may be loaded at run time.
+if ldd "$artifact" | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime|/usr/share/swift|/swift/'; then
+  echo "release.sh: $artifact still loads the Swift runtime dynamically" >&2
+  exit 1
+fi
+(cd "$out" && sha256sum "$(basename "$artifact")" >"$(basename "$artifact").sha256")
+echo "release.sh: $artifact ($(du -m "$artifact" | cut -f1) MiB; debug symbols $(du -m "$artifact.debug" | cut -f1) MiB)"
