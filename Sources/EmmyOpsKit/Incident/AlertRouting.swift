@@ -5,7 +5,7 @@ public enum AlertRouting {
         .appDown: "EmmyAppDown", .databaseDown: "EmmyDatabaseDown", .highErrorRate: "EmmyHighErrorRate",
         .highFailureRate: "EmmyHighMessageFailureRate", .slowProcessing: "EmmySlowBatchProcessing",
         .rateLimitExceeded: "EmmyRateLimitExceeded", .highCPU: "EmmyHostHighCPU", .highMemory: "EmmyHostHighMemory",
-        .lowDisk: "EmmyHostLowDisk",
+        .lowDisk: "EmmyHostLowDisk", .backupStale: "EmmyBackupStale",
     ]
 
     public static func kind(alertname: String) -> AlertKind? {
@@ -17,11 +17,12 @@ public enum AlertRouting {
     /// what the alert watches. More or fewer than one and destructive steps are refused.
     public static func hosts(for labels: [String: String], kind: AlertKind?, in spec: Spec) -> [Host] {
         if let name = labels["host"] {
-            return spec.hosts.filter { $0.name == name || $0.address == name }
+            return spec.hosts.filter { $0.name == name || $0.address == name || $0.privateAddress == name }
         }
         if let instance = labels["instance"] {
             let address = hostPart(of: instance)
-            return spec.hosts.filter { $0.address == address || $0.name == address }
+            // Scrape targets are the hosts' private addresses when the spec gives them.
+            return spec.hosts.filter { $0.address == address || $0.privateAddress == address || $0.name == address }
         }
         let hostKinds: Set<AlertKind> = [.highCPU, .highMemory, .lowDisk]
         if let kind, hostKinds.contains(kind) { return spec.hosts }

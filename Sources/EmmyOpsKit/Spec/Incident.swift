@@ -70,6 +70,8 @@ public struct Incident: Sendable, Hashable {
         .lowDisk: [.diagnose, .cleanup, .notify],
         .slowProcessing: [.diagnose, .notify],
         .rateLimitExceeded: [.diagnose, .notify],
+        // A stale backup needs a person (credentials, bucket, recipients); nothing to restart.
+        .backupStale: [.diagnose, .notify],
     ]
 
     public func playbook(_ kind: AlertKind) -> [PlaybookStep] { playbooks[kind] ?? Self.defaultPlaybooks[kind] ?? [] }
