@@ -109,13 +109,17 @@ import Testing
         defer { world.remove() }
         var environment = ProcessInfo.processInfo.environment
         environment["EMMY_BACKUP_IDENTITY_FILE"] = world.identityFile
+        // Kill moments are drawn within the time one whole create takes here, measured first,
+        // so they land mid-create whether the machine is idle or loaded.
+        let started = ContinuousClock.now
+        #expect(try world.backup(["create"], identity: false).status == 0)
+        let createMilliseconds = max(50, Int((ContinuousClock.now - started) / .milliseconds(1)))
         var killedMidway = 0
-        for round in 0..<6 {
+        for round in 0..<10 {
             let harness = try ProcessHarness(name: "create-\(round)", executable: CLI.binary,
                                              arguments: ["backup", "create", "--spec", world.specPath, "--data-dir", world.dataDirectory],
                                              logDirectory: world.root, environment: environment)
-            // A random moment within the first 2 s (a full create takes longer on this machine).
-            try await Task.sleep(for: .milliseconds(Int.random(in: 20...2_000)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: createMilliseconds / 20...createMilliseconds * 9 / 10)))
             if harness.isRunning { killedMidway += 1 }
             harness.kill9()
             for entry in try await world.backups().list() {
