@@ -31,8 +31,11 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # Installing prometheus, nginx or ssh must not start their services on their
-# default ports; Debian honours policy-rc.d exit 101 ("action forbidden").
+# default ports; Debian honours policy-rc.d exit 101 ("action forbidden"). A policy-rc.d this
+# script puts there is removed when it exits, however it exits: left behind it would stop every
+# service installed later on this machine from starting.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
   $SUDO chmod 755 /usr/sbin/policy-rc.d
 fi
