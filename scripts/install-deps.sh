@@ -3,7 +3,7 @@
 # prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init, chromium,
 # chromium-driver, sshd, nginx, strace) and PyPI tools, each in its own virtualenv under
 # /opt/emmyops-tools with its commands
-# linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto).
+# linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto, schemathesis).
 # Idempotent: a second run that finds everything does nothing.
 set -euo pipefail
 
@@ -63,6 +63,8 @@ pip_tool checkov "checkov==3.3.30" checkov
 pip_tool zizmor "zizmor==1.32.0" zizmor
 pip_tool check-jsonschema "check-jsonschema==0.39.0" check-jsonschema
 pip_tool moto "moto[server]==5.2.5" moto_server
+# EmmyApp's OpenAPI description, checked against the live server with generated requests.
+pip_tool schemathesis "schemathesis==4.32.5" st schemathesis
 # python-hcl2 is a library: a wrapper runs its venv's interpreter as emmy-hcl2-python (a
 # symlink would not do: Python finds its virtualenv from the path it was started by).
 if ! "$tools/hcl2/bin/python" -c "import hcl2" 2>/dev/null; then

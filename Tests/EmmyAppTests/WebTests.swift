@@ -167,6 +167,40 @@ import Testing
         }
     }
 
+    /// Retry failed shows only when something failed; a browser's click comes back to the page,
+    /// an API client still gets JSON.
+    @Test func retryFailedShowsOnlyWhenSomethingFailedAndBrowsersComeBack() async throws {
+        let harness = try ServerTests.Harness()
+        try await harness.app.test(.router) { client in
+            var browser = Browser()
+            try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
+            let (headers, body) = ServerTests.json(#"{"contacts":[{"phone":"+254712345678"},{"phone":"+254712345679"}],"message":"hi"}"#)
+            let batch = try await client.execute(uri: "/messages", method: .post, headers: headers, body: body) { response in
+                try #require(try ServerTests.object(response)["batch_id"] as? String)
+            }
+            try await client.execute(uri: "/batches/\(batch)", method: .get) { response in
+                #expect(!Self.html(response).contains("retry-failed"), "nothing failed, yet the page offers a retry")
+            }
+            try await harness.database.writer.write { db in
+                try db.execute(sql: "UPDATE message SET status = 'failed' WHERE id = (SELECT min(id) FROM message)")
+            }
+            try await client.execute(uri: "/batches/\(batch)", method: .get) { response in
+                #expect(Self.html(response).contains("action=\"/api/batches/\(batch)/retry-failed\""))
+            }
+            var (formHeaders, formBody) = browser.form(["csrf": browser.csrf])
+            formHeaders[.accept] = "text/html,application/xhtml+xml"
+            try await client.execute(uri: "/api/batches/\(batch)/retry-failed", method: .post, headers: formHeaders, body: formBody) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/batches/\(batch)")
+            }
+            try await client.execute(uri: "/api/batches/\(batch)/retry-failed", method: .post, headers: [.accept: "application/json"]) { response in
+                #expect(response.status == .accepted)
+                let answer = try ServerTests.object(response)
+                #expect(answer["batch_id"] as? String == batch)
+            }
+        }
+    }
+
     /// Every kind of row the preview must explain, and a Send that queues exactly what it promised.
     @Test func previewCountsMatchWhatSendQueues() async throws {
         let harness = try ServerTests.Harness()

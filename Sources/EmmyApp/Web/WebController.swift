@@ -23,6 +23,11 @@ struct WebController: Sendable {
         router.post("/login", use: signIn)
         router.post("/logout", use: signOut)
         router.get("/static/:name", use: asset)
+        // The API's description (Templates/web/static/openapi.json), where tools look for it.
+        router.get("/openapi.json") { _, _ in
+            guard let response = WebTemplates.asset("openapi.json") else { throw APIError(.notFound, code: "not_found", "no such file") }
+            return response
+        }
         router.get("/api/batches/:id/failed.csv", use: failedCSV)
     }
 
@@ -55,6 +60,8 @@ struct WebController: Sendable {
             "sentCount": (batch.statuses["sent"] ?? 0) + (batch.statuses["delivered"] ?? 0),
             "failedCount": (batch.statuses["failed"] ?? 0) + (batch.statuses["undelivered"] ?? 0),
             "queuedCount": (batch.statuses["queued"] ?? 0) + (batch.statuses["sending"] ?? 0),
+            // What Retry failed requeues (SendQueue.requeueFailed): the button shows only then.
+            "retryable": (batch.statuses["failed"] ?? 0) + (batch.statuses["undelivered"] ?? 0) > 0,
             "counts": statusOrder.map { ["status": $0, "count": batch.statuses[$0] ?? 0] },
         ]
     }
