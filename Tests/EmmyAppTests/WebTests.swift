@@ -201,6 +201,39 @@ import Testing
         }
     }
 
+    /// A batch is known by the file it came from: the API, the batch page and the results list
+    /// show the upload's name (its last path component), from the API and from preview + Send.
+    @Test func batchesCarryTheUploadsFileName() async throws {
+        let harness = try ServerTests.Harness()
+        try await harness.app.test(.router) { client in
+            let (headers, body) = UploadTests.multipart([("csvFile", #"C:\Users\amina\march <customers>.csv"#, Array("phone\n+254712345678\n".utf8)),
+                                                         ("message", nil, Array("hi".utf8))])
+            let batch = try await client.execute(uri: "/upload", method: .post, headers: headers, body: body) { response in
+                try #require(try ServerTests.object(response)["batch_id"] as? String)
+            }
+            try await client.execute(uri: "/api/batches/\(batch)", method: .get) { response in
+                let item = try ServerTests.object(response)
+                #expect(item["file_name"] as? String == "march <customers>.csv")
+            }
+            try await client.execute(uri: "/batches/\(batch)", method: .get) { response in
+                #expect(Self.html(response).contains("<h1>Batch march &lt;customers&gt;.csv</h1>"))
+            }
+            try await client.execute(uri: "/results", method: .get) { response in
+                #expect(Self.html(response).contains(">march &lt;customers&gt;.csv</a>"))
+            }
+
+            var browser = Browser()
+            try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
+            let (previewHeaders, previewBody) = browser.upload(csv: "phone\n+254712345679\n", message: "hello")
+            let draft = try await client.execute(uri: "/preview", method: .post, headers: previewHeaders, body: previewBody) { try Self.draft(Self.html($0)) }
+            let (sendHeaders, sendBody) = browser.form(["csrf": browser.csrf, "draft": draft])
+            let location = try await client.execute(uri: "/send", method: .post, headers: sendHeaders, body: sendBody) { try #require($0.headers[.location]) }
+            try await client.execute(uri: location, method: .get) { response in
+                #expect(Self.html(response).contains("<h1>Batch contacts.csv</h1>"))
+            }
+        }
+    }
+
     /// Every kind of row the preview must explain, and a Send that queues exactly what it promised.
     @Test func previewCountsMatchWhatSendQueues() async throws {
         let harness = try ServerTests.Harness()

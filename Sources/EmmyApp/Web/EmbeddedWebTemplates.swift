@@ -226,7 +226,7 @@ enum EmbeddedWebTemplates {
 <thead><tr><th scope="col">Batch</th><th scope="col">Created</th><th scope="col">Template</th><th scope="col">Messages</th><th scope="col">Sent</th><th scope="col">Failed</th><th scope="col">Waiting</th><th scope="col">Rejected</th><th scope="col">Duplicates</th><th scope="col">Segments</th></tr></thead>
 <tbody>
 {{#batches}}
-<tr><td><a href="/batches/{{id}}">{{id}}</a></td><td>{{created}}</td><td class="body">{{template}}</td><td>{{total}}</td><td>{{sentCount}}</td><td>{{failedCount}}</td><td>{{queuedCount}}</td><td>{{rejected}}</td><td>{{duplicates}}</td><td>{{segments}}</td></tr>
+<tr><td><a href="/batches/{{id}}" title="{{id}}">{{name}}</a></td><td>{{created}}</td><td class="body">{{template}}</td><td>{{total}}</td><td>{{sentCount}}</td><td>{{failedCount}}</td><td>{{queuedCount}}</td><td>{{rejected}}</td><td>{{duplicates}}</td><td>{{segments}}</td></tr>
 {{/batches}}
 </tbody>
 </table></div>
@@ -684,6 +684,7 @@ progress { width: 20rem; height: 1.2rem; }
           "duplicates": {"type": "integer", "minimum": 0},
           "complete": {"type": "boolean"},
           "interrupted": {"type": "boolean"},
+          "file_name": {"type": "string", "description": "The uploaded file's name (CSV batches)."},
           "statuses": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
         }
       },

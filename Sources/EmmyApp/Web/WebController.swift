@@ -53,7 +53,7 @@ struct WebController: Sendable {
     static func batchValues(_ batch: AppDatabase.BatchRow) -> [String: Any] {
         let total = batch.total
         return [
-            "id": batch.id, "created": timestamp(batch.createdAt), "source": batch.source, "template": batch.template,
+            "id": batch.id, "name": batch.fileName ?? batch.id, "created": timestamp(batch.createdAt), "source": batch.source, "template": batch.template,
             "accepted": batch.accepted, "rejected": batch.rejected, "duplicates": batch.duplicates, "segments": batch.segments,
             "total": total, "done": batch.finished, "percent": total == 0 ? 100 : batch.finished * 100 / total,
             "live": batch.finished < total || !batch.complete,
@@ -101,7 +101,7 @@ struct WebController: Sendable {
             ["row": $0.row, "field": $0.field, "kind": $0.kind, "reason": $0.reason, "original": $0.original] as [String: Any]
         }
         values["moreRejections"] = rejections.count > 100
-        return try pages.render("batch", title: "Batch \(id)", values, request: request, context: context)
+        return try pages.render("batch", title: "Batch \(batch.fileName ?? id)", values, request: request, context: context)
     }
 
     @Sendable func monitoring(_ request: Request, context: AppRequestContext) async throws -> Response {
