@@ -24,7 +24,7 @@ public enum EmmyServer {
             configuration: ApplicationConfiguration(
                 address: .hostname(config.host, port: config.port), serverName: "EmmyApp",
                 availableConnectionsDelegate: .maximum(config.connections.connectionCap(descriptorLimit: descriptors), logger: logger)),
-            services: [sender],
+            services: [sender, QueueSampler(database: database, metrics: metrics)],
             onServerRunning: { _ in await onRunning() },
             logger: logger
         )
@@ -52,7 +52,7 @@ public enum EmmyServer {
         BatchesController(database: database).add(to: router)
         SendingController(database: database, config: config).add(to: router)
         WebhooksController(database: database, config: config, metrics: metrics).add(to: router)
-        WebController(database: database, config: config, pages: web, started: Date()).add(to: router)
+        WebController(database: database, config: config, pages: web, started: Date(), history: metrics.history).add(to: router)
         PreviewController(database: database, config: config, metrics: metrics, pages: web,
                           drafts: DraftStore(dataDirectory: config.dataDirectory, maxCount: config.limits.drafts,
                                              maxBytes: config.limits.draftBytes)).add(to: router)

@@ -62,6 +62,19 @@ enum EmbeddedWebTemplates {
 </section>
 {{> footer}}
 """# + "\n",
+        "chart": #"""
+<svg class="chart" id="{{id}}" role="img" aria-labelledby="{{id}}-title" viewBox="0 0 {{width}} {{height}}" xmlns="http://www.w3.org/2000/svg" data-y-max="{{yMax}}"><title id="{{id}}-title">{{title}}</title>
+<line class="axis" x1="{{left}}" y1="{{plotBottom}}" x2="{{right}}" y2="{{plotBottom}}"/>
+<line class="axis" x1="{{left}}" y1="{{top}}" x2="{{left}}" y2="{{plotBottom}}"/>
+<text class="label" x="{{labelX}}" y="{{yMaxY}}" text-anchor="end">{{yMax}}{{unit}}</text>
+<text class="label" x="{{labelX}}" y="{{plotBottom}}" text-anchor="end">0</text>
+<text class="label" x="{{left}}" y="{{labelY}}">-60 min</text>
+<text class="label" x="{{right}}" y="{{labelY}}" text-anchor="end">now</text>
+{{#series}}
+<polyline class="{{style}}" fill="none" data-series="{{name}}" data-values="{{values}}" points="{{points}}"/>
+{{/series}}
+</svg>
+"""# + "\n",
         "error": #"""
 {{> header}}
 <p><a href="/">Back to the upload page</a> · <a href="/results">Results</a></p>
@@ -115,8 +128,8 @@ enum EmbeddedWebTemplates {
 {{/authRequired}}
 {{> footer}}
 """# + "\n",
-        "monitoring": #"""
-{{> header}}
+        "monitoring-live": #"""
+<div id="monitoring-live">
 <dl class="totals" id="status">
 <div><dt>Health</dt><dd id="health">{{#healthy}}healthy{{/healthy}}{{^healthy}}database not answering{{/healthy}}</dd></div>
 <div><dt>Readiness</dt><dd id="readiness">{{#ready}}ready{{/ready}}{{^ready}}not ready (migrations pending){{/ready}}</dd></div>
@@ -124,8 +137,17 @@ enum EmbeddedWebTemplates {
 <div><dt>Oldest queued</dt><dd>{{oldestAge}} s</dd></div>
 <div><dt>Send rate (last {{window}} min)</dt><dd id="send-rate">{{sendRate}} / min</dd></div>
 <div><dt>Error ratio (last {{window}} min)</dt><dd id="error-ratio">{{errorRatio}}</dd></div>
-<div><dt>Up for</dt><dd>{{uptime}} s (version {{version}})</dd></div>
+<div><dt>Up for</dt><dd id="uptime">{{uptime}} (version {{version}})</dd></div>
 </dl>
+<section aria-labelledby="charts-heading">
+<h2 id="charts-heading">Last hour</h2>
+<figure><figcaption>Messages per minute: <span class="series-1">sent</span>, <span class="series-2">delivered</span>, <span class="series-3">failed</span></figcaption>
+{{#messagesChart}}{{> chart}}{{/messagesChart}}</figure>
+<figure><figcaption>Queue depth</figcaption>
+{{#queueChart}}{{> chart}}{{/queueChart}}</figure>
+<figure><figcaption>Error ratio of send attempts</figcaption>
+{{#errorChart}}{{> chart}}{{/errorChart}}</figure>
+</section>
 <section aria-labelledby="counts-heading">
 <h2 id="counts-heading">Messages by status</h2>
 <table id="counts"><thead><tr><th scope="col">Status</th><th scope="col">Messages</th></tr></thead><tbody>
@@ -141,6 +163,11 @@ enum EmbeddedWebTemplates {
 </tbody></table>
 {{/noErrors}}
 </section>
+</div>
+"""# + "\n",
+        "monitoring": #"""
+{{> header}}
+{{> monitoring-live}}
 <section aria-labelledby="links-heading">
 <h2 id="links-heading">Dashboards</h2>
 {{^links}}<p>No dashboard URL is configured (set <code>monitoring.grafana.external_url</code> in the spec).</p>{{/links}}
@@ -294,6 +321,16 @@ th, td { border-bottom: 1px solid var(--line); padding: .3rem .6rem; text-align:
 .raw { font-family: ui-monospace, monospace; font-size: .9rem; }
 mark { background: var(--mark); color: var(--ink); outline: 1px solid #b58900; }
 progress { width: 20rem; height: 1.2rem; }
+
+/* Monitoring charts: inline SVG drawn by the server (SVGChart). */
+figure { margin: 1rem 0; }
+svg.chart { width: 100%; max-width: 40rem; height: auto; display: block; }
+svg.chart .axis { stroke: #888; stroke-width: 1; }
+svg.chart .label { font-size: 10px; fill: #555; }
+svg.chart polyline { stroke-width: 2; }
+svg.chart .series-1, figcaption .series-1 { stroke: #1f6fb2; color: #1f6fb2; }
+svg.chart .series-2, figcaption .series-2 { stroke: #2e7d32; color: #2e7d32; }
+svg.chart .series-3, figcaption .series-3 { stroke: #c62828; color: #c62828; }
 """# + "\n",
         "app.js": #"""
 // Refreshes a running batch's counts on /batches/ID. The page is complete without it.
@@ -328,6 +365,23 @@ progress { width: 20rem; height: 1.2rem; }
       .catch(function () { setTimeout(refresh, 5000); });
   }
   setTimeout(refresh, 1000);
+})();
+
+// Refreshes the monitoring page's tiles and charts in place from /monitoring/live (a server-
+// rendered fragment, same origin), instead of reloading the page.
+(function () {
+  var live = document.getElementById("monitoring-live");
+  if (!live) return;
+  function refresh() {
+    fetch("/monitoring/live", { headers: { Accept: "text/html" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html) document.getElementById("monitoring-live").outerHTML = html;
+        setTimeout(refresh, 10000);
+      })
+      .catch(function () { setTimeout(refresh, 30000); });
+  }
+  setTimeout(refresh, 10000);
 })();
 """# + "\n",
         "openapi.json": ##"""
