@@ -234,6 +234,28 @@ import Testing
         }
     }
 
+    /// A malformed row (more fields than the header) is shown as written, in the preview and
+    /// on the batch page, so the person can see what to fix.
+    @Test func aMalformedRowShowsItsOriginalText() async throws {
+        let harness = try ServerTests.Harness()
+        let csv = "phone,name\n+254712345678,Amina,surplus\n+254712345679,Ben\n"
+        try await harness.app.test(.router) { client in
+            var browser = Browser()
+            try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
+            let (previewHeaders, previewBody) = browser.upload(csv: csv, message: "hello {name}")
+            let draft = try await client.execute(uri: "/preview", method: .post, headers: previewHeaders, body: previewBody) { response in
+                let html = Self.html(response)
+                #expect(html.contains("+254712345678,Amina,surplus"), "the preview shows the malformed row's text")
+                return try Self.draft(html)
+            }
+            let (sendHeaders, sendBody) = browser.form(["csrf": browser.csrf, "draft": draft])
+            let location = try await client.execute(uri: "/send", method: .post, headers: sendHeaders, body: sendBody) { try #require($0.headers[.location]) }
+            try await client.execute(uri: location, method: .get) { response in
+                #expect(Self.html(response).contains("+254712345678,Amina,surplus"), "the batch page shows the malformed row's text")
+            }
+        }
+    }
+
     /// Every kind of row the preview must explain, and a Send that queues exactly what it promised.
     @Test func previewCountsMatchWhatSendQueues() async throws {
         let harness = try ServerTests.Harness()

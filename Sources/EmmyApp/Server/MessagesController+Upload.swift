@@ -78,7 +78,10 @@ extension MessagesController {
             throw APIError(csvProblem: problem)
         case .failure(let problem):
             let row = problem.row ?? 0
-            return ContactInput(position: row, values: [:], raw: .none,
+            // The row's own text, so the preview and the batch page can show what was wrong.
+            var raw = RawContact.none
+            if case .ragged(_, _, _, let fields) = problem { raw = .fields(fields) }
+            return ContactInput(position: row, values: [:], raw: raw,
                                 problem: RowError(position: row, field: "row", kind: .malformedRow, reason: problem.description))
         }
     }
