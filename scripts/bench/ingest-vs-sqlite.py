@@ -13,12 +13,10 @@ template, a 64-bit hash and dedupe key, encoding, segments, status). Each side's
 
     scripts/bench/ingest-vs-sqlite.py [--binary .build/release/emmyops] [--rows 100000] [--runs 3]
 """
-import argparse, json, os, random, shutil, socket, statistics, subprocess, tempfile, time, urllib.request
+import argparse, json, os, random, shutil, statistics, subprocess, sys, tempfile, time
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ingest import serve  # noqa: E402  (the same server start as the other ingest bench)
 
 def write_csv(path, n):
     rng = random.Random(1)
@@ -28,30 +26,13 @@ def write_csv(path, n):
         for i, num in enumerate(numbers):
             f.write(f"+2547{num:08d},Name{i},Co{i % 97}\n")
 
-def serve(binary, data):
-    port = free_port()
-    spec = os.path.join(data, "emmy.yaml")
-    with open(spec, "w") as f:
-        f.write("version: 1\nproject: bench\napp:\n  sending: { segments_per_second: 1 }\n")
-    proc = subprocess.Popen([binary, "serve", "--spec", spec, "--port", str(port), "--data-dir", data],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=data)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1).read()
-            return proc, port
-        except Exception:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("server did not become ready")
-
 def stop(proc):
     proc.terminate()
     proc.wait(timeout=30)
 
 def app_run(binary, csv, n, tmp):
     data = tempfile.mkdtemp(dir=tmp)
-    proc, port = serve(binary, data)
+    proc, port = serve(binary, data, 1)
     try:
         out = subprocess.run(["curl", "-sS", "-o", os.path.join(data, "answer.json"), "-w", "%{time_total} %{http_code}",
                               "-F", f"csvFile=@{csv}", "-F", "message=Hello {name} of {company}", f"http://127.0.0.1:{port}/upload"],
@@ -68,7 +49,7 @@ def app_run(binary, csv, n, tmp):
 def empty_database(binary, tmp):
     """An empty database with every migration the app runs, to copy for each SQLite run."""
     data = tempfile.mkdtemp(dir=tmp)
-    proc, _ = serve(binary, data)
+    proc, _ = serve(binary, data, 1)
     stop(proc)
     subprocess.run(["sqlite3", os.path.join(data, "emmy.sqlite"), "PRAGMA wal_checkpoint(TRUNCATE);"], check=True, capture_output=True)
     return os.path.join(data, "emmy.sqlite")
