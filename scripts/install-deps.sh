@@ -3,7 +3,7 @@
 # prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init, chromium,
 # chromium-driver, sshd, nginx, strace, debootstrap, binutils) and PyPI tools, each in its own virtualenv under
 # /opt/emmyops-tools with its commands
-# linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto).
+# linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto, schemathesis).
 # Idempotent: a second run that finds everything does nothing.
 set -euo pipefail
 
@@ -38,8 +38,11 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # Installing prometheus, nginx or ssh must not start their services on their
-# default ports; Debian honours policy-rc.d exit 101 ("action forbidden").
+# default ports; Debian honours policy-rc.d exit 101 ("action forbidden"). A policy-rc.d this
+# script puts there is removed when it exits, however it exits: left behind it would stop every
+# service installed later on this machine from starting.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
   $SUDO chmod 755 /usr/sbin/policy-rc.d
 fi
@@ -67,6 +70,8 @@ pip_tool checkov "checkov==3.3.30" checkov
 pip_tool zizmor "zizmor==1.32.0" zizmor
 pip_tool check-jsonschema "check-jsonschema==0.39.0" check-jsonschema
 pip_tool moto "moto[server]==5.2.5" moto_server
+# EmmyApp's OpenAPI description, checked against the live server with generated requests.
+pip_tool schemathesis "schemathesis==4.32.5" st schemathesis
 # python-hcl2 is a library: a wrapper runs its venv's interpreter as emmy-hcl2-python (a
 # symlink would not do: Python finds its virtualenv from the path it was started by).
 if ! "$tools/hcl2/bin/python" -c "import hcl2" 2>/dev/null; then

@@ -11,7 +11,8 @@ public struct CSVTable: Sendable {
 
     public enum Problem: Error, Sendable, Hashable, CustomStringConvertible {
         case parse(CSVParser.Problem)
-        case ragged(row: Int, expected: Int, got: Int)
+        /// A row with more or fewer fields than the header; `fields` as written, to show it back.
+        case ragged(row: Int, expected: Int, got: Int, fields: [String] = [])
         case missingHeader
         case duplicateHeader(String)
         /// The header row itself could not be read (not UTF-8, a field too long): every column
@@ -21,7 +22,7 @@ public struct CSVTable: Sendable {
         public var row: Int? {
             switch self {
             case .parse(let problem), .unreadableHeader(let problem): problem.row
-            case .ragged(let row, _, _): row
+            case .ragged(let row, _, _, _): row
             case .missingHeader, .duplicateHeader: nil
             }
         }
@@ -29,7 +30,7 @@ public struct CSVTable: Sendable {
         public var description: String {
             switch self {
             case .parse(let problem): problem.description
-            case .ragged(let row, let expected, let got): "row \(row) has \(got) fields; the header has \(expected)"
+            case .ragged(let row, let expected, let got, _): "row \(row) has \(got) fields; the header has \(expected)"
             case .missingHeader: "the file has no header row"
             case .duplicateHeader(let name): "the header names `\(name)` twice"
             case .unreadableHeader(let problem): "the header row cannot be read: \(problem.description)"
@@ -83,7 +84,7 @@ public struct CSVTable: Sendable {
                     continue
                 }
                 guard record.fields.count == header.count else {
-                    out.append(.failure(.ragged(row: record.row, expected: header.count, got: record.fields.count)))
+                    out.append(.failure(.ragged(row: record.row, expected: header.count, got: record.fields.count, fields: record.fields)))
                     continue
                 }
                 var values: [String: String] = [:]

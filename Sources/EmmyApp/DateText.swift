@@ -3,6 +3,16 @@ import Foundation
 /// Every way emmyops writes or reads a date as text, in one place, always in UTC.
 public enum DateText {
     /// `2026-11-23T07:00:00Z`: logs, the audit log, state files, anything a program reads.
+    /// A duration as people say it: `12 s`, `4 min 10 s`, `2 h 5 min`, `3 d 4 h`.
+    public static func humanDuration(_ seconds: TimeInterval) -> String {
+        let total = max(0, Int(seconds))
+        let (days, hours, minutes, rest) = (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60)
+        if days > 0 { return "\(days) d \(hours) h" }
+        if hours > 0 { return "\(hours) h \(minutes) min" }
+        if minutes > 0 { return "\(minutes) min \(rest) s" }
+        return "\(rest) s"
+    }
+
     public static func iso8601(_ date: Date) -> String {
         ISO8601DateFormatter().string(from: date)
     }

@@ -68,8 +68,16 @@ extension EmmyOps {
             }
             if dryRun {
                 let deployer = FleetDeployer(targets: targets, options: options, runner: { _ in LocalRunner() }, onEvent: { _ in })
+                let plans = deployer.plans(version: version, artifact: artifact, spec: specPayload)
+                if fleet.format == .json {
+                    try FormatOption.printJSON(DryRun(
+                        version: version, lock: "\(targets[0].host.name):\(targets[0].layout.lock)", lockExpirySeconds: Int(options.lockExpiry),
+                        hosts: plans.map { .init(host: $0.target.host.name, user: $0.target.host.user, address: $0.target.host.address,
+                                                 port: $0.target.host.port, steps: $0.steps.map(\.description)) }))
+                    return
+                }
                 print("lock: \(targets[0].host.name):\(targets[0].layout.lock) (expires after \(Int(options.lockExpiry))s)")
-                for plan in deployer.plans(version: version, artifact: artifact, spec: specPayload) {
+                for plan in plans {
                     print("\(plan.target.host.name) (\(plan.target.host.user)@\(plan.target.host.address):\(plan.target.host.port)) -> \(version)")
                     for step in plan.steps { print("  \(step.description)") }
                 }
@@ -101,6 +109,21 @@ extension EmmyOps {
                 try deploy.deploy(plans, runner: runner, onEvent: fleet.printer())
             }
             Output.note("monitoring deployed to \(plans.map(\.target.host.name).joined(separator: ", "))")
+        }
+
+        /// `deploy --dry-run --format json`: the plan per host.
+        struct DryRun: Encodable {
+            struct Host: Encodable {
+                var host: String
+                var user: String
+                var address: String
+                var port: Int
+                var steps: [String]
+            }
+            var version: String
+            var lock: String
+            var lockExpirySeconds: Int
+            var hosts: [Host]
         }
 
         /// `app.runtime: docker`: compose files pinned to `app.image`, the slot read from each host.

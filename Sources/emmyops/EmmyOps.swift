@@ -8,9 +8,9 @@ struct EmmyOps: AsyncParsableCommand {
         abstract: "Render, prove and operate an SMS service described by one emmy.yaml.",
         discussion: """
         Exit codes: 0 ok; 1 the operation or validation found a problem; 2 the environment is \
-        unusable (missing tool, unreadable file); 64 bad command-line usage.
+        unusable (missing tool, unreadable file); 64 bad command-line usage. \
+        `emmyops --version` prints the version; `--no-color` (or NO_COLOR) turns colour off.
         """,
-        version: EmmyOpsVersion.current,
         subcommands: [Init.self, Validate.self, Render.self, RenderMonitoring.self, Schema.self, Serve.self, Up.self, Token.self, Probe.self,
                       Supervise.self, Status.self, Deploy.self, Rollback.self, Releases.self, HostCommand.self,
                       Logs.self, Details.self, Lock.self, Audit.self, Secrets.self, IncidentCommand.self, BackupCommand.self]
@@ -20,8 +20,18 @@ struct EmmyOps: AsyncParsableCommand {
     /// whatever the command threw through `ExitCodeMap`, the only place exit codes are chosen.
     static func main() async {
         var command: any ParsableCommand
+        let arguments: [String]
+        switch CommandLineFront.settle(Array(CommandLine.arguments.dropFirst())) {
+        case .parse(let settled): arguments = settled
+        case .version:
+            print(EmmyOpsVersion.current)
+            return
+        case .unknownCommand(let message):
+            Output.error(message)
+            exit(withError: ExitCode(ExitCodeMap.usage))
+        }
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(arguments)
         } catch {
             exit(withError: error)
         }

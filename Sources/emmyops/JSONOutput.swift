@@ -1,3 +1,4 @@
+import ArgumentParser
 import EmmyOpsKit
 import Foundation
 
@@ -19,5 +20,26 @@ enum JSONOutput {
                                 warnings: report.diagnostics.count - report.errorCount,
                                 diagnostics: report.diagnostics, missingTools: report.missingTools, toolChecks: report.toolsRan)
         return String(decoding: try encoder.encode(document), as: UTF8.self)
+    }
+}
+
+/// `--format text|json` for commands whose output is a result rather than progress.
+struct FormatOption: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    @Option(name: .long, help: "text, or json (one document on stdout).")
+    var format: Format = .text
+
+    var json: Bool { format == .json }
+
+    /// Prints `value` as one sorted, pretty JSON document.
+    func print(_ value: some Encodable) throws { try Self.printJSON(value) }
+
+    static func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        Swift.print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 }

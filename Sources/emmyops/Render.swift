@@ -17,7 +17,7 @@ extension EmmyOps {
             removed; files it never wrote are left alone.
             """)
 
-        @Argument(help: "What to render: all, monitoring, compose, terraform or github.")
+        @Argument(help: ArgumentHelp("What to render: \(RenderTarget.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "target"))
         var target: RenderTarget = .all
 
         @OptionGroup var specOptions: SpecOptions
@@ -52,20 +52,40 @@ struct RenderOptions: ParsableArguments {
     @Flag(name: .long, help: "Compare with the output directory instead of writing; exit 1 with a diff when they differ.")
     var check = false
 
+    @OptionGroup var output: FormatOption
+
+    /// `--format json`: what was written (or, with --check, what differs).
+    struct Outcome: Encodable {
+        var target: String
+        var out: String
+        var files: Int
+        var changed: [String]?
+        var removed: [String]?
+        var differing: [String]?
+    }
+
     func run(_ target: RenderTarget, spec: Spec) throws {
         let files = target.render(spec)
         let writer = RenderWriter(root: URL(fileURLWithPath: out))
         if check {
             let differences = writer.check(files, owned: target.ownedFolders)
-            for difference in differences { print(difference.diff, terminator: "") }
+            if output.json {
+                try output.print(Outcome(target: target.rawValue, out: out, files: files.count, differing: differences.map(\.path)))
+            } else {
+                for difference in differences { print(difference.diff, terminator: "") }
+            }
             if !differences.isEmpty {
                 throw CommandFailure.problem("\(differences.count) of \(files.count) rendered files differ from \(out); run `emmyops render \(target.rawValue) --out \(out)`")
             }
-            Output.note("\(files.count) files up to date in \(out)")
+            if !output.json { Output.note("\(files.count) files up to date in \(out)") }
             return
         }
         do {
             let outcome = try writer.write(files, owned: target.ownedFolders)
+            if output.json {
+                try output.print(Outcome(target: target.rawValue, out: out, files: files.count, changed: outcome.changed, removed: outcome.removed))
+                return
+            }
             let removed = outcome.removed.isEmpty ? "" : ", \(outcome.removed.count) stale removed: \(outcome.removed.joined(separator: ", "))"
             Output.note("rendered \(files.count) files into \(out) (\(outcome.changed.count) changed\(removed))")
         } catch {

@@ -4,6 +4,11 @@ import EmmyOpsKit
 import Foundation
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Flags of `serve`, `up` and `supervise` (which passes them on to its `serve` child).
 struct ServerOptions: ParsableArguments {
@@ -39,14 +44,32 @@ struct ServerOptions: ParsableArguments {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         let logger = Logger(label: "emmyapp")
         let application: any ApplicationProtocol
+        let listening = NIOLockedValueBox(false)
+        let url = "http://\(config.host):\(config.port)/ (data in \(config.dataDirectory))"
         do {
             application = try await EmmyServer.buildApplication(
-                config: config, paths: AppPaths(health: app.healthPath, ready: app.readyPath, metrics: app.metricsPath), logger: logger)
+                config: config, paths: AppPaths(health: app.healthPath, ready: app.readyPath, metrics: app.metricsPath), logger: logger) {
+                    listening.withLockedValue { $0 = true }
+                    if announce { Output.note("EmmyApp: \(url)") }
+                }
         } catch {
             throw CommandFailure.environment("cannot start EmmyApp: \(error)")
         }
-        if announce { Output.note("EmmyApp: http://\(config.host):\(config.port)/ (data in \(config.dataDirectory))") }
-        try await application.runService()
+        do {
+            try await application.runService()
+        } catch where !listening.withLockedValue({ $0 }) {
+            throw CommandFailure.environment(Self.cannotListen(host: config.host, port: config.port, error))
+        }
+    }
+
+    /// One line that says why the server could not listen and what to do about it.
+    static func cannotListen(host: String, port: Int, _ error: any Error) -> String {
+        switch (error as? IOError)?.errnoCode {
+        case EADDRINUSE: "cannot listen on \(host):\(port): the port is in use; stop what listens there or choose another with --port (or EMMY_PORT)"
+        case EACCES: "cannot listen on \(host):\(port): permission denied; ports below 1024 need privileges, choose another with --port"
+        case EADDRNOTAVAIL: "cannot listen on \(host):\(port): this machine has no such address; choose another with --host (or EMMY_HOST)"
+        default: "cannot listen on \(host):\(port): \(error)"
+        }
     }
 
     /// --spec, else ./emmy.yaml when present, else the defaults; `supervise` reads the same one.

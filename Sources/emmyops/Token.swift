@@ -25,10 +25,12 @@ extension EmmyOps {
             static let configuration = CommandConfiguration(abstract: "Create a token and print it; it cannot be shown again.")
             @Argument(help: "A unique name, e.g. the client that will use it.") var name: String
             @OptionGroup var location: Location
+            @OptionGroup var output: FormatOption
 
             func run() async throws {
                 do {
-                    print(try await location.store().create(name: name))
+                    let token = try await location.store().create(name: name)
+                    if output.json { try output.print(["name": name, "token": token]) } else { print(token) }
                 } catch let failure as CommandFailure {
                     throw failure
                 } catch {
@@ -40,9 +42,23 @@ extension EmmyOps {
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List tokens (never their values).")
             @OptionGroup var location: Location
+            @OptionGroup var output: FormatOption
+
+            struct Listed: Encodable {
+                var name: String
+                var id: String
+                var createdAt: String
+                var revokedAt: String?
+            }
 
             func run() async throws {
-                for token in try await location.store().list() {
+                let tokens = try await location.store().list()
+                if output.json {
+                    try output.print(tokens.map { Listed(name: $0.name, id: $0.id, createdAt: DateText.iso8601($0.createdAt),
+                                                         revokedAt: $0.revokedAt.map(DateText.iso8601)) })
+                    return
+                }
+                for token in tokens {
                     let state = token.revokedAt.map { "revoked \(DateText.iso8601($0))" } ?? "active"
                     print("\(token.name)\t\(token.id)\tcreated \(DateText.iso8601(token.createdAt))\t\(state)")
                 }
@@ -53,12 +69,13 @@ extension EmmyOps {
             static let configuration = CommandConfiguration(abstract: "Revoke a token by name or id.")
             @Argument(help: "The token's name or id.") var name: String
             @OptionGroup var location: Location
+            @OptionGroup var output: FormatOption
 
             func run() async throws {
                 guard try await location.store().revoke(name) else {
                     throw CommandFailure.problem("no active token named `\(name)`")
                 }
-                print("revoked \(name)")
+                if output.json { try output.print(["revoked": name]) } else { print("revoked \(name)") }
             }
         }
     }

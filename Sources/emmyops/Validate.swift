@@ -38,16 +38,19 @@ extension EmmyOps {
         var tfPluginMirror: String?
 
         func run() throws {
+            let format = format ?? (ProcessInfo.processInfo.environment["GITHUB_ACTIONS"] == "true" ? .github : .text)
+            // A full run takes tens of seconds: a person at a terminal sees each check finish.
+            let showsProgress = format == .text && Output.showsProgress
+            let progress: (ToolChecks.Progress) -> Void = { check in if showsProgress { Output.progress(check) } }
             let report: Validator.Report
             do {
                 var locations = ToolLocations(environment: ProcessInfo.processInfo.environment)
                 if let hcl2Python { locations.hcl2Python = hcl2Python }
                 if let tfPluginMirror { locations.pluginMirror = tfPluginMirror }
-                report = try Validator(locations: locations).run(specPath: specOptions.spec, tools: tools)
+                report = try Validator(locations: locations).run(specPath: specOptions.spec, tools: tools, progress: progress)
             } catch {
                 throw CommandFailure.environment("\(error)")
             }
-            let format = format ?? (ProcessInfo.processInfo.environment["GITHUB_ACTIONS"] == "true" ? .github : .text)
             switch format {
             case .text:
                 Output.printDiagnostics(report.diagnostics)

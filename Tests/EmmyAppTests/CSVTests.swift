@@ -41,7 +41,7 @@ import Testing
         let parsed = parseInChunks(bytes)[0]
         #expect(parsed.count == 5)
         #expect((try? parsed[0].get())?.values["phone"] == "+1")
-        #expect(parsed[1] == .failure(.ragged(row: 3, expected: 2, got: 3)))
+        #expect(parsed[1] == .failure(.ragged(row: 3, expected: 2, got: 3, fields: ["+2", "b", "extra"])))
         #expect(parsed[2] == .failure(.parse(.notUTF8(row: 4))))
         #expect((try? parsed[3].get())?.row == 5)
         #expect((try? parsed[4].get())?.values == ["phone": "last-no-newline", "name": "e"])

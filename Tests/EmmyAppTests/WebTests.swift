@@ -167,6 +167,95 @@ import Testing
         }
     }
 
+    /// Retry failed shows only when something failed; a browser's click comes back to the page,
+    /// an API client still gets JSON.
+    @Test func retryFailedShowsOnlyWhenSomethingFailedAndBrowsersComeBack() async throws {
+        let harness = try ServerTests.Harness()
+        try await harness.app.test(.router) { client in
+            var browser = Browser()
+            try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
+            let (headers, body) = ServerTests.json(#"{"contacts":[{"phone":"+254712345678"},{"phone":"+254712345679"}],"message":"hi"}"#)
+            let batch = try await client.execute(uri: "/messages", method: .post, headers: headers, body: body) { response in
+                try #require(try ServerTests.object(response)["batch_id"] as? String)
+            }
+            try await client.execute(uri: "/batches/\(batch)", method: .get) { response in
+                #expect(!Self.html(response).contains("retry-failed"), "nothing failed, yet the page offers a retry")
+            }
+            try await harness.database.writer.write { db in
+                try db.execute(sql: "UPDATE message SET status = 'failed' WHERE id = (SELECT min(id) FROM message)")
+            }
+            try await client.execute(uri: "/batches/\(batch)", method: .get) { response in
+                #expect(Self.html(response).contains("action=\"/api/batches/\(batch)/retry-failed\""))
+            }
+            var (formHeaders, formBody) = browser.form(["csrf": browser.csrf])
+            formHeaders[.accept] = "text/html,application/xhtml+xml"
+            try await client.execute(uri: "/api/batches/\(batch)/retry-failed", method: .post, headers: formHeaders, body: formBody) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/batches/\(batch)")
+            }
+            try await client.execute(uri: "/api/batches/\(batch)/retry-failed", method: .post, headers: [.accept: "application/json"]) { response in
+                #expect(response.status == .accepted)
+                let answer = try ServerTests.object(response)
+                #expect(answer["batch_id"] as? String == batch)
+            }
+        }
+    }
+
+    /// A batch is known by the file it came from: the API, the batch page and the results list
+    /// show the upload's name (its last path component), from the API and from preview + Send.
+    @Test func batchesCarryTheUploadsFileName() async throws {
+        let harness = try ServerTests.Harness()
+        try await harness.app.test(.router) { client in
+            let (headers, body) = UploadTests.multipart([("csvFile", #"C:\Users\amina\march <customers>.csv"#, Array("phone\n+254712345678\n".utf8)),
+                                                         ("message", nil, Array("hi".utf8))])
+            let batch = try await client.execute(uri: "/upload", method: .post, headers: headers, body: body) { response in
+                try #require(try ServerTests.object(response)["batch_id"] as? String)
+            }
+            try await client.execute(uri: "/api/batches/\(batch)", method: .get) { response in
+                let item = try ServerTests.object(response)
+                #expect(item["file_name"] as? String == "march <customers>.csv")
+            }
+            try await client.execute(uri: "/batches/\(batch)", method: .get) { response in
+                #expect(Self.html(response).contains("<h1>Batch march &lt;customers&gt;.csv</h1>"))
+            }
+            try await client.execute(uri: "/results", method: .get) { response in
+                #expect(Self.html(response).contains(">march &lt;customers&gt;.csv</a>"))
+            }
+
+            var browser = Browser()
+            try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
+            let (previewHeaders, previewBody) = browser.upload(csv: "phone\n+254712345679\n", message: "hello")
+            let draft = try await client.execute(uri: "/preview", method: .post, headers: previewHeaders, body: previewBody) { try Self.draft(Self.html($0)) }
+            let (sendHeaders, sendBody) = browser.form(["csrf": browser.csrf, "draft": draft])
+            let location = try await client.execute(uri: "/send", method: .post, headers: sendHeaders, body: sendBody) { try #require($0.headers[.location]) }
+            try await client.execute(uri: location, method: .get) { response in
+                #expect(Self.html(response).contains("<h1>Batch contacts.csv</h1>"))
+            }
+        }
+    }
+
+    /// A malformed row (more fields than the header) is shown as written, in the preview and
+    /// on the batch page, so the person can see what to fix.
+    @Test func aMalformedRowShowsItsOriginalText() async throws {
+        let harness = try ServerTests.Harness()
+        let csv = "phone,name\n+254712345678,Amina,surplus\n+254712345679,Ben\n"
+        try await harness.app.test(.router) { client in
+            var browser = Browser()
+            try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
+            let (previewHeaders, previewBody) = browser.upload(csv: csv, message: "hello {name}")
+            let draft = try await client.execute(uri: "/preview", method: .post, headers: previewHeaders, body: previewBody) { response in
+                let html = Self.html(response)
+                #expect(html.contains("+254712345678,Amina,surplus"), "the preview shows the malformed row's text")
+                return try Self.draft(html)
+            }
+            let (sendHeaders, sendBody) = browser.form(["csrf": browser.csrf, "draft": draft])
+            let location = try await client.execute(uri: "/send", method: .post, headers: sendHeaders, body: sendBody) { try #require($0.headers[.location]) }
+            try await client.execute(uri: location, method: .get) { response in
+                #expect(Self.html(response).contains("+254712345678,Amina,surplus"), "the batch page shows the malformed row's text")
+            }
+        }
+    }
+
     /// Every kind of row the preview must explain, and a Send that queues exactly what it promised.
     @Test func previewCountsMatchWhatSendQueues() async throws {
         let harness = try ServerTests.Harness()

@@ -143,12 +143,12 @@ import Glibc
         let run = try Run(port: blocker.port)
         let failed = try await run.wait(for: "state failed") { $0.state == .failed }
         #expect(failed.restarts == 3 && failed.restartsInWindow == 3 && failed.childPID == nil)
-        #expect(failed.lastExit?.status == .code(1), "serve exits 1 when it cannot bind")
+        #expect(failed.lastExit?.status == .code(2), "serve exits 2 (an unusable environment) when it cannot bind")
         #expect(run.supervisor.isRunning, "the supervisor stays up so its state can be read")
 
         let text = try run.status()
         #expect(text.status == 1)
-        #expect(text.stdout.contains("supervisor: failed") && text.stdout.contains("last exit: exit code 1"), "\(text.stdout)")
+        #expect(text.stdout.contains("supervisor: failed") && text.stdout.contains("last exit: exit code 2"), "\(text.stdout)")
         #expect(text.stdout.contains("restarts: 3 in total"))
         let json = try Self.json(try run.status(["--format", "json"]))
         #expect(json["state"] as? String == "failed")

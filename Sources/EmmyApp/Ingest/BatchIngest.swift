@@ -28,6 +28,8 @@ public final class BatchIngest: @unchecked Sendable {
     let dedupeWindow: TimeInterval
     let clock: @Sendable () -> Date
     public let batchID: String
+    /// The uploaded file's name, shown instead of the id; set before `begin`.
+    public var fileName: String?
 
     // Touched only from the task driving this ingest.
     private var seenPhones: Set<Int64> = []
@@ -52,9 +54,10 @@ public final class BatchIngest: @unchecked Sendable {
     /// whose stored rows are still visible and sendable.
     public func begin() async throws {
         let (id, now, source, template, client) = (batchID, clock().timeIntervalSince1970, source.rawValue, validator.options.templateText, client)
+        let fileName = AppDatabase.cleanFileName(fileName)
         try await database.writer.write { db in
-            try db.execute(sql: "INSERT INTO batch (id, created_at, source, template, client) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id, now, source, template, client])
+            try db.execute(sql: "INSERT INTO batch (id, created_at, source, template, client, file_name) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [id, now, source, template, client, fileName])
         }
     }
 

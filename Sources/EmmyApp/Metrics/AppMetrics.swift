@@ -5,6 +5,8 @@ import Prometheus
 /// expose a name the alert rules and dashboards were not checked against.
 public final class AppMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
+    /// The last hour per minute, for the monitoring page's charts.
+    public let history = ActivityHistory()
 
     public init() {
         // Series with a small, known label space exist from the start (at 0), so rates and
@@ -67,6 +69,7 @@ public final class AppMetrics: Sendable {
 
     public func queue(depth: Int, oldestAgeSeconds: Double) {
         gauge(MetricCatalogue.queueDepth).set(to: Double(depth))
+        history.sampled(queueDepth: depth)
         gauge(MetricCatalogue.queueOldestAge).set(to: oldestAgeSeconds)
     }
 

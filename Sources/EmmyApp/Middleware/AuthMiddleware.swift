@@ -23,7 +23,7 @@ struct AuthMiddleware: RouterMiddleware {
         self.database = database
         self.required = required
         self.secret = secret
-        publicRoutes = Set([probes.health, probes.ready, probes.metrics].map { RouterPath($0).description } + ["/login", "/static/{name}"])
+        publicRoutes = Set([probes.health, probes.ready, probes.metrics].map { RouterPath($0).description } + ["/login", "/static/{name}", "/openapi.json"])
     }
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {

@@ -6,11 +6,13 @@ extension AppMetrics {
     func messagesEntered(_ counts: [MessageStatus: Int]) {
         for (status, count) in counts where count > 0 {
             counter(MetricCatalogue.messages, ["status": status.rawValue]).increment(by: Int64(count))
+            history.entered(status, count: count)
         }
     }
 
     func sendAttempted(provider: String, outcome: String, retry: Bool, seconds: Double) {
         counter(MetricCatalogue.sendAttempts, ["provider": provider, "outcome": outcome]).increment()
+        history.attempted(success: outcome == "success")
         if retry { counter(MetricCatalogue.sendRetries, ["provider": provider]).increment() }
         histogram(MetricCatalogue.providerRequestDuration, ["provider": provider]).record(seconds)
     }

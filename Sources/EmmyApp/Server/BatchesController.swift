@@ -26,13 +26,15 @@ struct BatchesController: Sendable {
         /// True when the server died while ingesting it: closed at the next start, with the
         /// counts of the rows it had stored (see `AppDatabase.closeInterruptedBatches`).
         var interrupted: Bool
+        /// The uploaded file's name (CSV batches).
+        var fileName: String?
         var statuses: [String: Int]?
     }
 
     static func item(_ row: Row) -> BatchItem {
         BatchItem(id: row["id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), source: row["source"], template: row["template"],
                   accepted: row["accepted"], rejected: row["rejected"], duplicates: row["duplicates"], complete: row["complete"],
-                  interrupted: row["interrupted"])
+                  interrupted: row["interrupted"], fileName: row["file_name"])
     }
 
     func limit(_ request: Request, default value: Int = 50) throws -> Int {

@@ -5,9 +5,11 @@ import Logging
 
 /// The composition root of EmmyApp.
 public enum EmmyServer {
-    /// Builds the application: storage, metrics, middleware and routes.
+    /// Builds the application: storage, metrics, middleware and routes. `onRunning` is called
+    /// once the server listens (announcing the URL earlier would lie when the port is taken).
     public static func buildApplication(config: ServerConfig, paths: AppPaths = AppPaths(), database: AppDatabase? = nil,
-                                        logger: Logger) async throws -> some ApplicationProtocol {
+                                        logger: Logger,
+                                        onRunning: @escaping @Sendable () async -> Void = {}) async throws -> some ApplicationProtocol {
         let database = try database ?? AppDatabase.open(directory: config.dataDirectory)
         let interrupted = try await database.closeInterruptedBatches()
         if interrupted > 0 { logger.warning("closed batches a previous run left open", metadata: ["batches": .stringConvertible(interrupted)]) }
@@ -22,7 +24,8 @@ public enum EmmyServer {
             configuration: ApplicationConfiguration(
                 address: .hostname(config.host, port: config.port), serverName: "EmmyApp",
                 availableConnectionsDelegate: .maximum(config.connections.connectionCap(descriptorLimit: descriptors), logger: logger)),
-            services: [sender],
+            services: [sender, QueueSampler(database: database, metrics: metrics)],
+            onServerRunning: { _ in await onRunning() },
             logger: logger
         )
     }
@@ -35,6 +38,9 @@ public enum EmmyServer {
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: RequestLogMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
+        // Its 100 Continue goes out only when a handler reads the body, so whatever refuses a
+        // request earlier (the guards below included) answers without one.
+        router.add(middleware: ExpectContinueMiddleware(maxBodyBytes: max(config.limits.uploadBytes, config.limits.jsonBodyBytes)))
         // Forged requests are refused before they spend the rate-limit tokens of the operator
         // whose browser was made to send them.
         router.add(middleware: WebGuardMiddleware(pages: web))
@@ -46,7 +52,7 @@ public enum EmmyServer {
         BatchesController(database: database).add(to: router)
         SendingController(database: database, config: config).add(to: router)
         WebhooksController(database: database, config: config, metrics: metrics).add(to: router)
-        WebController(database: database, config: config, pages: web, started: Date()).add(to: router)
+        WebController(database: database, config: config, pages: web, started: Date(), history: metrics.history).add(to: router)
         PreviewController(database: database, config: config, metrics: metrics, pages: web,
                           drafts: DraftStore(dataDirectory: config.dataDirectory, maxCount: config.limits.drafts,
                                              maxBytes: config.limits.draftBytes)).add(to: router)

@@ -26,6 +26,7 @@ extension MessagesController {
                            field: "csvFile")
         }
         let ingest = BatchIngest(database: database, options: options, source: .csv, client: context.peer, dedupeWindow: config.dedupeWindow)
+        ingest.fileName = form.fileName
         try await ingest.begin()
         try await Self.readContacts(try spool.chunks(), phoneField: options.phoneField, maxFieldBytes: config.limits.fieldBytes,
                                     maxColumns: config.limits.csvColumns) { chunk in
@@ -77,7 +78,10 @@ extension MessagesController {
             throw APIError(csvProblem: problem)
         case .failure(let problem):
             let row = problem.row ?? 0
-            return ContactInput(position: row, values: [:], raw: .none,
+            // The row's own text, so the preview and the batch page can show what was wrong.
+            var raw = RawContact.none
+            if case .ragged(_, _, _, let fields) = problem { raw = .fields(fields) }
+            return ContactInput(position: row, values: [:], raw: raw,
                                 problem: RowError(position: row, field: "row", kind: .malformedRow, reason: problem.description))
         }
     }
@@ -116,6 +120,8 @@ final class UploadSpool {
     struct Form {
         var fields: [String: String] = [:]
         var sawFile = false
+        /// The csvFile part's `filename`, as the client sent it.
+        var fileName: String?
         /// Records in the file, the header included.
         var records = 0
     }
@@ -158,7 +164,10 @@ final class UploadSpool {
         var sinceCallback = 0
         parser.onHeader = { name, value in
             sinceCallback = 0
-            if name.lowercased() == "content-disposition" { currentName = Self.fieldName(value) }
+            if name.lowercased() == "content-disposition" {
+                currentName = Self.parameter("name", of: value)
+                if currentName == "csvFile" { form.fileName = Self.parameter("filename", of: value) }
+            }
         }
         parser.onBody = { [handle] buffer in
             sinceCallback = 0
@@ -210,10 +219,11 @@ final class UploadSpool {
         return form
     }
 
-    static func fieldName(_ disposition: String) -> String? {
+    /// A parameter of a Content-Disposition header (`name`, `filename`), unquoted.
+    static func parameter(_ key: String, of disposition: String) -> String? {
         for parameter in disposition.split(separator: ";").dropFirst() {
             let pair = parameter.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces) == "name" else { continue }
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == key else { continue }
             return pair[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         }
         return nil

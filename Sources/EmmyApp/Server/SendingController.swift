@@ -34,6 +34,9 @@ struct SendingController: Sendable {
         guard let count = try await SendQueue(database: database).requeueFailed(batchID: id) else {
             throw APIError(.notFound, code: "no_such_batch", "no batch \(id)", field: "id")
         }
+        // The batch page's button: a browser goes back to the page, which shows the requeued
+        // messages; API clients keep the JSON answer.
+        if WebGuardMiddleware.wantsHTML(request) { return WebPages.redirect("/batches/\(id)") }
         struct Requeued: Encodable { var batchId: String; var requeued: Int }
         return try jsonResponse(Requeued(batchId: id, requeued: count), status: .accepted)
     }

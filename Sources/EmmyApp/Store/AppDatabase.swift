@@ -119,6 +119,7 @@ public struct AppDatabase: Sendable {
         registerSendingMigration(&migrator)
         registerInboundMigration(&migrator)
         registerInterruptedBatchMigration(&migrator)
+        registerBatchFileNameMigration(&migrator)
         return migrator
     }
 

@@ -16,6 +16,8 @@ struct DraftStore: Sendable {
         var region: String
         var phoneColumn: String
         var created: Date
+        /// The uploaded file's name, for the batch it becomes (absent in older drafts).
+        var fileName: String?
     }
 
     init(dataDirectory: String, maxCount: Int = 50, maxBytes: Int64 = 1 << 30) {

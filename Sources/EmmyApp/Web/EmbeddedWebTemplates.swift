@@ -21,10 +21,12 @@ enum EmbeddedWebTemplates {
 <p>Created {{created}} from a {{source}} upload. Template: <span class="body" id="template">{{template}}</span></p>
 <p><a href="/api/batches/{{id}}/rejected.csv" id="rejected-download" download>Download rejected rows (CSV)</a>
 · <a href="/api/batches/{{id}}/failed.csv" id="failed-download" download>Download failed messages (CSV)</a></p>
-<form method="post" action="/api/batches/{{id}}/retry-failed" class="inline">
+{{#retryable}}
+<form method="post" action="/api/batches/{{id}}/retry-failed" class="inline" id="retry-failed">
 <input type="hidden" name="csrf" value="{{csrf}}">
 <button type="submit">Retry failed messages</button>
 </form>
+{{/retryable}}
 </section>
 <section aria-labelledby="messages-heading">
 <h2 id="messages-heading">Messages</h2>
@@ -59,6 +61,19 @@ enum EmbeddedWebTemplates {
 </ul>
 </section>
 {{> footer}}
+"""# + "\n",
+        "chart": #"""
+<svg class="chart" id="{{id}}" role="img" aria-labelledby="{{id}}-title" viewBox="0 0 {{width}} {{height}}" xmlns="http://www.w3.org/2000/svg" data-y-max="{{yMax}}"><title id="{{id}}-title">{{title}}</title>
+<line class="axis" x1="{{left}}" y1="{{plotBottom}}" x2="{{right}}" y2="{{plotBottom}}"/>
+<line class="axis" x1="{{left}}" y1="{{top}}" x2="{{left}}" y2="{{plotBottom}}"/>
+<text class="label" x="{{labelX}}" y="{{yMaxY}}" text-anchor="end">{{yMax}}{{unit}}</text>
+<text class="label" x="{{labelX}}" y="{{plotBottom}}" text-anchor="end">0</text>
+<text class="label" x="{{left}}" y="{{labelY}}">-60 min</text>
+<text class="label" x="{{right}}" y="{{labelY}}" text-anchor="end">now</text>
+{{#series}}
+<polyline class="{{style}}" fill="none" data-series="{{name}}" data-values="{{values}}" points="{{points}}"/>
+{{/series}}
+</svg>
 """# + "\n",
         "error": #"""
 {{> header}}
@@ -113,8 +128,8 @@ enum EmbeddedWebTemplates {
 {{/authRequired}}
 {{> footer}}
 """# + "\n",
-        "monitoring": #"""
-{{> header}}
+        "monitoring-live": #"""
+<div id="monitoring-live">
 <dl class="totals" id="status">
 <div><dt>Health</dt><dd id="health">{{#healthy}}healthy{{/healthy}}{{^healthy}}database not answering{{/healthy}}</dd></div>
 <div><dt>Readiness</dt><dd id="readiness">{{#ready}}ready{{/ready}}{{^ready}}not ready (migrations pending){{/ready}}</dd></div>
@@ -122,8 +137,17 @@ enum EmbeddedWebTemplates {
 <div><dt>Oldest queued</dt><dd>{{oldestAge}} s</dd></div>
 <div><dt>Send rate (last {{window}} min)</dt><dd id="send-rate">{{sendRate}} / min</dd></div>
 <div><dt>Error ratio (last {{window}} min)</dt><dd id="error-ratio">{{errorRatio}}</dd></div>
-<div><dt>Up for</dt><dd>{{uptime}} s (version {{version}})</dd></div>
+<div><dt>Up for</dt><dd id="uptime">{{uptime}} (version {{version}})</dd></div>
 </dl>
+<section aria-labelledby="charts-heading">
+<h2 id="charts-heading">Last hour</h2>
+<figure><figcaption>Messages per minute: <span class="series-1">sent</span>, <span class="series-2">delivered</span>, <span class="series-3">failed</span></figcaption>
+{{#messagesChart}}{{> chart}}{{/messagesChart}}</figure>
+<figure><figcaption>Queue depth</figcaption>
+{{#queueChart}}{{> chart}}{{/queueChart}}</figure>
+<figure><figcaption>Error ratio of send attempts</figcaption>
+{{#errorChart}}{{> chart}}{{/errorChart}}</figure>
+</section>
 <section aria-labelledby="counts-heading">
 <h2 id="counts-heading">Messages by status</h2>
 <table id="counts"><thead><tr><th scope="col">Status</th><th scope="col">Messages</th></tr></thead><tbody>
@@ -139,6 +163,11 @@ enum EmbeddedWebTemplates {
 </tbody></table>
 {{/noErrors}}
 </section>
+</div>
+"""# + "\n",
+        "monitoring": #"""
+{{> header}}
+{{> monitoring-live}}
 <section aria-labelledby="links-heading">
 <h2 id="links-heading">Dashboards</h2>
 {{^links}}<p>No dashboard URL is configured (set <code>monitoring.grafana.external_url</code> in the spec).</p>{{/links}}
@@ -224,7 +253,7 @@ enum EmbeddedWebTemplates {
 <thead><tr><th scope="col">Batch</th><th scope="col">Created</th><th scope="col">Template</th><th scope="col">Messages</th><th scope="col">Sent</th><th scope="col">Failed</th><th scope="col">Waiting</th><th scope="col">Rejected</th><th scope="col">Duplicates</th><th scope="col">Segments</th></tr></thead>
 <tbody>
 {{#batches}}
-<tr><td><a href="/batches/{{id}}">{{id}}</a></td><td>{{created}}</td><td class="body">{{template}}</td><td>{{total}}</td><td>{{sentCount}}</td><td>{{failedCount}}</td><td>{{queuedCount}}</td><td>{{rejected}}</td><td>{{duplicates}}</td><td>{{segments}}</td></tr>
+<tr><td><a href="/batches/{{id}}" title="{{id}}">{{name}}</a></td><td>{{created}}</td><td class="body">{{template}}</td><td>{{total}}</td><td>{{sentCount}}</td><td>{{failedCount}}</td><td>{{queuedCount}}</td><td>{{rejected}}</td><td>{{duplicates}}</td><td>{{segments}}</td></tr>
 {{/batches}}
 </tbody>
 </table></div>
@@ -292,6 +321,16 @@ th, td { border-bottom: 1px solid var(--line); padding: .3rem .6rem; text-align:
 .raw { font-family: ui-monospace, monospace; font-size: .9rem; }
 mark { background: var(--mark); color: var(--ink); outline: 1px solid #b58900; }
 progress { width: 20rem; height: 1.2rem; }
+
+/* Monitoring charts: inline SVG drawn by the server (SVGChart). */
+figure { margin: 1rem 0; }
+svg.chart { width: 100%; max-width: 40rem; height: auto; display: block; }
+svg.chart .axis { stroke: #888; stroke-width: 1; }
+svg.chart .label { font-size: 10px; fill: #555; }
+svg.chart polyline { stroke-width: 2; }
+svg.chart .series-1, figcaption .series-1 { stroke: #1f6fb2; color: #1f6fb2; }
+svg.chart .series-2, figcaption .series-2 { stroke: #2e7d32; color: #2e7d32; }
+svg.chart .series-3, figcaption .series-3 { stroke: #c62828; color: #c62828; }
 """# + "\n",
         "app.js": #"""
 // Refreshes a running batch's counts on /batches/ID. The page is complete without it.
@@ -327,6 +366,438 @@ progress { width: 20rem; height: 1.2rem; }
   }
   setTimeout(refresh, 1000);
 })();
+
+// Refreshes the monitoring page's tiles and charts in place from /monitoring/live (a server-
+// rendered fragment, same origin), instead of reloading the page.
+(function () {
+  var live = document.getElementById("monitoring-live");
+  if (!live) return;
+  function refresh() {
+    fetch("/monitoring/live", { headers: { Accept: "text/html" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html) document.getElementById("monitoring-live").outerHTML = html;
+        setTimeout(refresh, 10000);
+      })
+      .catch(function () { setTimeout(refresh, 30000); });
+  }
+  setTimeout(refresh, 10000);
+})();
 """# + "\n",
+        "openapi.json": ##"""
+{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "EmmyApp",
+    "version": "0.1.0",
+    "summary": "Bulk SMS: ingest contacts (JSON or CSV), queue one message per contact, send, and report.",
+    "description": "Every error answer is `{\"error\": {\"code\", \"message\", \"field\"?}}`. With `app.auth: true` every request except the probes and provider webhooks needs `Authorization: Bearer <token>` (`emmyops token create NAME`). POST /messages, /upload are rate limited per client (429 with Retry-After). Bodies over 1 MB may be sent with `Expect: 100-continue`."
+  },
+  "servers": [{"url": "http://127.0.0.1:5000"}],
+  "security": [{}, {"bearer": []}],
+  "paths": {
+    "/health": {
+      "get": {
+        "operationId": "health",
+        "summary": "Liveness: the database answers.",
+        "security": [{}],
+        "responses": {
+          "200": {"description": "Healthy.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+          "503": {"description": "The database does not answer.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}
+        }
+      }
+    },
+    "/ready": {
+      "get": {
+        "operationId": "ready",
+        "summary": "Readiness: migrations done and a write commits.",
+        "security": [{}],
+        "responses": {
+          "200": {"description": "Ready.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}},
+          "503": {"description": "Not ready.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}}
+        }
+      }
+    },
+    "/metrics": {
+      "get": {
+        "operationId": "metrics",
+        "summary": "Prometheus exposition of every metric in the catalogue.",
+        "security": [{}],
+        "responses": {
+          "200": {"description": "Metrics.", "content": {"text/plain": {"schema": {"type": "string"}}}}
+        }
+      }
+    },
+    "/metrics_summary": {
+      "get": {
+        "operationId": "metricsSummary",
+        "summary": "Totals and the success rate over finished messages.",
+        "responses": {
+          "200": {"description": "Summary.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Summary"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"}
+        }
+      }
+    },
+    "/openapi.json": {
+      "get": {
+        "operationId": "openapi",
+        "summary": "This description.",
+        "security": [{}],
+        "responses": {
+          "200": {"description": "The OpenAPI 3.1 document.", "content": {"application/json": {"schema": {"type": "object"}}}}
+        }
+      }
+    },
+    "/messages": {
+      "post": {
+        "operationId": "sendMessages",
+        "summary": "Queue one message per contact: the template's {placeholders} filled from each contact.",
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessagesRequest"}}}
+        },
+        "responses": {
+          "202": {"$ref": "#/components/responses/Ingested"},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "417": {"$ref": "#/components/responses/ExpectationFailed"},
+          "429": {"$ref": "#/components/responses/TooManyRequests"}
+        }
+      }
+    },
+    "/upload": {
+      "post": {
+        "operationId": "upload",
+        "summary": "Queue one message per CSV row (the seed's `curl -F csvFile=@contacts.csv -F message=...`).",
+        "requestBody": {
+          "required": true,
+          "content": {"multipart/form-data": {"schema": {"$ref": "#/components/schemas/UploadForm"}}}
+        },
+        "responses": {
+          "202": {"$ref": "#/components/responses/Ingested"},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "417": {"$ref": "#/components/responses/ExpectationFailed"},
+          "422": {"$ref": "#/components/responses/Unprocessable"},
+          "429": {"$ref": "#/components/responses/TooManyRequests"}
+        }
+      }
+    },
+    "/api/batches": {
+      "get": {
+        "operationId": "listBatches",
+        "summary": "Batches, newest first, paged by cursor.",
+        "parameters": [
+          {"$ref": "#/components/parameters/Limit"},
+          {"name": "cursor", "in": "query", "description": "next_cursor of the previous page.", "schema": {"type": "string"}}
+        ],
+        "responses": {
+          "200": {"description": "A page of batches.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchPage"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"}
+        }
+      }
+    },
+    "/api/batches/{id}": {
+      "get": {
+        "operationId": "getBatch",
+        "summary": "One batch with its messages counted by status.",
+        "parameters": [{"$ref": "#/components/parameters/BatchID"}],
+        "responses": {
+          "200": {"description": "The batch.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
+    "/api/batches/{id}/rejected.csv": {
+      "get": {
+        "operationId": "rejectedCSV",
+        "summary": "Every rejected contact of a batch with its reason (cells a spreadsheet opens safely).",
+        "parameters": [{"$ref": "#/components/parameters/BatchID"}],
+        "responses": {
+          "200": {"description": "CSV: row, field, kind, reason, original.", "content": {"text/csv": {"schema": {"type": "string"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
+    "/api/batches/{id}/failed.csv": {
+      "get": {
+        "operationId": "failedCSV",
+        "summary": "Every message of a batch that failed or was not delivered, with the provider's reason.",
+        "parameters": [{"$ref": "#/components/parameters/BatchID"}],
+        "responses": {
+          "200": {"description": "CSV.", "content": {"text/csv": {"schema": {"type": "string"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
+    "/api/batches/{id}/retry-failed": {
+      "post": {
+        "operationId": "retryFailed",
+        "summary": "Queue again every failed, undelivered or canceled message of a batch (opted-out numbers stay).",
+        "parameters": [{"$ref": "#/components/parameters/BatchID"}],
+        "responses": {
+          "202": {"description": "Requeued.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRequeued"}}}},
+          "303": {"description": "A browser form: back to the batch page."},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
+    "/api/messages": {
+      "get": {
+        "operationId": "listMessages",
+        "summary": "Messages in id order, paged by cursor, filtered by batch and status.",
+        "parameters": [
+          {"$ref": "#/components/parameters/Limit"},
+          {"name": "cursor", "in": "query", "description": "Return messages with a larger id.", "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+          {"name": "batch", "in": "query", "schema": {"type": "string"}},
+          {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/MessageStatus"}}
+        ],
+        "responses": {
+          "200": {"description": "A page of messages.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessagePage"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"}
+        }
+      }
+    },
+    "/api/messages/{id}/retry": {
+      "post": {
+        "operationId": "retryMessage",
+        "summary": "Queue one failed, undelivered or canceled message again.",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {
+          "202": {"description": "Requeued.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessageRequeued"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "409": {"$ref": "#/components/responses/Conflict"}
+        }
+      }
+    },
+    "/api/optouts": {
+      "post": {
+        "operationId": "addOptOuts",
+        "summary": "Add numbers to the opt-out list; their queued messages are canceled. One bad number refuses the whole request.",
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OptOutRequest"}}}
+        },
+        "responses": {
+          "201": {"description": "Added.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OptOutsAdded"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "417": {"$ref": "#/components/responses/ExpectationFailed"}
+        }
+      }
+    }
+  },
+  "components": {
+    "securitySchemes": {
+      "bearer": {"type": "http", "scheme": "bearer", "description": "A token from `emmyops token create NAME`; needed only with app.auth: true."}
+    },
+    "parameters": {
+      "Limit": {"name": "limit", "in": "query", "description": "Page size, 1 to 1000 (default 50).", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+      "BatchID": {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}
+    },
+    "responses": {
+      "Ingested": {"description": "The batch is stored and queued; rejected contacts are listed with why.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResponse"}}}},
+      "BadRequest": {"description": "A field is missing or wrong; `field` names it.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Unauthorized": {"description": "app.auth is on and no valid bearer token was sent.", "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Forbidden": {"description": "A cross-site browser form without this browser's CSRF token.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "NotFound": {"description": "No such batch or message.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Conflict": {"description": "The message is not in a state that can be retried.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "TooLarge": {"description": "The body, the file, the contacts or the rows exceed a limit.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "UnsupportedMediaType": {"description": "The body is not of the documented type.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "ExpectationFailed": {"description": "An Expect header other than 100-continue.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Unprocessable": {"description": "The CSV cannot be read as a table (an open quote, too many columns, no header).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "TooManyRequests": {"description": "The client's rate limit for this route is spent.", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    },
+    "schemas": {
+      "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+          "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+              "code": {"type": "string", "description": "Stable, for programs: no_contacts, invalid_number, too_many_rows..."},
+              "message": {"type": "string", "description": "For people: what was wrong and what to send instead."},
+              "field": {"type": "string", "description": "The request field at fault, e.g. contacts[3].phone."}
+            }
+          }
+        }
+      },
+      "Timestamp": {"type": "number", "description": "Seconds since 2001-01-01T00:00:00Z (Foundation's reference date)."},
+      "MessageStatus": {"type": "string", "enum": ["queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled"]},
+      "Health": {
+        "type": "object",
+        "required": ["status", "database", "version", "uptime_seconds", "messages", "queue_depth"],
+        "properties": {
+          "status": {"type": "string", "enum": ["healthy", "unhealthy"]},
+          "database": {"type": "string", "enum": ["ok", "error"]},
+          "version": {"type": "string"},
+          "uptime_seconds": {"type": "integer", "minimum": 0},
+          "messages": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+          "queue_depth": {"type": "integer", "minimum": 0}
+        }
+      },
+      "Readiness": {
+        "type": "object",
+        "required": ["ready", "migrations", "writable"],
+        "properties": {"ready": {"type": "boolean"}, "migrations": {"type": "boolean"}, "writable": {"type": "boolean"}}
+      },
+      "Summary": {
+        "type": "object",
+        "required": ["total_messages", "successful_messages", "failed_messages", "pending_messages", "rejected_contacts", "batches", "success_rate"],
+        "properties": {
+          "total_messages": {"type": "integer", "minimum": 0},
+          "successful_messages": {"type": "integer", "minimum": 0},
+          "failed_messages": {"type": "integer", "minimum": 0},
+          "pending_messages": {"type": "integer", "minimum": 0},
+          "rejected_contacts": {"type": "integer", "minimum": 0},
+          "batches": {"type": "integer", "minimum": 0},
+          "success_rate": {"type": "number", "minimum": 0, "maximum": 100, "description": "Percent of finished messages sent or delivered."}
+        }
+      },
+      "MessagesRequest": {
+        "type": "object",
+        "required": ["contacts", "message"],
+        "properties": {
+          "contacts": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 100000,
+            "items": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}, "description": "Fields for the template; one of them is the phone number."}
+          },
+          "message": {"type": "string", "minLength": 1, "description": "The template, e.g. `Hello {name}`."},
+          "default_region": {"type": "string", "description": "ISO 3166 region for numbers without +country code (default: the spec's app.default_region)."},
+          "phone_field": {"type": "string", "description": "The contact field holding the number (default phone)."}
+        }
+      },
+      "UploadForm": {
+        "type": "object",
+        "required": ["csvFile", "message"],
+        "properties": {
+          "csvFile": {"type": "string", "contentMediaType": "text/csv", "description": "A CSV with a header row naming a phone column."},
+          "message": {"type": "string", "minLength": 1},
+          "default_region": {"type": "string"},
+          "phone_column": {"type": "string"}
+        }
+      },
+      "IngestResponse": {
+        "type": "object",
+        "required": ["batch_id", "accepted", "rejected", "duplicates", "message", "errors", "errors_truncated"],
+        "properties": {
+          "batch_id": {"type": "string"},
+          "accepted": {"type": "integer", "minimum": 0},
+          "rejected": {"type": "integer", "minimum": 0},
+          "duplicates": {"type": "integer", "minimum": 0},
+          "message": {"type": "string"},
+          "errors": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": ["field", "kind", "reason"],
+              "properties": {
+                "index": {"type": "integer", "description": "The contact's position in a JSON request."},
+                "row": {"type": "integer", "description": "The CSV row (the header is row 1)."},
+                "field": {"type": "string"},
+                "kind": {"type": "string"},
+                "reason": {"type": "string"}
+              }
+            }
+          },
+          "errors_truncated": {"type": "boolean"}
+        }
+      },
+      "Batch": {
+        "type": "object",
+        "required": ["id", "created_at", "source", "template", "accepted", "rejected", "duplicates", "complete", "interrupted"],
+        "properties": {
+          "id": {"type": "string"},
+          "created_at": {"$ref": "#/components/schemas/Timestamp"},
+          "source": {"type": "string", "enum": ["json", "csv"]},
+          "template": {"type": "string"},
+          "accepted": {"type": "integer", "minimum": 0},
+          "rejected": {"type": "integer", "minimum": 0},
+          "duplicates": {"type": "integer", "minimum": 0},
+          "complete": {"type": "boolean"},
+          "interrupted": {"type": "boolean"},
+          "file_name": {"type": "string", "description": "The uploaded file's name (CSV batches)."},
+          "statuses": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+        }
+      },
+      "BatchPage": {
+        "type": "object",
+        "required": ["batches"],
+        "properties": {"batches": {"type": "array", "items": {"$ref": "#/components/schemas/Batch"}}, "next_cursor": {"type": "string"}}
+      },
+      "Message": {
+        "type": "object",
+        "required": ["id", "batch_id", "row", "phone", "body", "encoding", "segments", "status", "created_at", "updated_at", "attempts"],
+        "properties": {
+          "id": {"type": "integer"},
+          "batch_id": {"type": "string"},
+          "row": {"type": "integer"},
+          "phone": {"type": "string"},
+          "body": {"type": "string"},
+          "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
+          "segments": {"type": "integer", "minimum": 1},
+          "status": {"$ref": "#/components/schemas/MessageStatus"},
+          "created_at": {"$ref": "#/components/schemas/Timestamp"},
+          "updated_at": {"$ref": "#/components/schemas/Timestamp"},
+          "attempts": {"type": "integer", "minimum": 0},
+          "provider_id": {"type": "string"},
+          "error_code": {"type": "string"},
+          "error_message": {"type": "string"}
+        }
+      },
+      "MessagePage": {
+        "type": "object",
+        "required": ["messages"],
+        "properties": {"messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}}, "next_cursor": {"type": "string"}}
+      },
+      "MessageRequeued": {
+        "type": "object",
+        "required": ["id", "status"],
+        "properties": {"id": {"type": "integer"}, "status": {"const": "queued"}}
+      },
+      "BatchRequeued": {
+        "type": "object",
+        "required": ["batch_id", "requeued"],
+        "properties": {"batch_id": {"type": "string"}, "requeued": {"type": "integer", "minimum": 0}}
+      },
+      "OptOutRequest": {
+        "type": "object",
+        "required": ["phones"],
+        "properties": {
+          "phones": {"type": "array", "minItems": 1, "maxItems": 100000, "items": {"type": "string"}},
+          "default_region": {"type": "string"}
+        }
+      },
+      "OptOutsAdded": {
+        "type": "object",
+        "required": ["added", "canceled"],
+        "properties": {"added": {"type": "integer", "minimum": 0}, "canceled": {"type": "integer", "minimum": 0}}
+      }
+    }
+  }
+}
+"""## + "\n",
     ]
 }

@@ -60,7 +60,7 @@ struct PreviewController: Sendable {
             }
             guard form.sawFile else { throw APIError.badRequest("no_file", "choose a CSV file to upload", field: "csvFile") }
             draft = DraftStore.Draft(message: form.fields["message"] ?? "", region: form.fields["default_region"] ?? "",
-                                     phoneColumn: form.fields["phone_column"] ?? "", created: now)
+                                     phoneColumn: form.fields["phone_column"] ?? "", created: now, fileName: form.fileName)
             draftID = try drafts.create(from: spool.url, draft: draft)
         } else if type.hasPrefix("application/x-www-form-urlencoded") {
             let fields = FormFields(String(buffer: try await request.collectBody(upTo: WebGuardMiddleware.maxFormBytes)))
@@ -199,6 +199,7 @@ struct PreviewController: Sendable {
             return try pages.error(error, request: request, context: context)
         }
         let ingest = BatchIngest(database: database, options: options, source: .csv, client: context.peer, dedupeWindow: config.dedupeWindow)
+        ingest.fileName = draft.fileName
         try await ingest.begin()
         try await MessagesController.readContacts(try UploadSpool.chunks(of: csv), phoneField: options.phoneField,
                                                   maxFieldBytes: config.limits.fieldBytes) { contacts in

@@ -10,6 +10,7 @@ struct WebController: Sendable {
     let config: ServerConfig
     let pages: WebPages
     let started: Date
+    let history: ActivityHistory
 
     /// The HTML pages (routes as the router names them), which send a browser without a session to sign in.
     static let pages: Set<String> = ["/", "/results", "/batches/{id}", "/monitoring"]
@@ -19,10 +20,16 @@ struct WebController: Sendable {
         router.get("/results", use: results)
         router.get("/batches/:id", use: batch)
         router.get("/monitoring", use: monitoring)
+        router.get("/monitoring/live", use: monitoringLive)
         router.get("/login", use: login)
         router.post("/login", use: signIn)
         router.post("/logout", use: signOut)
         router.get("/static/:name", use: asset)
+        // The API's description (Templates/web/static/openapi.json), where tools look for it.
+        router.get("/openapi.json") { _, _ in
+            guard let response = WebTemplates.asset("openapi.json") else { throw APIError(.notFound, code: "not_found", "no such file") }
+            return response
+        }
         router.get("/api/batches/:id/failed.csv", use: failedCSV)
     }
 
@@ -48,13 +55,15 @@ struct WebController: Sendable {
     static func batchValues(_ batch: AppDatabase.BatchRow) -> [String: Any] {
         let total = batch.total
         return [
-            "id": batch.id, "created": timestamp(batch.createdAt), "source": batch.source, "template": batch.template,
+            "id": batch.id, "name": batch.fileName ?? batch.id, "created": timestamp(batch.createdAt), "source": batch.source, "template": batch.template,
             "accepted": batch.accepted, "rejected": batch.rejected, "duplicates": batch.duplicates, "segments": batch.segments,
             "total": total, "done": batch.finished, "percent": total == 0 ? 100 : batch.finished * 100 / total,
             "live": batch.finished < total || !batch.complete,
             "sentCount": (batch.statuses["sent"] ?? 0) + (batch.statuses["delivered"] ?? 0),
             "failedCount": (batch.statuses["failed"] ?? 0) + (batch.statuses["undelivered"] ?? 0),
             "queuedCount": (batch.statuses["queued"] ?? 0) + (batch.statuses["sending"] ?? 0),
+            // What Retry failed requeues (SendQueue.requeueFailed): the button shows only then.
+            "retryable": (batch.statuses["failed"] ?? 0) + (batch.statuses["undelivered"] ?? 0) > 0,
             "counts": statusOrder.map { ["status": $0, "count": batch.statuses[$0] ?? 0] },
         ]
     }
@@ -94,12 +103,50 @@ struct WebController: Sendable {
             ["row": $0.row, "field": $0.field, "kind": $0.kind, "reason": $0.reason, "original": $0.original] as [String: Any]
         }
         values["moreRejections"] = rejections.count > 100
-        return try pages.render("batch", title: "Batch \(id)", values, request: request, context: context)
+        return try pages.render("batch", title: "Batch \(batch.fileName ?? id)", values, request: request, context: context)
     }
 
     @Sendable func monitoring(_ request: Request, context: AppRequestContext) async throws -> Response {
         if let redirect = pages.requireSession(request) { return redirect }
-        var values: [String: Any] = ["uptime": Int(Date().timeIntervalSince(started)), "version": EmmyAppVersion.current]
+        var values = await monitoringValues(context: context)
+        // Only http(s) links: a `javascript:` URL from a spec must not become a clickable link.
+        values["links"] = config.dashboards.sorted { $0.key < $1.key }.compactMap { name, url -> [String: String]? in
+            guard let scheme = URL(string: url)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else { return nil }
+            return ["name": name, "url": url]
+        }
+        return try pages.render("monitoring", title: "Monitoring", values, request: request, context: context)
+    }
+
+    /// The page's live part alone, which app.js fetches every few seconds instead of reloading.
+    @Sendable func monitoringLive(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let redirect = pages.requireSession(request) { return redirect }
+        let html = try pages.templates.render("monitoring-live", await monitoringValues(context: context))
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// Minutes the send rate and error ratio tiles cover.
+    static let rateWindow = 5
+
+    func monitoringValues(context: AppRequestContext) async -> [String: Any] {
+        var values: [String: Any] = ["uptime": DateText.humanDuration(Date().timeIntervalSince(started)), "version": EmmyAppVersion.current]
+        let hour = history.lastHour()
+        values["messagesChart"] = SVGChart(id: "chart-messages", title: "Messages per minute, last hour", unit: "", series: [
+            .init(name: "sent", style: "series-1", values: hour.map { Double($0.sent) }),
+            .init(name: "delivered", style: "series-2", values: hour.map { Double($0.delivered) }),
+            .init(name: "failed", style: "series-3", values: hour.map { Double($0.failed) }),
+        ]).context
+        values["queueChart"] = SVGChart(id: "chart-queue", title: "Queue depth, last hour", unit: "",
+                                        series: [.init(name: "queue depth", style: "series-1", values: hour.map { $0.queueDepth.map(Double.init) })]).context
+        values["errorChart"] = SVGChart(id: "chart-errors", title: "Error ratio of send attempts, last hour", unit: "%",
+                                        series: [.init(name: "error ratio", style: "series-3", values: hour.map { $0.errorRatio.map { $0 * 100 } })]).context
+        // From the provider attempts themselves: counting messages by their last status missed
+        // every message the provider had accepted but not yet reported sent.
+        values["sendRate"] = String(format: "%.1f", history.sendRate(minutes: Self.rateWindow))
+        values["errorRatio"] = history.errorRatio(minutes: Self.rateWindow).map { String(format: "%.1f%%", $0 * 100) } ?? "no attempts"
+        values["window"] = Self.rateWindow
         do {
             let counts = try await database.statusCounts()
             let queue = try await database.queueState()
@@ -107,9 +154,6 @@ struct WebController: Sendable {
             values["healthy"] = true
             values["queueDepth"] = queue.depth
             values["oldestAge"] = Int(queue.oldestAge)
-            values["sendRate"] = String(format: "%.1f", activity.sendRate * 60)
-            values["errorRatio"] = activity.errorRatio.map { String(format: "%.1f%%", $0 * 100) } ?? "no messages finished"
-            values["window"] = Int(activity.window / 60)
             values["counts"] = Self.statusOrder.map { ["status": $0, "count": counts[$0] ?? 0] }
             values["lastErrors"] = activity.lastErrors.map {
                 ["row": $0.row, "phone": $0.phone, "status": $0.status, "updated": Self.timestamp($0.updatedAt)] as [String: Any]
@@ -120,12 +164,7 @@ struct WebController: Sendable {
             context.logger.error("monitoring: database check failed", metadata: ["error": "\(error)"])
         }
         values["ready"] = (try? database.isMigrated()) ?? false
-        // Only http(s) links: a `javascript:` URL from a spec must not become a clickable link.
-        values["links"] = config.dashboards.sorted { $0.key < $1.key }.compactMap { name, url -> [String: String]? in
-            guard let scheme = URL(string: url)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else { return nil }
-            return ["name": name, "url": url]
-        }
-        return try pages.render("monitoring", title: "Monitoring", values, request: request, context: context)
+        return values
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -14,6 +14,7 @@ extension AppDatabase {
         var complete: Bool
         var statuses: [String: Int]
         var segments: Int
+        var fileName: String?
 
         var total: Int { statuses.values.reduce(0, +) }
         /// Messages no longer waiting to be sent.
@@ -37,7 +38,7 @@ extension AppDatabase {
             var rows = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 BatchRow(id: row["id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), source: row["source"], template: row["template"],
                          accepted: row["accepted"], rejected: row["rejected"], duplicates: row["duplicates"], complete: row["complete"],
-                         statuses: [:], segments: 0)
+                         statuses: [:], segments: 0, fileName: row["file_name"])
             }
             for index in rows.indices {
                 for count in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n, SUM(segments) AS s FROM message WHERE batch_id = ? GROUP BY status",

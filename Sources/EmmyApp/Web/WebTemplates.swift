@@ -40,7 +40,8 @@ struct WebTemplates: Sendable {
     static func asset(_ name: String) -> Response? {
         guard let text = EmbeddedWebTemplates.assets[name] else { return nil }
         var headers = HTTPFields()
-        headers[.contentType] = name.hasSuffix(".css") ? "text/css; charset=utf-8" : name.hasSuffix(".js") ? "text/javascript; charset=utf-8" : "text/plain; charset=utf-8"
+        headers[.contentType] = name.hasSuffix(".css") ? "text/css; charset=utf-8" : name.hasSuffix(".js") ? "text/javascript; charset=utf-8"
+            : name.hasSuffix(".json") ? "application/json; charset=utf-8" : "text/plain; charset=utf-8"
         headers[.cacheControl] = "public, max-age=300"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }

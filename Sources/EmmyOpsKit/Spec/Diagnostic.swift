@@ -50,8 +50,8 @@ public enum SpecError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Suggests the closest known word for a misspelt one.
-enum Suggest {
-    static func closest(to word: String, in candidates: [String]) -> String? {
+public enum Suggest {
+    public static func closest(to word: String, in candidates: [String]) -> String? {
         let lower = word.lowercased()
         var best: (String, Int)?
         for candidate in candidates {

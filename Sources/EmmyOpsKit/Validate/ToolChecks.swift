@@ -29,12 +29,20 @@ public struct ToolChecks: Sendable {
     public static let tools = ["promtool", "amtool", "docker-compose", "terraform", "checkov", "cloud-init", ToolLocations().hcl2Python,
                                "zizmor", "check-jsonschema", "shellcheck"]
 
-    public func run(_ spec: Spec, files: [RenderedFile], mode: Mode) throws -> Report {
+    /// One tool check finished: what ran, whether it exited 0, how long it took. The CLI shows
+    /// these as they come (a full run takes tens of seconds); the library only reports them.
+    public struct Progress: Sendable {
+        public var label: String
+        public var passed: Bool
+        public var seconds: Double
+    }
+
+    public func run(_ spec: Spec, files: [RenderedFile], mode: Mode, progress: @escaping (Progress) -> Void = { _ in }) throws -> Report {
         guard mode != .off else { return Report() }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("emmyops-validate-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         try RenderWriter(root: scratch).write(files)
-        let session = ToolSession(scratch: scratch)
+        let session = ToolSession(scratch: scratch, progress: progress)
         monitoringChecks(spec, files: files, session)
         terraformChecks(spec, files: files, session)
         githubChecks(spec, files: files, session)
@@ -90,8 +98,12 @@ final class ToolSession {
     let scratch: URL
     private(set) var report = ToolChecks.Report()
     private let runner = ProcessRunner()
+    private let progress: (ToolChecks.Progress) -> Void
 
-    init(scratch: URL) { self.scratch = scratch }
+    init(scratch: URL, progress: @escaping (ToolChecks.Progress) -> Void = { _ in }) {
+        self.scratch = scratch
+        self.progress = progress
+    }
 
     /// The tool's path, or nil after noting it missing.
     func tool(_ name: String) -> String? {
@@ -111,6 +123,15 @@ final class ToolSession {
     func run(_ executable: String, _ arguments: [String], file: String, label: String, input: Data? = nil,
              environment: [String: String]? = nil, timeout: TimeInterval = 120) -> ProcessRunner.Output? {
         report.ran.append(label)
+        let started = ContinuousClock.now
+        let output = attempt(executable, arguments, file: file, label: label, input: input, environment: environment, timeout: timeout)
+        let elapsed = (ContinuousClock.now - started).components
+        progress(.init(label: label, passed: output?.status == 0, seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18))
+        return output
+    }
+
+    private func attempt(_ executable: String, _ arguments: [String], file: String, label: String, input: Data?,
+                         environment: [String: String]?, timeout: TimeInterval) -> ProcessRunner.Output? {
         let location = SourceLocation(file: file, line: 1, column: 1)
         do {
             let output = try runner.run(executable, arguments, currentDirectory: scratch.path, input: input,

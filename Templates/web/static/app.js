@@ -31,3 +31,20 @@
   }
   setTimeout(refresh, 1000);
 })();
+
+// Refreshes the monitoring page's tiles and charts in place from /monitoring/live (a server-
+// rendered fragment, same origin), instead of reloading the page.
+(function () {
+  var live = document.getElementById("monitoring-live");
+  if (!live) return;
+  function refresh() {
+    fetch("/monitoring/live", { headers: { Accept: "text/html" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html) document.getElementById("monitoring-live").outerHTML = html;
+        setTimeout(refresh, 10000);
+      })
+      .catch(function () { setTimeout(refresh, 30000); });
+  }
+  setTimeout(refresh, 10000);
+})();
