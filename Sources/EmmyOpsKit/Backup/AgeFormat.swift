@@ -17,9 +17,7 @@ public struct AgeRecipient: Sendable, Hashable {
     }
 
     public init(_ text: String) throws {
-        let (hrp, data) = try Bech32.decode(text)
-        guard hrp == "age" else { throw BackupError.badKey("expected an `age1…` recipient, found the prefix `\(hrp)1`") }
-        guard data.count == 32 else { throw BackupError.badKey("a recipient holds 32 bytes, this one \(data.count)") }
+        let data = try Bech32.ageRecipientKey(text)
         _ = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: data)
         raw = data
         self.text = text.lowercased()

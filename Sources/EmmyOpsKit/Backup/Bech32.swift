@@ -1,6 +1,15 @@
 /// Bech32 (BIP 173, not Bech32m): the encoding of age's `age1…` recipients and
 /// `AGE-SECRET-KEY-1…` identities. Without age's 90-character limit, which only BIP 173 has.
 enum Bech32 {
+    /// The 32 key bytes of an `age1…` recipient. Needs no cryptography (any 32 bytes are an
+    /// X25519 public key), so the spec checks recipients with it.
+    static func ageRecipientKey(_ text: String) throws -> [UInt8] {
+        let (hrp, data) = try decode(text)
+        guard hrp == "age" else { throw BackupError.badKey("expected an `age1…` recipient, found the prefix `\(hrp)1`") }
+        guard data.count == 32 else { throw BackupError.badKey("a recipient holds 32 bytes, this one \(data.count)") }
+        return data
+    }
+
     private static let alphabet = Array("qpzry9x8gf2tvdw0s3jn54khce6mua7l".utf8)
     private static let generator: [UInt32] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3]
 

@@ -70,7 +70,7 @@ extension SpecValidation {
         }
         for (index, recipient) in backup.recipients.enumerated() {
             do {
-                _ = try AgeRecipient(recipient)
+                _ = try Bech32.ageRecipientKey(recipient)
             } catch let failure {
                 error("backup.recipients[\(index)]", "`\(recipient)` is not an age X25519 recipient: \(failure)",
                       "generate a key pair with `age-keygen -o identity.txt` and list its `age1…` public key; keep the identity off the host")

@@ -1,0 +1,1 @@
+../../../Sources/EmmyOpsKit/Backup/BackupError.swift

@@ -1,0 +1,1 @@
+../../../Sources/EmmyOpsKit/Backup/Bech32.swift

@@ -1,0 +1,1 @@
+../../../Sources/EmmyOpsKit/Topology/TopologyValidation.swift
