@@ -119,8 +119,11 @@ final class LoopStack: @unchecked Sendable {
     static func with(attempts: Int, monitor: Bool = false, _ body: (LoopStack) async throws -> Void) async throws {
         try #require(LoopTools.missing.isEmpty, "not on PATH: \(LoopTools.missing.joined(separator: ", "))")
         let dir = try CLI.temporaryDirectory()
-        let ports = try LoopbackPorts.pick(6)
+        let ports = try LoopbackPorts.pick(7)
         let (appPort, promPort, amPort, grafanaPort, hookPort, incidentPort) = (ports[0], ports[1], ports[2], ports[3], ports[4], ports[5])
+        // Prometheus scrapes a host's app through its metrics listener (nginx on a deployed host);
+        // here a forwarder to the supervised app stands in for it.
+        let metricsPort = ports[6]
         let root = dir.appendingPathComponent("host").path
         let tokenFile = dir.appendingPathComponent("incident.token")
         try "loop-token-\(UUID().uuidString)\n".write(to: tokenFile, atomically: true, encoding: .utf8)
@@ -137,6 +140,7 @@ final class LoopStack: @unchecked Sendable {
           alertmanager: { port: \(amPort) }
           grafana: { port: \(grafanaPort) }
           node_exporter: { enabled: false }
+          app_metrics: { port: \(metricsPort) }
         alerts:
           app_down: { for: 1s }
         supervise:
@@ -175,6 +179,8 @@ final class LoopStack: @unchecked Sendable {
             stack.children.append(try ProcessHarness(name: "supervise", executable: CLI.binary,
                                                      arguments: ["supervise", "--spec", specURL.path, "--data-dir", root + "/shared"], logDirectory: dir))
             stack.children.append(try FixtureServers.start("oncall", script: FixtureServers.webhookRecorder, arguments: ["\(hookPort)", stack.hookLog.path], in: dir))
+            stack.children.append(try FixtureServers.start("metrics-listener", script: FixtureServers.tcpForwarder,
+                                                           arguments: ["\(metricsPort)", "\(appPort)"], in: dir))
             if monitor {
                 try await poll("the app to answer", timeout: .seconds(40)) {
                     try stack.children.forEach { try $0.checkAlive() }

@@ -74,6 +74,49 @@ enum FixtureServers {
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
     """
 
+    /// Forwards every TCP connection on 127.0.0.1:PORT to 127.0.0.1:TARGET: a stand-in for a
+    /// host's nginx metrics listener in front of an app that is not deployed behind nginx.
+    /// While the app is down, connections to it fail and so do scrapes, as through nginx.
+    static let tcpForwarder = """
+    import socket, sys, threading
+
+    port, target = int(sys.argv[1]), int(sys.argv[2])
+
+    def pipe(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def serve(client):
+        try:
+            upstream = socket.create_connection(("127.0.0.1", target), timeout=2)
+            upstream.settimeout(None)
+        except OSError:
+            client.close()
+            return
+        threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+        pipe(upstream, client)
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(64)
+    while True:
+        client, _ = listener.accept()
+        threading.Thread(target=serve, args=(client,), daemon=True).start()
+    """
+
     /// Writes `script` into `directory` and starts it with python3 (inside `namespace`, a
     /// network namespace, when given).
     static func start(_ name: String, script: String, arguments: [String], in directory: URL, namespace: String? = nil) throws -> ProcessHarness {
