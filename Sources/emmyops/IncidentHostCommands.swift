@@ -43,18 +43,20 @@ extension EmmyOps {
             let (spec, target) = try options.localTarget(named: host)
             let actions = LocalHostActions()
             let started = Date()
+            // One audit line per manual restart, whatever its outcome.
+            func audit(_ result: String, durationS: Double, _ detail: String) {
+                actions.audit(target, IncidentAuditEntry(who: FleetOptions.who, when: started, host: target.host.name, step: .restart, alert: "manual",
+                                                         fingerprint: nil, result: result, durationS: durationS, detail: detail))
+            }
             let detail: String
             do {
                 detail = try await actions.restart(target)
             } catch {
-                actions.audit(target, IncidentAuditEntry(who: FleetOptions.who, when: started, host: target.host.name, step: .restart, alert: "manual",
-                                                         fingerprint: nil, result: "failed", durationS: 0, detail: "\(error)"))
+                audit("failed", durationS: 0, "\(error)")
                 throw CommandFailure.problem("\(error)")
             }
             let report = await actions.check(target, until: spec.incident.waitTimeout.seconds)
-            actions.audit(target, IncidentAuditEntry(who: FleetOptions.who, when: started, host: target.host.name, step: .restart, alert: "manual",
-                                                     fingerprint: nil, result: report.healthy ? "ok" : "failed",
-                                                     durationS: Date().timeIntervalSince(started), detail: detail))
+            audit(report.healthy ? "ok" : "failed", durationS: Date().timeIntervalSince(started), detail)
             print("\(host): \(detail); \(report.healthy ? "healthy" : "still unhealthy"): \(report.summary)")
             if !report.healthy { throw CommandFailure.silentProblem }
         }

@@ -242,6 +242,7 @@ final class LoopStack: @unchecked Sendable {
     /// Kills the app twice in a row: the supervisor restarts it once, then gives up (`failed`).
     /// Returns when the second kill was sent: the moment the outage the supervisor leaves begins.
     func crashLoop() async throws -> Date {
+        let runsBefore = (try? ledger().runs().count) ?? 0
         let first = try await poll("a running child", timeout: .seconds(30)) { try self.state().flatMap { $0.state == .running ? $0.childPID : nil } }
         kill(first, SIGKILL)
         let second = try await poll("the supervisor's one restart", timeout: .seconds(30)) {
@@ -249,7 +250,11 @@ final class LoopStack: @unchecked Sendable {
         }
         kill(second, SIGKILL)
         let at = Date()
-        _ = try await poll("the supervisor to give up", timeout: .seconds(30)) { try self.supervisorState() == .failed ? () : nil }
+        // `incident monitor` looks every second, so it may repair the app before a poll sees
+        // `failed`: a new run in the ledger says the supervisor gave up just as well.
+        _ = try await poll("the supervisor to give up", timeout: .seconds(30)) {
+            try self.supervisorState() == .failed || ((try? self.ledger().runs().count) ?? 0) > runsBefore ? () : nil
+        }
         return at
     }
 
