@@ -23,6 +23,21 @@ swift test --skip-build --skip "$isolated" 2>&1 | tee .build/test.log
 # swift test exits non-zero on failure; with `tee` we must look at its status ourselves.
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || exit "$status"
+
+# The release artifact starts where users deploy it: built with the Swift runtime linked
+# statically (a debug build: the check needs a static binary, not an optimised one, and a
+# debug build costs about half a release build's CI time), then run in a chroot of a cached
+# minimal Debian (debootstrap, no Swift inside). About 5 min on a quiet 2-core machine, plus
+# 1-4 min once for the root filesystem; about 1 s per later check. The monitored fleet's
+# app-only hosts then run the same artifact from a bare root filesystem of their own (with
+# nginx and node-exporter, which deploys start there).
+echo "== the release artifact on a bare host"
+bash scripts/release.sh --config debug --out .build/dist
+bash scripts/bare-host-check.sh .build/dist/emmyops-linux-x86_64
+EMMY_RELEASE_ARTIFACT=$PWD/.build/dist/emmyops-linux-x86_64
+EMMY_BARE_ROOTFS=$(bash scripts/bare-rootfs.sh libsqlite3-0,nginx,prometheus-node-exporter)
+export EMMY_RELEASE_ARTIFACT EMMY_BARE_ROOTFS
+
 : > .build/test-isolated.log
 for group in "${isolated_groups[@]}"; do
   swift test --skip-build --filter "$group" 2>&1 | tee -a .build/test-isolated.log
@@ -38,15 +53,6 @@ trap 'rm -rf "$scratch"' EXIT
 "$bin" init --dir "$scratch"
 (cd "$scratch" && "$OLDPWD/$bin" validate --tools required && "$OLDPWD/$bin" render all --out r >/dev/null)
 echo "integration: passed"
-
-# The release artifact starts where users deploy it: built with the Swift runtime linked
-# statically (a debug build: the check needs a static binary, not an optimised one, and a
-# debug build costs about half a release build's CI time), then run in a chroot of a cached
-# minimal Debian (debootstrap, no Swift inside). About 5 min on a quiet 2-core machine, plus
-# 1-4 min once for the root filesystem; about 1 s per later check.
-echo "== the release artifact on a bare host"
-bash scripts/release.sh --config debug --out .build/dist
-bash scripts/bare-host-check.sh .build/dist/emmyops-linux-x86_64
 
 # A short coverage-guided run of every fuzz target from its committed seeds: about 2.5 min to
 # build the fuzz package (Yams and a few sources, with libFuzzer and AddressSanitizer), then

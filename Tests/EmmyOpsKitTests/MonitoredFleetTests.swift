@@ -8,9 +8,21 @@ import Glibc
 /// The fleet as deployed is the fleet as rendered: three hosts that are really apart (network
 /// namespaces with their own addresses), deployed and monitored by emmyops alone, and
 /// Prometheus on the monitoring host scraping the others through the rendered configuration.
+/// The two app-only hosts are bare: chrooted into a minimal Debian without Swift, they run the
+/// release artifact and nothing of this machine's toolchain.
 @Suite("A monitored fleet of namespaces", .serialized)
 struct MonitoredFleetTests {
     static var ready: Bool { NamespaceFleet.missing.isEmpty && LoopTools.missing.isEmpty && ProcessRunner.which("curl") != nil }
+
+    /// The static release (scripts/release.sh) and the root filesystem the bare hosts run it from
+    /// (scripts/bare-rootfs.sh libsqlite3-0,nginx,prometheus-node-exporter): the test command
+    /// builds both first and requires them. Run by hand without them, every host shares this
+    /// machine's files and runs this build.
+    static var bareRelease: (artifact: String, rootfs: String)? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let artifact = environment["EMMY_RELEASE_ARTIFACT"], let rootfs = environment["EMMY_BARE_ROOTFS"] else { return nil }
+        return (artifact, rootfs)
+    }
 
     static func spec(_ fleet: NamespaceFleet, region: String) -> String {
         let hosts = fleet.hosts.enumerated().map { index, host in
@@ -60,7 +72,11 @@ struct MonitoredFleetTests {
             Issue.record("EMMY_REQUIRE_TOOLS=1 but missing: \(NamespaceFleet.missing + LoopTools.missing)")
             return
         }
-        let fleet = try NamespaceFleet(count: 3)
+        if CLI.toolsRequired && Self.bareRelease == nil {
+            Issue.record("EMMY_REQUIRE_TOOLS=1 but EMMY_RELEASE_ARTIFACT and EMMY_BARE_ROOTFS are not set (scripts/test.sh sets them)")
+            return
+        }
+        let fleet = try NamespaceFleet(count: 3, bare: Self.bareRelease.map { .init(rootfs: $0.rootfs, indices: [2, 3]) })
         var children: [ProcessHarness] = []
         defer {
             children.forEach { $0.stop() }
@@ -75,6 +91,12 @@ struct MonitoredFleetTests {
 
     private func run(_ fleet: NamespaceFleet, children: inout [ProcessHarness]) async throws {
         try await fleet.awaitSSH()
+        let artifact = Self.bareRelease.map { ["--artifact", $0.artifact] } ?? []
+        for host in fleet.hosts where !host.filesystem.isEmpty {
+            // The bare hosts really are bare: no Swift runtime anywhere in what they can see.
+            let swift = try ProcessRunner().run("/usr/bin/find", [host.filesystem, "-xdev", "-name", "libswiftCore*", "-print", "-quit"])
+            #expect(swift.stdout.isEmpty, "\(host.name) can see a Swift runtime: \(swift.stdout)")
+        }
         let monitor = fleet.hosts[0]
         let received = fleet.dir.appendingPathComponent("webhook.jsonl")
         let hook = try FixtureServers.start("webhook", script: FixtureServers.webhookRecorder, arguments: ["9095", received.path],
@@ -84,7 +106,7 @@ struct MonitoredFleetTests {
         // 1. Releases everywhere (--all goes on to the monitoring, a host monitors), then the
         //    monitoring again on its own: the second time it reloads what runs.
         let v1 = try fleet.writeSpec("v1.yaml", Self.spec(fleet, region: "KE"))
-        let first = try fleet.emmyops(["deploy", "--all", "--version", "v1"], spec: v1)
+        let first = try fleet.emmyops(["deploy", "--all", "--version", "v1"] + artifact, spec: v1)
         #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
         let again = try fleet.emmyops(["deploy", "--monitoring"], spec: v1)
         #expect(again.status == 0, "\(again.stdout)\n\(again.stderr)")
@@ -112,15 +134,23 @@ struct MonitoredFleetTests {
         children.append(load.harness)
         _ = try await poll("load running", timeout: .seconds(20)) { load.count() > 30 ? true : nil }
         let v2 = try fleet.writeSpec("v2.yaml", Self.spec(fleet, region: "NG"))
-        let second = try fleet.emmyops(["deploy", "--all", "--version", "v2", "--batch-size", "1"], spec: v2)
+        let second = try fleet.emmyops(["deploy", "--all", "--version", "v2", "--batch-size", "1"] + artifact, spec: v2)
         load.harness.stop()
         #expect(second.status == 0, "\(second.stdout)\n\(second.stderr)")
         let outcomes = load.outcomes()
         #expect(!outcomes.isEmpty && outcomes.allSatisfy { $0 == "200" }, "failed requests during the slot switch: \(outcomes.filter { $0 != "200" }.prefix(5)) of \(outcomes.count)")
         print("fleet: v1→v2 on 3 hosts under load: \(outcomes.count) requests, \(outcomes.filter { $0 != "200" }.count) failed")
+        var bareReleases = 0
         for host in fleet.hosts {
-            #expect(HostActivation.readActive(ReleaseLayout(root: host.root))?.version == "v2")
+            let layout = ReleaseLayout(root: host.local(host.root))
+            #expect(HostActivation.readActive(layout)?.version == "v2")
+            guard !host.filesystem.isEmpty, let pid = ReleaseState.read(layout.state("v2"))?.pid else { continue }
+            // The release a bare host runs sees the bare root filesystem as its `/`.
+            let root = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/root")
+            #expect(root == host.filesystem, "\(host.name)'s release runs with / at \(root ?? "?"), not in its bare root filesystem")
+            bareReleases += 1
         }
+        #expect(bareReleases == (Self.bareRelease == nil ? 0 : 2), "bare hosts whose release was found running")
         // Every scrape of the app since the fleet came up answered: nothing could have fired.
         let lowest = try query(fleet, monitor, "min_over_time(up{job=\"emmy-fleet\"}[10m])")
         #expect(lowest.count == 3 && lowest.allSatisfy { $0.value == "1" }, "an app scrape failed during the switch: \(lowest)")
@@ -133,7 +163,7 @@ struct MonitoredFleetTests {
             (fleet.get("http://127.0.0.1:9090/api/v1/alertmanagers", in: monitor.namespace) ?? "").contains(":9093/api/v2/alerts") ? true : nil
         }
         let victim = fleet.hosts[2]
-        let layout = ReleaseLayout(root: victim.root)
+        let layout = ReleaseLayout(root: victim.local(victim.root))
         let active = try #require(HostActivation.readActive(layout))
         let state = try #require(ReleaseState.read(layout.state(active.version)))
         let stoppedAt = Date()
@@ -151,7 +181,7 @@ struct MonitoredFleetTests {
             let manager = fleet.get("http://\(monitor.address):9093/api/v2/alerts", in: monitor.namespace) ?? "none"
             let discovered = fleet.get("http://127.0.0.1:9090/api/v1/alertmanagers", in: monitor.namespace) ?? "none"
             let logs = ["prometheus", "alertmanager"].map { name in
-                ((try? String(contentsOfFile: monitor.root + "/monitoring/logs/\(name).log", encoding: .utf8)) ?? "")
+                ((try? String(contentsOfFile: monitor.local(monitor.root) + "/monitoring/logs/\(name).log", encoding: .utf8)) ?? "")
                     .split(separator: "\n").filter { $0.contains("level=error") || $0.contains("level=warn") }.suffix(5).joined(separator: "\n")
             } + [discovered]
             throw LoopbackPorts.Failure(description: "\(error)\nup: \(up)\nprometheus alerts: \(firing.prefix(1500))\nalertmanager: \(manager.prefix(1500))\n" +

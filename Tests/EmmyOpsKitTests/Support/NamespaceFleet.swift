@@ -9,12 +9,29 @@ import Glibc
 /// own sshd on port 22, and whatever the deploys start there (nginx, the release,
 /// node-exporter, Prometheus, Alertmanager). The operator — `emmyops deploy`, the load, the
 /// probes — runs in one more namespace on the same bridge. Needs root.
+///
+/// A *bare* host also has a file system of its own: an overlay of a minimal Debian root
+/// (scripts/bare-rootfs.sh: no Swift, no compiler) that its sshd chroots every session into,
+/// so whatever a deploy runs there — the release, nginx, node-exporter — runs as on a fresh
+/// server, from the release artifact alone.
 final class NamespaceFleet {
     struct Member {
         var name: String
         var namespace: String
         var address: String
+        /// The deploy root as the host sees it (the spec's `root:`).
         var root: String
+        /// Where the host's `/` is on this machine: "" when it shares this machine's files,
+        /// the overlay it is chrooted into when it is bare.
+        var filesystem: String
+        /// `path` on the host, as this machine sees it.
+        func local(_ path: String) -> String { filesystem + path }
+    }
+
+    /// Which hosts (1-based) run chrooted in which root filesystem.
+    struct BareHosts {
+        var rootfs: String
+        var indices: Set<Int>
     }
 
     static let ip = "/usr/sbin/ip"
@@ -30,8 +47,13 @@ final class NamespaceFleet {
     private(set) var hosts: [Member] = []
     private var namespaces: [String] = []
     private var sshds: [Int32] = []
+    /// Mount points to take down at the end, innermost first.
+    private var mounts: [String] = []
+    /// sshd refuses to chroot below a group- or world-writable folder (/tmp): bare hosts'
+    /// file systems live under a root-only folder instead.
+    private var bareBase: String?
 
-    init(count: Int) throws {
+    init(count: Int, bare: BareHosts? = nil) throws {
         dir = try CLI.temporaryDirectory()
         tag = String(UInt32.random(in: 0...0xffff_ff), radix: 16)
         // A /24 of its own per run, inside namespaces only: parallel runs never meet.
@@ -40,13 +62,13 @@ final class NamespaceFleet {
         clientKey = dir.appendingPathComponent("client_key").path
         knownHosts = dir.appendingPathComponent("known_hosts").path
         sshConfig = dir.appendingPathComponent("ssh_config").path
-        do { try build(count: count) } catch {
+        do { try build(count: count, bare: bare) } catch {
             shutdown()
             throw error
         }
     }
 
-    private func build(count: Int) throws {
+    private func build(count: Int, bare: BareHosts?) throws {
         let bridgeNamespace = "emmyf-\(tag)-sw"
         try addNamespace(bridgeNamespace)
         try Self.run(["-n", bridgeNamespace, "link", "add", "br0", "type", "bridge"])
@@ -65,11 +87,17 @@ final class NamespaceFleet {
         let (hostKey, hostPublic) = try SSHHosts.prepareKeys(in: dir, clientKey: clientKey, sshConfig: sshConfig)
         var known = ""
         for index in 1...count {
-            let member = Member(name: "host\(index)", namespace: "emmyf-\(tag)-\(index)", address: "\(subnet).\(index)",
-                                root: dir.appendingPathComponent("host\(index)").path)
+            var member = Member(name: "host\(index)", namespace: "emmyf-\(tag)-\(index)", address: "\(subnet).\(index)",
+                                root: dir.appendingPathComponent("host\(index)").path, filesystem: "")
+            if let bare, bare.indices.contains(index) {
+                member.filesystem = try bareFilesystem(member.name, rootfs: bare.rootfs)
+                member.root = "/srv/emmy"
+                try FileManager.default.createDirectory(atPath: member.local(member.root), withIntermediateDirectories: true)
+            }
             try attach(member.namespace, member.address, index)
             let config = dir.appendingPathComponent("sshd-\(member.name).conf").path
-            try SSHHosts.sshdConfig(address: member.address, port: 22, hostKey: hostKey, authorizedKeys: dir.path + "/authorized_keys")
+            try SSHHosts.sshdConfig(address: member.address, port: 22, hostKey: hostKey, authorizedKeys: dir.path + "/authorized_keys",
+                                    chroot: member.filesystem.isEmpty ? nil : member.filesystem)
                 .write(toFile: config, atomically: true, encoding: .utf8)
             let log = dir.appendingPathComponent("sshd-\(member.name).log").path
             sshds.append(try ProcessSpawn.spawn([Self.ip, "netns", "exec", member.namespace, "/usr/sbin/sshd", "-D", "-e", "-f", config],
@@ -78,6 +106,27 @@ final class NamespaceFleet {
             known += "\(member.address) \(hostPublic)\n"
         }
         try known.write(toFile: knownHosts, atomically: true, encoding: .utf8)
+    }
+
+    /// A host's own `/`: the cached root filesystem as the read-only lower layer of an overlay
+    /// (so hosts never write into the cache or each other), with its own /proc.
+    private func bareFilesystem(_ name: String, rootfs: String) throws -> String {
+        let base = bareBase ?? "/var/lib/emmyops-test/fleet-\(tag)"
+        bareBase = base
+        let upper = "\(base)/\(name)/upper", work = "\(base)/\(name)/work", merged = "\(base)/\(name)/fs"
+        for folder in [upper, work, merged] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+        try Self.mount(["-t", "overlay", "overlay", "-o", "lowerdir=\(rootfs),upperdir=\(upper),workdir=\(work)", merged])
+        mounts.insert(merged, at: 0)
+        try Self.mount(["-t", "proc", "proc", merged + "/proc"])
+        mounts.insert(merged + "/proc", at: 0)
+        return merged
+    }
+
+    private static func mount(_ arguments: [String]) throws {
+        let out = try ProcessRunner().run("/usr/bin/mount", arguments, timeout: 10)
+        guard out.status == 0 else { throw LoopbackPorts.Failure(description: "mount \(arguments.joined(separator: " ")): \(out.stderr)") }
     }
 
     /// Waits until every sshd answers from the operator's namespace.
@@ -131,6 +180,10 @@ final class NamespaceFleet {
             waitpid(pid, &status, WNOHANG)
         }
         for namespace in namespaces.reversed() { _ = try? ProcessRunner().run(Self.ip, ["netns", "del", namespace], timeout: 10) }
+        // Lazily: a process that outlived its namespace's SIGKILL must not keep the overlay (and
+        // its upper layer, which removeItem would then walk into) mounted.
+        for mount in mounts { _ = try? ProcessRunner().run("/usr/bin/umount", ["--lazy", mount], timeout: 10) }
+        if let bareBase { try? FileManager.default.removeItem(atPath: bareBase) }
         try? FileManager.default.removeItem(at: dir)
     }
 

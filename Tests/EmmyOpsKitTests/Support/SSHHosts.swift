@@ -168,8 +168,9 @@ final class SSHHosts {
         return (hostKey, hostPublic)
     }
 
-    /// A throw-away sshd: key login only, as root, on one address.
-    static func sshdConfig(address: String, port: Int, hostKey: String, authorizedKeys: String) -> String {
+    /// A throw-away sshd: key login only, as root, on one address; with `chroot`, every
+    /// session runs inside that root filesystem (a bare host).
+    static func sshdConfig(address: String, port: Int, hostKey: String, authorizedKeys: String, chroot: String? = nil) -> String {
         """
         Port \(port)
         ListenAddress \(address)
@@ -186,7 +187,7 @@ final class SSHHosts {
         MaxStartups 64
         LogLevel ERROR
 
-        """
+        """ + (chroot.map { "ChrootDirectory \($0)\n" } ?? "")
     }
 
     static func keygen(_ path: String) throws {
