@@ -13,7 +13,7 @@ struct EmmyOps: AsyncParsableCommand {
         """,
         subcommands: [Init.self, Validate.self, Render.self, RenderMonitoring.self, Schema.self, Serve.self, Up.self, Token.self, Probe.self,
                       Supervise.self, Status.self, Deploy.self, Rollback.self, Releases.self, HostCommand.self,
-                      Logs.self, Details.self, Lock.self, Audit.self, Secrets.self, IncidentCommand.self, BackupCommand.self]
+                      Logs.self, Details.self, Lock.self, Audit.self, Secrets.self, Hosts.self, IncidentCommand.self, BackupCommand.self]
     )
 
     /// Parses (ArgumentParser answers help, version and usage errors itself), runs, and sends

@@ -262,6 +262,17 @@ import Testing
         let privateIPs = try terraform(["output", "-json", "private_ips"]).stdout
         let addresses = try JSONSerialization.jsonObject(with: Data(privateIPs.utf8)) as? [String: String]
         #expect(addresses == spec.hosts.reduce(into: [:]) { $0[$1.name] = $1.privateAddress }, "\(privateIPs)")
+        // moto hands out its own Elastic IPs: `hosts --from-terraform` names the example's stale
+        // addresses, writes Terraform's into a copy of the spec, and then agrees.
+        let specCopy = directory.appendingPathComponent("emmy.yaml").path
+        try FileManager.default.copyItem(atPath: TerraformFixture.root.appendingPathComponent("examples/emmy.yaml").path, toPath: specCopy)
+        let cliEnvironment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let stale = try CLI.run(["hosts", "--from-terraform", tf.path, "--spec", specCopy], in: directory, environment: cliEnvironment)
+        #expect(stale.status == 1 && stale.stdout.contains("prod-1.address is `203.0.113.10` in the spec"), "\(stale.stdout)\(stale.stderr)")
+        let written = try CLI.run(["hosts", "--from-terraform", tf.path, "--spec", specCopy, "--write"], in: directory, environment: cliEnvironment)
+        #expect(written.status == 0 && written.stdout.contains("wrote 2 address(es)"), "\(written.stdout)\(written.stderr)")
+        let agreed = try CLI.run(["hosts", "--from-terraform", tf.path, "--spec", specCopy], in: directory, environment: cliEnvironment)
+        #expect(agreed.status == 0, "\(agreed.stdout)\(agreed.stderr)")
         let ssh = try terraform(["output", "-json", "ssh_commands"]).stdout
         let commands = try JSONSerialization.jsonObject(with: Data(ssh.utf8)) as? [String: String]
         #expect(commands?.count == 2 && commands?.values.allSatisfy { $0.hasPrefix("ssh -p 22 deploy@") } == true, "\(ssh)")
