@@ -50,12 +50,14 @@ import Testing
     @Test func nativePlanIsPlainSteps() {
         let plan = DeployPlan.native(target: Self.target(), version: "1.2.3", artifact: .init(path: "/b/emmyops", sha256: "a"),
                                      spec: .init(path: "/s/emmy.yaml", sha256: "b"), who: "ci@runner", keep: 5, activationTimeout: 90)
-        #expect(plan.steps.map(\.name) == ["prepare", "reuse", "upload", "upload", "verify", "install", "activate"])
+        #expect(plan.steps.map(\.name) == ["prepare", "reuse", "upload", "upload", "verify", "verify-spec", "install", "activate"])
         #expect(plan.steps[1].isQuery && plan.steps[2].unlessQuery == "reuse" && plan.steps[3].unlessQuery == nil)
+        // A reused binary is not hashed again; the spec always is.
+        #expect(plan.steps[4].unlessQuery == "reuse" && plan.steps[5].unlessQuery == nil)
         #expect(plan.steps[2].argv == ["sh", "-c", #"cat > "$1""#, "emmyops-upload", "/opt/emmy/releases/1.2.3.partial/emmyops"])
         #expect(plan.steps[2].stdinFile == "/b/emmyops")
-        #expect(plan.steps[4].expectSHA256 == ["a", "b"])
-        #expect(plan.steps[6].argv == ["/opt/emmy/releases/1.2.3/emmyops", "host", "activate", "--root", "/opt/emmy", "--version", "1.2.3",
+        #expect(plan.steps[4].expectSHA256 == ["a"] && plan.steps[5].expectSHA256 == ["b"])
+        #expect(plan.steps[7].argv == ["/opt/emmy/releases/1.2.3/emmyops", "host", "activate", "--root", "/opt/emmy", "--version", "1.2.3",
                                        "--host", "web-1", "--who", "ci@runner", "--action", "deploy", "--keep", "5"])
     }
 
