@@ -8,7 +8,7 @@ bash scripts/install-deps.sh
 
 export EMMY_REQUIRE_TOOLS=1
 swift build --build-tests
-# Some tests run on their own afterwards: the Twilio stand-in (Twilio and secrets-push tests) and the connection-limit
+# Some tests run on their own afterwards: the Twilio stand-in (Twilio, sending-pause and secrets-push tests) and the connection-limit
 # tests' server serve from this test process, and on two cores the parallel run's blocking
 # process tests starve them for minutes; the serve-limit tests hold 2,000 sockets and 64 MB
 # bodies, which is no load to add to the parallel run. The incident closed loop measures
@@ -16,7 +16,7 @@ swift build --build-tests
 # the receiver test times its 202: both need the machine to themselves. The monitored fleet's
 # alert and slot-switch timings (1 s scrapes, a 2 s `for:`) belong there too. The light group
 # runs together; each timing suite runs alone, since swift test runs suites side by side.
-isolated_groups=("SendingCrashTests|TwilioProviderTests|ConnectionLimitTests|ServeLimitsTests"
+isolated_groups=("SendingCrashTests|TwilioProviderTests|ConnectionLimitTests|ServeLimitsTests|SendingPauseTests"
                  SecretsPushTests IncidentClosedLoopTests IncidentReceiverTests MonitoredFleetTests)
 isolated=$(IFS="|"; echo "${isolated_groups[*]}")
 swift test --skip-build --skip "$isolated" 2>&1 | tee .build/test.log

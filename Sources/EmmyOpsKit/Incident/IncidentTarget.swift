@@ -20,7 +20,9 @@ public struct IncidentTarget: Sendable {
     public var appURL: String { "http://127.0.0.1:\(port)" }
     public var supervisorStateFile: String { active.map { layout.supervisorState($0.version) } ?? layout.shared + "/supervise.json" }
     public var logFile: String? { active.map { layout.log($0.version) } }
-    public var database: String { layout.shared + "/emmy.sqlite" }
+    /// The app's data directory (`supervise --data-dir`), shared by every release.
+    public var appDataDirectory: String { layout.shared }
+    public var database: String { appDataDirectory + "/emmy.sqlite" }
 
     /// Whether this host is this machine: its actions run in this process, not over SSH.
     public var isLocal: Bool {
