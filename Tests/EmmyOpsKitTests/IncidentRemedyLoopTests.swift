@@ -77,6 +77,115 @@ struct IncidentRemedyLoopTests {
     }
 }
 
+extension IncidentRemedyLoopTests {
+    /// A release whose schema change broke inserts: it starts, passes /health and /ready (so the
+    /// deploy's gate lets it through), and answers every POST /messages with a 500. It is the
+    /// real binary behind a wrapper (as deploy tests make their releases) that runs it on a copy
+    /// of the data with a trigger refusing inserts, kept in the release's own folder, so the
+    /// break leaves with the release when it is rolled back.
+    static let brokenInsertsRelease = """
+    #!/bin/sh
+    real=@EMMYOPS@
+    [ "$1" = supervise ] || exec "$real" "$@"
+    private="$(dirname "$0")/data"
+    mkdir -p "$private"
+    swap=0
+    for arg in "$@"; do
+      shift
+      if [ "$swap" = 1 ]; then shared="$arg"; arg="$private"; swap=0; fi
+      if [ "$arg" = --data-dir ]; then swap=1; fi
+      set -- "$@" "$arg"
+    done
+    python3 - "$shared/emmy.sqlite" "$private/emmy.sqlite" <<'PY'
+    import sqlite3, sys
+    source, copy = sqlite3.connect(sys.argv[1]), sqlite3.connect(sys.argv[2])
+    source.backup(copy)
+    copy.execute("CREATE TRIGGER IF NOT EXISTS broken_insert BEFORE INSERT ON message BEGIN SELECT RAISE(ABORT, 'broken by this release'); END")
+    copy.commit()
+    PY
+    exec "$real" "$@"
+    """
+
+    @Test("bad deploy over real sshd: high error rate → rollback to the previous release over SSH → resolved",
+          .enabled(if: SSHHosts.missing.isEmpty || SSHHosts.required, "\(SSHHosts.skipReason)"), .timeLimit(.minutes(3)))
+    func badDeployIsRolledBack() async throws {
+        try await SSHHosts.with(1) { fleet in
+            let host = fleet.hosts[0]
+            let release = fleet.dir.appendingPathComponent("broken-inserts").path
+            try Self.brokenInsertsRelease.replacingOccurrences(of: "@EMMYOPS@", with: ShellQuote.quote(CLI.binary))
+                .write(toFile: release, atomically: true, encoding: .utf8)
+            chmod(release, 0o755)
+            var setup = LoopStack.Setup()
+            setup.deployed = fleet
+            setup.app = "  rate_limits: { messages: 1000/second }\n  provider: { kind: log }"
+            // 50%: the 500s stay in the rule's 5 m window, so it resolves once the good release
+            // has answered as many requests as the bad one failed.
+            setup.alerts = "  app_down: { for: 1s }\n  high_error_rate: { for: 1s, threshold: 50% }"
+            setup.prepare = { stack in
+                let v1 = try fleet.emmyops(["deploy", "--host", host.name, "--version", "v1"], spec: stack.specPath)
+                try #require(v1.status == 0, "\(v1.stdout)\n\(v1.stderr)")
+            }
+            try await LoopStack.with(setup) { stack in
+                let v2 = try fleet.emmyops(["deploy", "--host", host.name, "--version", "v2", "--artifact", release], spec: stack.specPath)
+                try #require(v2.status == 0, "\(v2.stdout)\n\(v2.stderr)")
+                let layout = ReleaseLayout(root: host.root)
+
+                // The dry run plans the rollback (a deploy just finished) and touches nothing.
+                let auditBefore = FileManager.default.contents(atPath: layout.audit)
+                let servingBefore = ReleaseState.read(layout.state("v2"))?.pid
+                let plan = try CLI.run(["incident", "handle", "high_error_rate", "--host", host.name, "--dry-run",
+                                        "--spec", stack.specPath, "--data-dir", stack.dataDir], in: stack.dir)
+                #expect(plan.status == 0 && plan.stdout.contains("2. rollback [destructive]: would run"), "\(plan.stdout)\(plan.stderr)")
+                #expect(FileManager.default.contents(atPath: layout.audit) == auditBefore, "the dry run wrote to the host's audit log")
+                #expect(fleet.current(host) == "v2" && ReleaseState.read(layout.state("v2"))?.pid == servingBefore)
+                #expect(try stack.ledger().runs().isEmpty, "the dry run started a run")
+
+                // The fault: traffic reaches the bad release.
+                let load = Load(url: stack.appURL + "/messages")
+                let fault = Date()
+                defer { load.stop() }
+                let firing = try await stack.waitForNotification("firing", count: 1, alertname: "EmmyHighErrorRate")
+                let remedy = try await stack.waitForStep(.rollback, count: 1)
+                let resolved = try await stack.waitForNotification("resolved", count: 1, alertname: "EmmyHighErrorRate", timeout: .seconds(90))
+                load.stop()
+                print(String(format: "incident bad deploy: fault->firing %.2fs fault->remedy %.2fs fault->resolved %.2fs",
+                             firing.timeIntervalSince(fault), remedy.timeIntervalSince(fault), resolved.timeIntervalSince(fault)))
+
+                #expect(fleet.current(host) == "v1" && HostActivation.readActive(layout)?.version == "v1")
+                let rollback = AuditLog.read(layout.audit).last
+                #expect(rollback?.action == "rollback" && rollback?.from == "v2" && rollback?.to == "v1" && rollback?.who == "emmyops-incident", "\(String(describing: rollback))")
+                let run = try #require(try stack.ledger().runs().first { $0.kind == "high_error_rate" })
+                #expect(run.host == host.name && run.steps.map(\.state) == [.ok, .ok, .ok], "\(run.steps.map { "\($0.name): \($0.state) \($0.detail ?? "")" })")
+                #expect(stack.incidentAudit().map(\.action) == ["incident.diagnose", "incident.rollback"], "\(stack.incidentAudit())")
+                let outcomes = load.outcomes()
+                #expect(outcomes.contains { $0 >= 500 } && outcomes.suffix(5).allSatisfy { (200..<300).contains($0) }, "\(outcomes.suffix(20))")
+            }
+        }
+    }
+}
+
+/// Posts one contact at a time to `url` from a background thread until stopped, keeping each status.
+final class Load: @unchecked Sendable {
+    private let lock = NSLock()
+    private var statuses: [Int] = []
+    private var running = true
+
+    init(url: String) {
+        Thread.detachNewThread { [self] in
+            var index = 0
+            while lock.withLock({ running }) {
+                index += 1
+                let body = "{\"message\":\"Load {name}\",\"contacts\":[{\"phone\":\"+2547\(String(format: "%08d", 20_000_000 + index))\",\"name\":\"n\(index)\"}]}"
+                let status = (try? HTTPProbe.request(url, method: "POST", body: body, timeout: 5).get().status) ?? 0
+                lock.withLock { statuses.append(status) }
+            }
+        }
+    }
+
+    func stop() { lock.withLock { running = false } }
+    func outcomes() -> [Int] { lock.withLock { statuses } }
+}
+
 /// The app's API as a client uses it: batches, their statuses, retries.
 struct Client {
     let url: String
