@@ -8,16 +8,17 @@ bash scripts/install-deps.sh
 
 export EMMY_REQUIRE_TOOLS=1
 swift build --build-tests
-# Some tests run on their own afterwards: the Twilio stand-in (Twilio and secrets-push tests) and the connection-limit
+# Some tests run on their own afterwards: the Twilio stand-in (Twilio, sending-pause and secrets-push tests) and the connection-limit
 # tests' server serve from this test process, and on two cores the parallel run's blocking
 # process tests starve them for minutes; the serve-limit tests hold 2,000 sockets and 64 MB
 # bodies, which is no load to add to the parallel run. The incident closed loop measures
-# seconds from fault to remedy with Prometheus, Alertmanager and the app all on 1 s clocks, and
+# seconds from fault to remedy with Prometheus, Alertmanager and the app all on 1 s clocks (so do
+# its provider-outage and bad-deploy siblings, IncidentRemedyLoopTests), and
 # the receiver test times its 202: both need the machine to themselves. The monitored fleet's
 # alert and slot-switch timings (1 s scrapes, a 2 s `for:`) belong there too. The light group
 # runs together; each timing suite runs alone, since swift test runs suites side by side.
-isolated_groups=("SendingCrashTests|TwilioProviderTests|ConnectionLimitTests|ServeLimitsTests"
-                 SecretsPushTests IncidentClosedLoopTests IncidentReceiverTests MonitoredFleetTests)
+isolated_groups=("SendingCrashTests|TwilioProviderTests|ConnectionLimitTests|ServeLimitsTests|SendingPauseTests"
+                 SecretsPushTests IncidentClosedLoopTests IncidentRemedyLoopTests IncidentReceiverTests MonitoredFleetTests)
 isolated=$(IFS="|"; echo "${isolated_groups[*]}")
 swift test --skip-build --skip "$isolated" 2>&1 | tee .build/test.log
 # swift test exits non-zero on failure; with `tee` we must look at its status ourselves.

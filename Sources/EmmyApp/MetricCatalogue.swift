@@ -83,6 +83,10 @@ public enum MetricCatalogue {
         name: "emmy_backup_last_verified_timestamp_seconds", type: .gauge,
         help: "Unix time of the last backup `emmyops backup verify` restored and checked; 0 when none.")
 
+    public static let sendingPaused = MetricDescriptor(
+        name: "emmy_sending_paused", type: .gauge,
+        help: "1 while sending is paused on this host (`emmyops incident pause-sending`): nothing is claimed, everything stays queued.")
+
     /// What `emmyops incident serve` exposes on its own `/metrics` (scraped as its own job).
     public static let incidentNotifications = MetricDescriptor(
         name: "emmy_incident_notifications_total", type: .counter, labels: ["result"],
@@ -101,6 +105,7 @@ public enum MetricCatalogue {
         batchProcessingDuration, queueDepth, queueOldestAge, sendAttempts, sendRetries,
         providerRequestDuration, throttleWait, buildInfo,
         backupLastSuccess, backupLastVerified,
+        sendingPaused,
     ]
 
     /// Process metrics exposed next to the app's own (the Prometheus client conventions).

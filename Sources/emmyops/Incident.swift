@@ -17,7 +17,8 @@ extension EmmyOps {
             every action is a JSON line in the host's audit log.
             """,
             subcommands: [IncidentServe.self, IncidentHandle.self, IncidentHistory.self, IncidentAck.self,
-                          IncidentFreeze.self, IncidentHealth.self, IncidentRestart.self, IncidentDiagnose.self, IncidentMonitor.self])
+                          IncidentFreeze.self, IncidentHealth.self, IncidentRestart.self, IncidentDiagnose.self, IncidentMonitor.self,
+                          IncidentPauseSending.self, IncidentResumeSending.self])
     }
 }
 

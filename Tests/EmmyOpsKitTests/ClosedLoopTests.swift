@@ -83,39 +83,17 @@ struct ClosedLoopTests {
         children.append(webhook)
 
         // 4. Real Prometheus and Alertmanager on the rendered files.
-        let prometheus = try ProcessHarness(name: "prometheus", executable: LoopTools.prometheus!, arguments: [
-            "--config.file=\(monitoring.path)/prometheus/prometheus.yml",
-            "--storage.tsdb.path=\(dir.path)/prometheus-data",
-            "--web.listen-address=127.0.0.1:\(promPort)",
-        ], logDirectory: dir)
-        children.append(prometheus)
-        let alertmanager = try ProcessHarness(name: "alertmanager", executable: LoopTools.alertmanager!, arguments: [
-            "--config.file=\(monitoring.path)/alertmanager/alertmanager.yml",
-            "--storage.path=\(dir.path)/alertmanager-data",
-            "--web.listen-address=127.0.0.1:\(amPort)",
-            "--cluster.listen-address=",  // otherwise it binds 9094 for gossip
-        ], logDirectory: dir)
-        children.append(alertmanager)
-
         let startedAt = ContinuousClock.now
-        let prom = "http://127.0.0.1:\(promPort)"
-        for (child, url) in [(target, "http://127.0.0.1:\(metricsPort)/metrics"), (webhook, "http://127.0.0.1:\(hookPort)/"),
-                             (prometheus, "\(prom)/-/ready"), (alertmanager, "http://127.0.0.1:\(amPort)/-/ready")] {
+        let pair = try MonitoringPair.start(monitoring: monitoring.path, in: dir, prometheusPort: promPort, alertmanagerPort: amPort)
+        children += pair.children
+        for (child, url) in [(target, "http://127.0.0.1:\(metricsPort)/metrics"), (webhook, "http://127.0.0.1:\(hookPort)/")] {
             try await poll("\(child.name) to answer \(url)", timeout: .seconds(30)) {
                 try child.checkAlive()
                 return status(url) == 200 ? () : nil
             }
         }
         // Prometheus must know its Alertmanager and have scraped the app, or the timing below measures start-up.
-        try await poll("Prometheus to discover Alertmanager", timeout: .seconds(30)) {
-            let active = (json("\(prom)/api/v1/alertmanagers")?["data"] as? [String: Any])?["activeAlertmanagers"] as? [Any]
-            return (active?.isEmpty == false) ? () : nil
-        }
-        let query = "up{job=\"\(spec.appJob)\"}".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        try await poll("Prometheus to report \(spec.appJob) up == 1", timeout: .seconds(30)) {
-            let result = (json("\(prom)/api/v1/query?query=\(query)")?["data"] as? [String: Any])?["result"] as? [[String: Any]]
-            return (result?.first?["value"] as? [Any])?.last as? String == "1" ? () : nil
-        }
+        try await pair.awaitReady(jobs: [spec.appJob], alive: children)
         print("closed loop: stack ready (Alertmanager discovered, app scraped up) after \(seconds(since: startedAt))s")
         #expect(payloads(in: received).allSatisfy { appDown(in: $0) == nil }, "EmmyAppDown fired while the app was up")
 
@@ -176,9 +154,4 @@ private func seconds(since start: ContinuousClock.Instant) -> String {
 
 private func status(_ url: String) -> Int? {
     try? HTTPProbe.request(url, timeout: 2).get().status
-}
-
-private func json(_ url: String) -> [String: Any]? {
-    guard case .success(let response) = HTTPProbe.request(url, timeout: 2), response.status == 200 else { return nil }
-    return (try? JSONSerialization.jsonObject(with: Data(response.body.utf8))) as? [String: Any]
 }

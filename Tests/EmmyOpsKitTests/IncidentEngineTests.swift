@@ -226,6 +226,28 @@ struct IncidentEngineTests {
         #expect(h.host.calls.isEmpty)
     }
 
+    @Test("high failure rate: diagnose, pause sending only when the provider refuses the credentials, notify", arguments: [false, true])
+    func highFailureRatePausesSendingOnlyOnAuthRefusals(authRefused: Bool) async throws {
+        let h = try Self.harness()
+        h.host.authRefused = authRefused
+        let alert = AlertmanagerPayload(status: "firing", alerts: [.init(
+            status: "firing", labels: ["alertname": "EmmyHighMessageFailureRate", "severity": "warning", "instance": "127.0.0.1:5999", "job": "emmy-test"],
+            annotations: ["summary": "Too many messages fail to send or to be delivered."], startsAt: "2026-12-01T04:00:00Z", fingerprint: "fa11")])
+        _ = try await h.engine.receive(alert)
+        await Self.drain(h.engine)
+        #expect(h.host.calls == ["diagnose", "pause_sending"])
+        let run = try #require(try h.ledger.runs().first)
+        #expect(run.state == .done, "\(run)")
+        #expect(run.steps.map(\.name) == [.diagnose, .pauseSending, .notify])
+        #expect(run.steps.map(\.state) == [.ok, authRefused ? .ok : .skipped, .ok])
+        #expect(h.host.audited.first { $0.action == "incident.pause_sending" }?.result == (authRefused ? "ok" : "skipped"))
+        let notice = try #require(h.notices.all.first)
+        #expect(notice.summary.contains(authRefused ? "pause_sending: paused" : "pause_sending: not paused"), "\(notice.summary)")
+        let plan = await h.engine.plan(kind: .highFailureRate, host: "one")
+        #expect(plan.map(\.step) == ["diagnose", "pause_sending", "notify"])
+        #expect(plan[1].verdict.contains("only if") && plan[1].verdict.contains("401/403"), "\(plan[1].verdict)")
+    }
+
     @Test func unknownAlertsAreRefusedButRecordedAlongsideKnownOnes() async throws {
         let h = try Self.harness()
         let stranger = AlertmanagerPayload.Alert(status: "firing", labels: ["alertname": "SomethingElse"], startsAt: "2026-12-01T04:00:00Z", fingerprint: "aa")
@@ -285,6 +307,20 @@ final class FakeHost: HostActions, @unchecked Sendable {
     func cleanup(_ target: IncidentTarget) async throws -> String {
         note("cleanup")
         return "cleaned"
+    }
+
+    /// Whether the host's recent failures show the provider refusing the credentials.
+    var authRefused = false
+
+    func pauseSending(_ target: IncidentTarget, reason: String, onlyIfAuthRefused: Bool) async throws -> SendingSwitch.Outcome {
+        note("pause_sending")
+        let pause = !onlyIfAuthRefused || lock.withLock { authRefused }
+        return SendingSwitch.Outcome(changed: pause, detail: pause ? "paused" : "not paused: no auth refusal")
+    }
+
+    func resumeSending(_ target: IncidentTarget) async throws -> SendingSwitch.Outcome {
+        note("resume_sending")
+        return SendingSwitch.Outcome(changed: true, detail: "resumed")
     }
 
     var deploy: AuditEntry? {

@@ -23,6 +23,7 @@ public final class AppMetrics: Sendable {
         gauge(MetricCatalogue.databaseUp).set(to: 0)
         gauge(MetricCatalogue.buildInfo, ["version": EmmyAppVersion.current]).set(to: 1)
         backups(BackupTimestamps())
+        gauge(MetricCatalogue.sendingPaused).set(to: 0)
         _ = histogram(MetricCatalogue.batchProcessingDuration)
     }
 

@@ -21,6 +21,11 @@ extension AppMetrics {
         counter(MetricCatalogue.throttleWait, ["sender": sender]).increment(by: seconds)
     }
 
+    /// Read from the switch at every scrape: `emmyops incident` flips it from another process.
+    public func sendingPaused(_ paused: Bool) {
+        gauge(MetricCatalogue.sendingPaused).set(to: paused ? 1 : 0)
+    }
+
     /// Series at 0 from the start, so rates work before the first send.
     func prepareSending(provider: String, sender: String) {
         for outcome in ["success", "retryable", "permanent"] {

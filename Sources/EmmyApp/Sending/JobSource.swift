@@ -13,8 +13,12 @@ actor JobSource {
     /// When the last claim found nothing: idle workers then wait instead of each asking SQLite.
     private var foundNothingAt: ContinuousClock.Instant?
     private let idleWait: Duration
+    /// While it says paused, nothing is claimed or handed out (see `SendingPause`).
+    private let paused: @Sendable () -> Bool
 
-    init(queue: SendQueue, metrics: AppMetrics, logger: Logger, batchSize: Int, idleWait: Duration) {
+    init(queue: SendQueue, metrics: AppMetrics, logger: Logger, batchSize: Int, idleWait: Duration,
+         paused: @escaping @Sendable () -> Bool = { false }) {
+        self.paused = paused
         self.queue = queue
         self.metrics = metrics
         self.logger = logger
@@ -25,6 +29,15 @@ actor JobSource {
     /// The next job, or nil when there is nothing due (or the pool is stopping).
     func next() async -> SendQueue.Job? {
         guard !stopping else { return nil }
+        if paused() {
+            // Claimed but unstarted jobs go back too, so a pause leaves nothing held by this run.
+            if !buffer.isEmpty {
+                let ids = buffer.map(\.message.id)
+                buffer = []
+                try? await queue.release(ids)
+            }
+            return nil
+        }
         if buffer.isEmpty {
             if let foundNothingAt, ContinuousClock.now - foundNothingAt < idleWait { return nil }
             let task = refilling ?? Task { [queue, metrics, batchSize] in

@@ -14,9 +14,12 @@ public final class SendWorkerPool: Service, Sendable {
     let throttle: SendThrottle
     /// How long an idle worker waits before asking the queue again.
     let idleWait: Duration
+    /// The operator's switch; nil in tests that never pause.
+    let pause: SendingPause?
 
     public init(database: AppDatabase, provider: any SMSProvider, config: SendingConfig, metrics: AppMetrics, logger: Logger,
-                idleWait: Duration = .milliseconds(100)) {
+                idleWait: Duration = .milliseconds(100), pause: SendingPause? = nil) {
+        self.pause = pause
         queue = SendQueue(database: database)
         self.provider = provider
         self.config = config
@@ -39,7 +42,8 @@ public final class SendWorkerPool: Service, Sendable {
         // `sending` is close to what is really on its way.
         var claimSize = min(500, max(32, workers * 8))
         if config.segmentsPerSecond > 0 { claimSize = max(workers, min(claimSize, Int(config.segmentsPerSecond * 2))) }
-        let source = JobSource(queue: queue, metrics: metrics, logger: logger, batchSize: claimSize, idleWait: idleWait)
+        let source = JobSource(queue: queue, metrics: metrics, logger: logger, batchSize: claimSize, idleWait: idleWait,
+                               paused: { [pause] in pause?.isPaused ?? false })
         let recorder = StatusRecorder(queue: queue, metrics: metrics, logger: logger)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in

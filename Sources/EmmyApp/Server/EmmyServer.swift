@@ -16,7 +16,8 @@ public enum EmmyServer {
         let metrics = AppMetrics()
         let router = try buildRouter(config: config, paths: paths, database: database, metrics: metrics)
         let provider = try config.sending.makeProvider(dataDirectory: config.dataDirectory, environment: config.environment)
-        let sender = SendWorkerPool(database: database, provider: provider, config: config.sending, metrics: metrics, logger: logger)
+        let sender = SendWorkerPool(database: database, provider: provider, config: config.sending, metrics: metrics, logger: logger,
+                                    pause: SendingPause(dataDirectory: config.dataDirectory))
         let descriptors = ConnectionLimits.raiseDescriptorLimit()
         return Application(
             router: router,

@@ -65,6 +65,7 @@ struct HealthController: Sendable {
         metrics.databaseProbe(up: queue != nil)
         // Read at every scrape: `emmyops backup` runs as another process and only leaves a file.
         metrics.backups(BackupTimestamps.read(dataDirectory: dataDirectory))
+        metrics.sendingPaused(SendingPause(dataDirectory: dataDirectory).isPaused)
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))

@@ -14,6 +14,10 @@ public protocol HostActions: Sendable {
     func diagnose(_ target: IncidentTarget, into directory: String) async throws -> (path: String, summary: String)
     func rollback(_ target: IncidentTarget, to version: String) async throws -> String
     func cleanup(_ target: IncidentTarget) async throws -> String
+    /// Stops the host's send workers claiming (EmmyApp's `SendingPause`); with
+    /// `onlyIfAuthRefused`, only when its recent failures show the provider refusing credentials.
+    func pauseSending(_ target: IncidentTarget, reason: String, onlyIfAuthRefused: Bool) async throws -> SendingSwitch.Outcome
+    func resumeSending(_ target: IncidentTarget) async throws -> SendingSwitch.Outcome
     /// The host's last successful deploy, from its audit log.
     func lastDeploy(_ target: IncidentTarget) -> AuditEntry?
     func audit(_ target: IncidentTarget, _ entry: IncidentAuditEntry)
@@ -79,6 +83,14 @@ public struct LocalHostActions: HostActions {
             if (try? FileManager.default.removeItem(atPath: target.layout.logs + "/" + name)) != nil { logs.append(name) }
         }
         return "removed \(removed.count) old release(s)\(removed.isEmpty ? "" : " (\(removed.joined(separator: ", ")))") and \(logs.count) rotated log(s)"
+    }
+
+    public func pauseSending(_ target: IncidentTarget, reason: String, onlyIfAuthRefused: Bool) async throws -> SendingSwitch.Outcome {
+        try SendingSwitch.pause(target, reason: reason, who: "emmyops-incident", onlyIfAuthRefused: onlyIfAuthRefused)
+    }
+
+    public func resumeSending(_ target: IncidentTarget) async throws -> SendingSwitch.Outcome {
+        try SendingSwitch.resume(target)
     }
 
     public func lastDeploy(_ target: IncidentTarget) -> AuditEntry? {

@@ -168,11 +168,9 @@ public actor IncidentEngine {
                        probe: (IncidentTarget) async -> HealthReport) async -> Decision {
         let target = target(host)
         switch step {
-        case .pauseSending, .resumeSending:
-            return .skip("EmmyApp has no switch to \(step == .pauseSending ? "pause" : "resume") sending yet: do it by hand (see the runbook)")
         case .notify, .wait:
             return .go
-        case .check, .diagnose:
+        case .check, .diagnose, .pauseSending, .resumeSending:
             return target == nil ? .skip(noHost(host, kind: kind)) : .go
         case .restart, .rollback, .cleanup:
             break
@@ -264,12 +262,12 @@ public actor IncidentEngine {
             try? ledger.markStep(step.id, .running)
             let started = Date()
             let (outcome, detail) = await perform(step.name, run: run, kind: kind, target: target, remedied: remedied, findings: findings)
-            try? ledger.markStep(step.id, outcome == "ok" || outcome == "healthy" ? .ok : .failed, detail: detail)
+            try? ledger.markStep(step.id, outcome == "ok" || outcome == "healthy" ? .ok : outcome == "skipped" ? .skipped : .failed, detail: detail)
             metrics.action(kind, step.name, outcome)
             findings.append("\(step.name.rawValue): \(detail)")
             if let target, ![.check, .notify, .wait].contains(step.name) {
                 actions.audit(target, IncidentAuditEntry(when: started, host: target.host.name, step: step.name, alert: kind.rawValue,
-                                                         fingerprint: run.fingerprint, result: outcome == "ok" ? "ok" : "failed",
+                                                         fingerprint: run.fingerprint, result: ["ok", "skipped"].contains(outcome) ? outcome : "failed",
                                                          durationS: Date().timeIntervalSince(started), detail: detail))
             }
             if step.name.isBudgeted { remedied = true }
@@ -328,7 +326,16 @@ public actor IncidentEngine {
             }
             return ("failed", "still firing after \(spec.incident.waitTimeout)")
         case .pauseSending, .resumeSending:
-            return ("failed", "not supported")
+            guard let target else { return ("failed", "no host") }
+            do {
+                // Automation pauses only on an auth refusal (see `SendingSwitch`); by hand it is unconditional.
+                let outcome = step == .pauseSending
+                    ? try await actions.pauseSending(target, reason: "\(kind.rawValue) (incident run \(run.id))", onlyIfAuthRefused: true)
+                    : try await actions.resumeSending(target)
+                return (outcome.changed ? "ok" : "skipped", outcome.detail)
+            } catch {
+                return ("failed", "\(error)")
+            }
         }
     }
 
@@ -378,6 +385,7 @@ public actor IncidentEngine {
             let verdict: String
             switch decision {
             case .go: verdict = step == .check ? "would look at /health, /ready and the supervisor; healthy ends the run"
+                : step == .pauseSending ? "would pause sending only if the host's failures of the last 15 minutes show the provider refusing the credentials (401/403)"
                 : step == .notify ? "would tell \((spec.notify.routes[spec.alerts[kind].severity] ?? []).joined(separator: ", ").nonEmpty ?? "nobody (no receiver is routed)")"
                 : "would run"
             case .skip(let reason): verdict = "skipped: \(reason)"

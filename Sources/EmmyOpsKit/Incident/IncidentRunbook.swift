@@ -20,6 +20,13 @@ public enum IncidentRunbook {
                 out += "A rollback only happens when a deploy finished on the host within \(spec.incident.rollbackWindow). "
             }
             out += "Every action is a line in the host's audit log; `emmyops incident history` shows the runs.\n\n"
+            if steps.contains(.pauseSending) {
+                out += "**Sending paused?** `pause_sending` only pauses when the host's failures of the last 15 minutes show the provider refusing the credentials (401/403, Twilio 20003); "
+                out += "5xx, 429 and timeouts are left to the app's retries. While paused (`emmy_sending_paused` is 1, `<root>/shared/sending-paused.json` says who and why) "
+                out += "uploads are accepted and every message stays queued. Fix the credentials (`emmyops secrets push`, then restart), "
+                out += "then `emmyops incident resume-sending --host HOST`; retry the messages that failed on the refusal from the batch page (Retry failed) "
+                out += "or `POST /api/batches/BATCH/retry-failed`.\n\n"
+            }
         }
         out += "**How to stop it.** `emmyops incident freeze \(kind.rawValue) --host HOST` stops it for a host now; "
         out += "`emmyops incident ack \(kind.rawValue) --host HOST` resumes it (also after a freeze the budget caused). "

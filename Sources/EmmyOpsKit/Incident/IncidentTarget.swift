@@ -20,11 +20,15 @@ public struct IncidentTarget: Sendable {
     public var appURL: String { "http://127.0.0.1:\(port)" }
     public var supervisorStateFile: String { active.map { layout.supervisorState($0.version) } ?? layout.shared + "/supervise.json" }
     public var logFile: String? { active.map { layout.log($0.version) } }
-    public var database: String { layout.shared + "/emmy.sqlite" }
+    /// The app's data directory (`supervise --data-dir`), shared by every release.
+    public var appDataDirectory: String { layout.shared }
+    public var database: String { appDataDirectory + "/emmy.sqlite" }
 
-    /// Whether this host is this machine: its actions run in this process, not over SSH.
+    /// Whether this host is this machine: its actions run in this process, not over SSH. A
+    /// loopback address with an SSH port other than 22 is another machine reached through a
+    /// tunnel (`ssh -L 2222:prod-1:22`), or a test's sshd: it is acted on over SSH too.
     public var isLocal: Bool {
-        SpecValidation.isLocal(host.address) || host.address == ProcessInfo.processInfo.hostName
+        (SpecValidation.isLocal(host.address) && host.port == 22) || host.address == ProcessInfo.processInfo.hostName
     }
 }
 

@@ -59,6 +59,24 @@ public struct RemoteHostActions: HostActions {
         return result.stdout.isEmpty ? "nothing to remove" : result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    public func pauseSending(_ target: IncidentTarget, reason: String, onlyIfAuthRefused: Bool) async throws -> SendingSwitch.Outcome {
+        try sendingSwitch(target, ["incident", "pause-sending", "--host", target.host.name, "--reason", reason] + (onlyIfAuthRefused ? ["--if-auth-refused"] : []))
+    }
+
+    public func resumeSending(_ target: IncidentTarget) async throws -> SendingSwitch.Outcome {
+        try sendingSwitch(target, ["incident", "resume-sending", "--host", target.host.name])
+    }
+
+    /// The host flips its own switch and prints one `SendingSwitch.Outcome` line.
+    private func sendingSwitch(_ target: IncidentTarget, _ arguments: [String]) throws -> SendingSwitch.Outcome {
+        let result = try emmyops(target, arguments, timeout: 60)
+        let line = result.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        guard result.status == 0, let outcome = SendingSwitch.Outcome(line: line) else {
+            throw HostActionFailure("\(target.host.name): \(result.stderr.isEmpty ? result.stdout : result.stderr)")
+        }
+        return outcome
+    }
+
     public func lastDeploy(_ target: IncidentTarget) -> AuditEntry? {
         guard let result = try? runner(target.host).run(["cat", target.layout.audit], timeout: 30), result.status == 0 else { return nil }
         return result.stdout.split(separator: "\n").compactMap { try? JSONDecoder().decode(AuditEntry.self, from: Data($0.utf8)) }
@@ -95,6 +113,10 @@ public struct RoutedHostActions: HostActions {
     }
     public func rollback(_ target: IncidentTarget, to version: String) async throws -> String { try await pick(target).rollback(target, to: version) }
     public func cleanup(_ target: IncidentTarget) async throws -> String { try await pick(target).cleanup(target) }
+    public func pauseSending(_ target: IncidentTarget, reason: String, onlyIfAuthRefused: Bool) async throws -> SendingSwitch.Outcome {
+        try await pick(target).pauseSending(target, reason: reason, onlyIfAuthRefused: onlyIfAuthRefused)
+    }
+    public func resumeSending(_ target: IncidentTarget) async throws -> SendingSwitch.Outcome { try await pick(target).resumeSending(target) }
     public func lastDeploy(_ target: IncidentTarget) -> AuditEntry? { pick(target).lastDeploy(target) }
     public func audit(_ target: IncidentTarget, _ entry: IncidentAuditEntry) { pick(target).audit(target, entry) }
 }

@@ -16,6 +16,8 @@ final class TwilioTestServer: @unchecked Sendable {
     enum Fault: Sendable, Equatable {
         case none
         case serverError
+        /// 401 with Twilio's 20003, as when the account's auth token was rotated.
+        case unauthorized
         case rateLimited(retryAfter: Int)
         /// Answer normally, but only after this long.
         case slow(Duration)
@@ -143,7 +145,8 @@ final class TwilioTestServer: @unchecked Sendable {
 
     private func create(_ request: Request, context: some RequestContext) async throws -> Response {
         locked { _requests += 1 }
-        guard authorized(request, context: context) else {
+        guard authorized(request, context: context), fault != .unauthorized else {
+            if fault == .unauthorized { locked { _refused += 1 } }
             return error(.unauthorized, code: 20003, "Authentication Error - invalid username")
         }
         switch fault {
@@ -155,6 +158,8 @@ final class TwilioTestServer: @unchecked Sendable {
             var headers = HTTPFields()
             headers[.retryAfter] = "\(seconds)"
             return error(.tooManyRequests, code: 20429, "Too Many Requests", headers: headers)
+        case .unauthorized:
+            break
         case .slow(let delay):
             try await Task.sleep(for: delay)
         case .none:
