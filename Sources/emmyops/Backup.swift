@@ -2,6 +2,9 @@ import ArgumentParser
 import EmmyApp
 import EmmyOpsKit
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension EmmyOps {
     /// `emmyops backup …`: the group; each subcommand lives in its own Backup*.swift file.
@@ -32,20 +35,69 @@ struct BackupOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Data directory holding emmy.sqlite (default: EMMY_DATA_DIR, else .emmy).", valueName: "dir"))
     var dataDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("age identity file to decrypt with (default: EMMY_BACKUP_IDENTITY_FILE).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("""
+        age identity file to decrypt with (default: EMMY_BACKUP_IDENTITY_FILE, else the identity itself in         EMMY_BACKUP_IDENTITY); with --host it is read here and handed to the host on its input, never stored there.
+        """, valueName: "file"))
     var identity: String?
+
+    @Option(name: .long, help: ArgumentHelp("""
+        Run on this host of the spec over SSH with its installed release; its database, plaintext and         credentials (environment, secrets.env, ~/.aws, instance profile) stay there.
+        """, valueName: "name"))
+    var host: String?
+
+    @Option(name: .long, help: ArgumentHelp("OpenSSH client config (-F) for --host; overrides ssh.config.", valueName: "file"))
+    var sshConfig: String?
 
     @Option(name: .long, help: "text or json (one JSON document on stdout; progress events as JSON lines on stderr).")
     var format: Format = .text
 
-    /// --spec, else ./emmy.yaml when present, else the defaults (flags then carry the target).
+    // The host side of --host (RemoteBackup.command): the deployment's root and this host's spec name.
+    @Option(name: .long, help: .private) var deployedRoot: String?
+    @Option(name: .long, help: .private) var hostName: String?
+    /// Progress as JSON lines on stderr whatever the format, for the operator's side to show.
+    @Flag(name: .long, help: .private) var progressEvents = false
+
+    func validate() throws {
+        if host != nil, dataDir != nil { throw ValidationError("--data-dir is the host's own with --host; drop one of them") }
+        if host != nil, deployedRoot != nil { throw ValidationError("--host and --deployed-root exclude each other") }
+        if (deployedRoot == nil) != (hostName == nil) { throw ValidationError("--deployed-root needs --host-name") }
+    }
+
+    /// On a deployed host (the far end of --host): where the release keeps its spec, data and secrets.
+    var deployed: DeployedBackup? {
+        guard let deployedRoot, let hostName else { return nil }
+        return DeployedBackup(root: deployedRoot, hostName: hostName)
+    }
+
+    /// The process environment, with a deployed host's secrets file over it.
+    var environment: [String: String] {
+        deployed?.environment() ?? ProcessInfo.processInfo.environment
+    }
+
+    /// --spec, else a deployed host's release spec, else ./emmy.yaml when present, else the
+    /// defaults (flags then carry the target).
     func loadSpec() throws -> Spec {
         if let spec { return try SpecOptions(spec: spec).load() }
+        if let deployed { return try SpecOptions(spec: deployed.specPath).load() }
         if FileManager.default.fileExists(atPath: "emmy.yaml") { return try SpecOptions(spec: "emmy.yaml").load() }
         return Spec()
     }
 
-    var dataDirectory: String { ServerEnvironment.current.dataDirectory(dataDir) }
+    var dataDirectory: String { deployed?.dataDirectory ?? ServerEnvironment.current.dataDirectory(dataDir) }
+
+    /// The identity text from --identity (`-`: standard input), EMMY_BACKUP_IDENTITY_FILE or
+    /// EMMY_BACKUP_IDENTITY; nil when none is given.
+    func identityText() throws -> String? {
+        let environment = self.environment
+        if identity == "-" {
+            return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        if let file = identity ?? environment["EMMY_BACKUP_IDENTITY_FILE"] {
+            guard let text = FileManager.default.contents(atPath: file) else { throw CommandFailure.environment("cannot read the identity file \(file)") }
+            return String(decoding: text, as: UTF8.self)
+        }
+        return environment["EMMY_BACKUP_IDENTITY"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     /// The target, recipients and (when `needIdentity`) identities from the flags, the
     /// environment and the spec.
@@ -59,16 +111,35 @@ struct BackupOptions: ParsableArguments {
         }
         var identities: [AgeIdentity] = []
         if needIdentity {
-            guard let file = identity ?? ProcessInfo.processInfo.environment["EMMY_BACKUP_IDENTITY_FILE"] else {
+            guard let text = try identityText() else {
                 throw CommandFailure.usage("decrypting needs an age identity: pass --identity FILE or set EMMY_BACKUP_IDENTITY_FILE")
             }
-            guard let text = FileManager.default.contents(atPath: file) else { throw CommandFailure.environment("cannot read the identity file \(file)") }
-            do { identities = try AgeIdentity.parseFile(String(decoding: text, as: UTF8.self)) } catch {
-                throw CommandFailure.problem("\(file): \(error)")
+            do { identities = try AgeIdentity.parseFile(text) } catch {
+                throw CommandFailure.problem("\(identity ?? "the identity"): \(error)")
             }
         }
-        return Backups(target: try BackupTargets.open(url, settings: spec.backup), recipients: recipients, identities: identities,
-                       dataDirectory: dataDirectory, appVersion: EmmyOpsVersion.current, progress: BackupProgressLine.reporter(json: format == .json))
+        var backups = Backups(target: try BackupTargets.open(url, settings: spec.backup, environment: environment), recipients: recipients,
+                              identities: identities, dataDirectory: dataDirectory, appVersion: EmmyOpsVersion.current,
+                              progress: BackupProgressLine.reporter(json: format == .json || progressEvents))
+        if let deployed {
+            backups.host = deployed.hostName
+            backups.selectingHost = deployed.hostName
+        }
+        return backups
+    }
+
+    /// With --host, runs the subcommand there and returns true (its outcome is relayed). On the
+    /// host's side, the work finishes even if the operator's connection drops.
+    func runRemotely(_ subcommand: String, _ arguments: [String] = [], needsIdentity: Bool = false) throws -> Bool {
+        guard host != nil else {
+            if deployed != nil {
+                signal(SIGPIPE, SIG_IGN)
+                signal(SIGHUP, SIG_IGN)
+            }
+            return false
+        }
+        try BackupRemote(options: self).run(subcommand, arguments, needsIdentity: needsIdentity)
+        return true
     }
 
     /// Prints `value` as the command's JSON document.
@@ -84,15 +155,32 @@ struct BackupOptions: ParsableArguments {
 /// lines with --format json, nothing otherwise.
 enum BackupProgressLine {
     static func reporter(json: Bool) -> (@Sendable (BackupProgress) -> Void)? {
-        if isatty(2) == 1 {
-            return { progress in FileHandle.standardError.write(Data(("\r\u{1B}[K" + line(progress)).utf8)) }
-        }
-        guard json else { return nil }
-        return { progress in
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            if let data = try? encoder.encode(progress) { FileHandle.standardError.write(data + Data("\n".utf8)) }
-        }
+        if json { return { progress in if let event = event(progress) { writeError(event + "\n") } } }
+        guard isatty(2) == 1 else { return nil }
+        return { progress in writeError("\r\u{1B}[K" + line(progress)) }
+    }
+
+    /// One progress event as a JSON line: `{"bytes":…,"elapsed_seconds":…,"phase":…,"total":…}`.
+    static func event(_ progress: BackupProgress) -> String? {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(progress)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The event a line of a remote command's stderr carries, or nil for any other line.
+    static func parse(_ line: Substring) -> BackupProgress? {
+        guard line.hasPrefix("{") else { return nil }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try? decoder.decode(BackupProgress.self, from: Data(line.utf8))
+    }
+
+    /// Straight to the descriptor, ignoring errors: a reader that went away (the operator's ssh
+    /// on a host) must not stop the work.
+    static func writeError(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
     }
 
     static func line(_ p: BackupProgress) -> String {
@@ -107,6 +195,6 @@ enum BackupProgressLine {
 
     /// Ends a progress line before the result is printed.
     static func clear() {
-        if isatty(2) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if isatty(2) == 1 { writeError("\r\u{1B}[K") }
     }
 }

@@ -15,6 +15,7 @@ extension EmmyOps {
         var snapshotMethod: String = DatabaseSnapshot.Method.backupAPI.rawValue
 
         func run() async throws {
+            if try options.runRemotely("create", ["--snapshot-method", snapshotMethod]) { return }
             PrivateFiles.restrictUmask()
             guard let method = DatabaseSnapshot.Method(rawValue: snapshotMethod) else {
                 throw CommandFailure.usage("--snapshot-method is one of \(DatabaseSnapshot.Method.allCases.map(\.rawValue).joined(separator: ", "))")

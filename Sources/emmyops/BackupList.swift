@@ -12,6 +12,7 @@ extension EmmyOps {
         @OptionGroup var options: BackupOptions
 
         func run() async throws {
+            if try options.runRemotely("list") { return }
             let entries = try await options.backups(try options.loadSpec()).list()
             switch options.format {
             case .json: try options.printJSON(entries)

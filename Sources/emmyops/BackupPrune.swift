@@ -15,6 +15,7 @@ extension EmmyOps {
         var dryRun = false
 
         func run() async throws {
+            if try options.runRemotely("prune", dryRun ? ["--dry-run"] : []) { return }
             let spec = try options.loadSpec()
             let decisions = try await options.backups(spec).prune(keep: spec.backup.keep, dryRun: dryRun)
             switch options.format {

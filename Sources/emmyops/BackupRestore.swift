@@ -35,11 +35,17 @@ extension EmmyOps {
         }
 
         func run() async throws {
+            var remote = ["--ready-timeout", String(readyTimeout)] + (dryRun ? ["--dry-run"] : [])
+            remote += id.map { ["--", $0] } ?? ["--latest-verified"]
+            if try options.runRemotely("restore", remote, needsIdentity: true) { return }
             PrivateFiles.restrictUmask()
             let spec = try options.loadSpec()
             let backups = try options.backups(spec, needIdentity: true)
             let dataDirectory = options.dataDirectory
-            let supervisor = try? SupervisorStatus.read("\(dataDirectory)/supervise.json")
+            // A deployed host's app runs under the serving release's supervisor, on its slot port.
+            let supervision = options.deployed?.supervision
+                ?? (stateFile: "\(dataDirectory)/supervise.json", port: ServerEnvironment.current.port(nil, spec: spec))
+            let supervisor = try? SupervisorStatus.read(supervision.stateFile)
             let supervised = supervisor.map { $0.supervisorAlive && !$0.isStale } ?? false
             // Without a supervisor to stop it, an app holding the database must be stopped first;
             // checked before the download and again just before the swap.
@@ -55,7 +61,8 @@ extension EmmyOps {
                     try refuseIfHeld()
                     return try DatabaseSwap.swap(restored: restored, into: backups.databasePath)
                 }
-                return try await SupervisedSwap(dataDirectory: dataDirectory, supervisor: supervisor.state, spec: spec,
+                return try await SupervisedSwap(dataDirectory: dataDirectory, supervisor: supervisor.state,
+                                                readyURL: "http://127.0.0.1:\(supervision.port)\(spec.app.readyPath)",
                                                 timeout: readyTimeout).run(restored: restored, id: backupID)
             }
             BackupProgressLine.clear()
@@ -77,7 +84,8 @@ extension EmmyOps {
 struct SupervisedSwap {
     var dataDirectory: String
     var supervisor: SupervisorState
-    var spec: Spec
+    /// The new child's readiness path on its port.
+    var readyURL: String
     var timeout: Double
 
     func run(restored: String, id: String) async throws -> String {
@@ -104,8 +112,7 @@ struct SupervisedSwap {
             throw BackupError.restoreRefused(result?.problem ?? "the supervisor could not swap")
         }
         // The /ready gate: the new child answers ready on its port.
-        let port = ServerEnvironment.current.port(nil, spec: spec)
-        let url = "http://127.0.0.1:\(port)\(spec.app.readyPath)"
+        let url = readyURL
         while true {
             if case .success(let status) = await HTTPProbe.get(url, timeout: 2), status == 200 { return replaced }
             if Date() > deadline {

@@ -23,6 +23,7 @@ extension EmmyOps {
         }
 
         func run() async throws {
+            if try options.runRemotely("verify", id.map { ["--", $0] } ?? ["--latest"], needsIdentity: true) { return }
             let backups = try options.backups(try options.loadSpec(), needIdentity: true)
             let record = try await backups.verify(id.map(Backups.Selector.id) ?? .latest)
             BackupProgressLine.clear()

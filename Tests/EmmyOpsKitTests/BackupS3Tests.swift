@@ -259,6 +259,18 @@ import Testing
         #expect(injected.count == 6, "every fault fired once: \(log)")
         #expect(try await backups.verify(.id(manifest.id)).ok, "the retried upload is whole")
 
+        // Downloads too: a 503, a dropped connection, and bodies cut off midway twice (resumed
+        // with a Range request from the last byte received). Verify sees the whole object once.
+        let (downloads, downloadEndpoint) = try await Self.proxy(to: moto, rules: [
+            "GET|.sqlite.zst.age|503", "GET|.sqlite.zst.age|drop", "GET|.sqlite.zst.age|truncate", "GET|.sqlite.zst.age|truncate",
+        ], in: world.root)
+        defer { downloads.stop() }
+        var reading = backups
+        reading.target = try Self.target(downloadEndpoint)
+        #expect(try await reading.verify(.id(manifest.id)).ok, "the resumed download is whole")
+        let downloadLog = (try? String(contentsOf: downloads.logURL, encoding: .utf8)) ?? ""
+        #expect(downloadLog.split(separator: "\n").filter { !$0.hasSuffix(" -") }.count == 4, "every download fault fired once: \(downloadLog)")
+
         // A store that keeps failing: create says so, and no manifest names a broken object.
         let (failing, failingEndpoint) = try await Self.proxy(to: moto, rules: Array(repeating: "POST|uploadId|500", count: 10), in: world.root)
         defer { failing.stop() }

@@ -116,7 +116,20 @@ import Yams
         let backupTriggers = try #require(backup["on"] as? [String: Any])
         #expect(backupTriggers["schedule"] as? [[String: String]] == [["cron": "17 3 * * *"]])
         #expect(backupTriggers["workflow_dispatch"] != nil)
-        #expect(GitHubRenderer.render(spec)[2].contents.contains("emmyops/emmyops\" backup create --spec \"$EMMY_SPEC\""))
+        // One step per app host: create there, then verify the newest backup of that host there.
+        let backupSteps = try #require(((backup["jobs"] as? [String: Any])?["backup"] as? [String: Any])?["steps"] as? [[String: Any]])
+        let perHost = backupSteps.filter { ($0["name"] as? String)?.hasPrefix("Back up ") == true }
+        #expect(perHost.compactMap { ($0["env"] as? [String: String])?["EMMY_HOST"] } == spec.hosts.filter { $0.roles.contains(.app) }.map(\.name))
+        for step in perHost {
+            #expect(step["if"] as? String == "!cancelled()")
+            #expect((step["env"] as? [String: String])?["EMMY_BACKUP_IDENTITY"] == "${{ secrets.EMMY_BACKUP_IDENTITY }}")
+            let flags = "--host \"$EMMY_HOST\" --spec \"$EMMY_SPEC\" --ssh-config \"$RUNNER_TEMP/emmyops-ssh/config\""
+            #expect(step["run"] as? String == """
+                "$RUNNER_TEMP/emmyops/emmyops" backup create \(flags)
+                "$RUNNER_TEMP/emmyops/emmyops" backup verify --latest \(flags)
+
+                """)
+        }
     }
 
     @Test func withoutATestCommandThereIsNoTestStep() {

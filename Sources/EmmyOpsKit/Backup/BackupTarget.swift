@@ -19,14 +19,16 @@ public protocol BackupTarget: Sendable {
 
 /// Chooses the target of a `file://` or `s3://` URL.
 public enum BackupTargets {
-    /// `settings` gives an s3 target its endpoint, addressing and region.
-    public static func open(_ url: String, settings: Backup = Backup()) throws -> any BackupTarget {
+    /// `settings` gives an s3 target its endpoint, addressing and region; `environment` its
+    /// endpoint and credentials variables.
+    public static func open(_ url: String, settings: Backup = Backup(),
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any BackupTarget {
         if url.hasPrefix("file://") {
             let path = String(url.dropFirst("file://".count))
             guard path.hasPrefix("/") else { throw BackupError.target("`\(url)` is not an absolute file:///path") }
             return try FileTarget(directory: path)
         }
-        if url.hasPrefix("s3://") { return try S3Target(url: url, settings: settings) }
+        if url.hasPrefix("s3://") { return try S3Target(url: url, settings: settings, environment: environment) }
         throw BackupError.target("`\(url)` is neither s3://bucket/prefix nor file:///path")
     }
 }

@@ -13,6 +13,9 @@ public struct Backups: Sendable {
     public var host: String
     public var appVersion: String
     public var snapshotMethod: DatabaseSnapshot.Method
+    /// When set, `--latest` and `--latest-verified` choose among this host's backups only: hosts
+    /// with a database each may share one target, and a host must never restore another's.
+    public var selectingHost: String?
     /// Bytes done, bytes expected (0 when unknown), and the phase, for a progress line.
     public var progress: (@Sendable (BackupProgress) -> Void)?
 
@@ -58,16 +61,17 @@ public struct Backups: Sendable {
 
     /// The backup named `id`, or the newest one (`nil`), or the newest verified one.
     public func find(_ selector: Selector) async throws -> BackupEntry {
-        let entries = try await list()
+        let all = try await list()
+        let entries = selectingHost.map { host in all.filter { $0.manifest.host == host } } ?? all
         switch selector {
         case .id(let id):
-            guard let entry = entries.first(where: { $0.id == id }) else { throw BackupError.notFound("`\(id)` in \(target.description)") }
+            guard let entry = all.first(where: { $0.id == id }) else { throw BackupError.notFound("`\(id)` in \(target.description)") }
             return entry
         case .latest:
-            guard let entry = entries.last else { throw BackupError.notFound("in \(target.description)") }
+            guard let entry = entries.last else { throw BackupError.notFound("\(selectingHost.map { "of host \($0) " } ?? "")in \(target.description)") }
             return entry
         case .latestVerified:
-            guard let entry = entries.last(where: \.isVerified) else { throw BackupError.notFound("verified in \(target.description); run `emmyops backup verify --latest`") }
+            guard let entry = entries.last(where: \.isVerified) else { throw BackupError.notFound("verified \(selectingHost.map { "of host \($0) " } ?? "")in \(target.description); run `emmyops backup verify --latest`") }
             return entry
         }
     }
@@ -105,7 +109,7 @@ public struct Backups: Sendable {
 }
 
 /// Where a long operation is: for a progress line (bytes, rate, ETA) or a JSON event.
-public struct BackupProgress: Sendable, Encodable {
+public struct BackupProgress: Sendable, Codable {
     public var phase: String
     public var bytes: Int64
     /// 0 when the total is unknown.

@@ -6,8 +6,9 @@ import NIOHTTP1
 
 /// An S3 bucket prefix as a backup target, on AWS or any S3-compatible store. Objects above
 /// `multipartThreshold` go up in parts, each with its own `x-amz-checksum-sha256`; every request
-/// is retried with backoff on 5xx, SlowDown and lost connections; after an upload a HEAD checks
-/// size and checksum before anything names the object.
+/// is retried with backoff on 5xx, SlowDown and lost connections, and a download that breaks off
+/// resumes where it stopped; after an upload a HEAD checks size and checksum before anything
+/// names the object.
 public final class S3Target: BackupTarget, @unchecked Sendable {
     public let bucket: String
     /// Ends with `/` unless empty.
@@ -88,19 +89,54 @@ public final class S3Target: BackupTarget, @unchecked Sendable {
         [("x-amz-checksum-sha256", base64), ("x-amz-sdk-checksum-algorithm", "SHA256")]
     }
 
+    /// Streams the object into `sink`, retried like every request; a body that breaks off
+    /// midway (a lost connection, a truncated answer) resumes with a Range request from the
+    /// byte the sink got last, pinned to the same object by If-Match, so the sink sees each
+    /// byte once.
     public func download(_ key: String, into sink: any ByteSink) async throws {
-        // A retry after a partial body would feed the sink twice: only the request is retried,
-        // not a body that broke midway (verify then fails and says so).
-        let response = try await send("GET", key: key, stream: true)
-        guard let body = response.body else { throw BackupError.target("GET \(key): no body") }
-        do {
-            for try await buffer in body { try sink.write(ArraySlice(buffer.readableBytesView)) }
-        } catch let error as BackupError {
-            throw error
-        } catch {
-            throw BackupError.target("GET \(key) broke off: \(error)")
+        var offset: Int64 = 0
+        var etag: String?
+        var lastProblem = ""
+        for attempt in 1...maxAttempts {
+            if attempt > 1 { try await backoff(attempt) }
+            var headers: [(String, String)] = []
+            if offset > 0 {
+                headers.append(("range", "bytes=\(offset)-"))
+                if let etag { headers.append(("if-match", etag)) }
+            }
+            let response = try await send("GET", key: key, headers: headers, stream: true)
+            guard let body = response.body else { throw BackupError.target("GET \(key): no body") }
+            if offset > 0, response.status != 206 {
+                throw BackupError.target("GET \(key) broke off after \(offset) bytes and the store does not resume (HTTP \(response.status) to a Range request)")
+            }
+            etag = etag ?? response.headers.first(name: "etag")
+            let expected = response.headers.first(name: "content-length").flatMap(Int64.init).map { $0 + offset }
+            do {
+                for try await buffer in body {
+                    try sink.write(ArraySlice(buffer.readableBytesView))
+                    offset += Int64(buffer.readableBytes)
+                }
+            } catch let error as BackupError {
+                // The sink refused the bytes (corrupt, not age): no retry helps.
+                throw error
+            } catch {
+                lastProblem = "broke off after \(offset) bytes: \(error)"
+                continue
+            }
+            if let expected, offset < expected {
+                lastProblem = "ended after \(offset) of \(expected) bytes"
+                continue
+            }
+            try sink.finish()
+            return
         }
-        try sink.finish()
+        throw BackupError.target("GET \(prefix + key) failed after \(maxAttempts) attempts: \(lastProblem)")
+    }
+
+    /// Waits before attempt `attempt` (2, 3, …): `retryBase` doubling, with jitter.
+    private func backoff(_ attempt: Int) async throws {
+        let delay = retryBase * pow(2, Double(attempt - 2)) * Double.random(in: 0.5...1.5)
+        try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
     }
 
     public func get(_ key: String) async throws -> Data? {
@@ -215,10 +251,7 @@ public final class S3Target: BackupTarget, @unchecked Sendable {
         let what = "\(method) \(key.map { prefix + $0 } ?? bucket)"
         var lastProblem = ""
         for attempt in 1...maxAttempts {
-            if attempt > 1 {
-                let delay = retryBase * pow(2, Double(attempt - 2)) * Double.random(in: 0.5...1.5)
-                try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
-            }
+            if attempt > 1 { try await backoff(attempt) }
             let signing = SigV4Signer.Request(method: method, host: host, encodedPath: path, query: query, headers: headers, payloadHash: payloadHash)
             let query = signing.canonicalQuery
             var request = HTTPClientRequest(url: "\(endpoint.scheme ?? "https")://\(host)\(path)\(query.isEmpty ? "" : "?" + query)")

@@ -9,7 +9,9 @@ public final class LineStream: @unchecked Sendable {
     private let input = Pipe()
 
     /// Starts `argv`; `onLine` gets every complete stdout line, `onError` every stderr line.
-    public init(_ argv: [String], onLine: @escaping @Sendable (Substring) -> Void,
+    /// With `input`, the command reads it and then the end of its input (a key handed to a
+    /// remote command without touching the host's disk); without, its input stays open.
+    public init(_ argv: [String], input data: Data? = nil, onLine: @escaping @Sendable (Substring) -> Void,
                 onError: @escaping @Sendable (Substring) -> Void) throws {
         guard let name = argv.first, let executable = name.hasPrefix("/") ? name : ProcessRunner.which(name) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: argv.first ?? ""])
@@ -21,6 +23,12 @@ public final class LineStream: @unchecked Sendable {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        if let data {
+            Thread.detachNewThread { [input] in
+                try? input.fileHandleForWriting.write(contentsOf: data)
+                try? input.fileHandleForWriting.close()
+            }
+        }
         let readers = DispatchGroup()
         for (pipe, handler) in [(out, onLine), (err, onError)] {
             readers.enter()

@@ -54,9 +54,21 @@ struct GitHubWorkflows {
                                                          environment: github.environment, swift: false, steps: steps))])
     }
 
-    /// On the spec's schedule or by hand: take a backup.
+    /// On the spec's schedule or by hand: on every app host (each has its own database), take a
+    /// backup there and prove it restores. The age identity reaches `verify` from the
+    /// environment's secret and the host only on its input; the next host still goes ahead after
+    /// one fails (`!cancelled()`), and the job fails.
     var backup: YAMLValue {
-        let steps = releaseOverSSH("Create a backup", "backup create")
+        let flags = "--host \"$EMMY_HOST\" --spec \"$EMMY_SPEC\" --ssh-config \"\(GitHubStep.sshDir)/config\""
+        let perHost = spec.hosts.filter { $0.roles.contains(.app) }.map { host in
+            GitHubStep.run("Back up \(host.name) and verify the backup", """
+                \(GitHubStep.releaseBinary) backup create \(flags)
+                \(GitHubStep.releaseBinary) backup verify --latest \(flags)
+                """, env: [("EMMY_HOST", host.name), ("EMMY_BACKUP_IDENTITY", "${{ secrets.EMMY_BACKUP_IDENTITY }}")],
+                condition: "!cancelled()")
+        }
+        let steps = [GitHubStep.checkout, GitHubStep.installRelease(spec.release), GitHubStep.writeSSHConfig] + perHost
+            + [GitHubStep.removeSSHConfig]
         return workflow("Backup",
                         on: .object(("schedule", .list([.object(("cron", .string(github.backupCron)))])),
                                     ("workflow_dispatch", .map([]))),

@@ -27,7 +27,7 @@ enum Runbooks {
             firstSteps: [
                 "List what the target holds and what was verified: `emmyops backup list`.",
                 "Read the last run of the backup workflow; a create that failed says why (credentials, target, disk).",
-                "Take and prove one now: `emmyops backup create`, then `emmyops backup verify --latest` with the identity file.",
+                "Take and prove one now: `emmyops backup create --host HOST`, then `emmyops backup verify --latest --host HOST` with the identity file.",
             ])
     }
 
