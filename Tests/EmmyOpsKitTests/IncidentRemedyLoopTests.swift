@@ -164,17 +164,22 @@ extension IncidentRemedyLoopTests {
     }
 }
 
-/// Posts one contact at a time to `url` from a background thread until stopped, keeping each status.
+/// Posts one contact at a time to `url` from a background thread until stopped, at a steady
+/// `perSecond` as users would (a failing release answers faster; the traffic does not follow),
+/// keeping each status.
 final class Load: @unchecked Sendable {
     private let lock = NSLock()
     private var statuses: [Int] = []
     private var running = true
 
-    init(url: String) {
+    init(url: String, perSecond: Double = 20) {
         Thread.detachNewThread { [self] in
+            let start = Date()
             var index = 0
             while lock.withLock({ running }) {
                 index += 1
+                // Pacing, not synchronisation: the next request leaves at its slot, or at once when late.
+                Thread.sleep(until: start.addingTimeInterval(Double(index) / perSecond))
                 let body = "{\"message\":\"Load {name}\",\"contacts\":[{\"phone\":\"+2547\(String(format: "%08d", 20_000_000 + index))\",\"name\":\"n\(index)\"}]}"
                 let status = (try? HTTPProbe.request(url, method: "POST", body: body, timeout: 5).get().status) ?? 0
                 lock.withLock { statuses.append(status) }
