@@ -157,6 +157,8 @@ extension IncidentRemedyLoopTests {
                 let run = try #require(try stack.ledger().runs().first { $0.kind == "high_error_rate" })
                 #expect(run.host == host.name && run.steps.map(\.state) == [.ok, .ok, .ok], "\(run.steps.map { "\($0.name): \($0.state) \($0.detail ?? "")" })")
                 #expect(stack.incidentAudit().map(\.action) == ["incident.diagnose", "incident.rollback"], "\(stack.incidentAudit())")
+                // Done over SSH by the host's own binary: the bundle was written on the host, under its data directory.
+                #expect(run.steps.first?.detail?.contains("(bundle \(host.name):\(host.root)/shared/incident/bundles/") == true, "\(run.steps.first?.detail ?? "")")
                 let outcomes = load.outcomes()
                 #expect(outcomes.contains { $0 >= 500 } && outcomes.suffix(5).allSatisfy { (200..<300).contains($0) }, "\(outcomes.suffix(20))")
             }
