@@ -159,6 +159,20 @@ extension IncidentRemedyLoopTests {
                 #expect(stack.incidentAudit().map(\.action) == ["incident.diagnose", "incident.rollback"], "\(stack.incidentAudit())")
                 // Done over SSH by the host's own binary: the bundle was written on the host, under its data directory.
                 #expect(run.steps.first?.detail?.contains("(bundle \(host.name):\(host.root)/shared/incident/bundles/") == true, "\(run.steps.first?.detail ?? "")")
+
+                // Sending paused and resumed by hand over SSH: the switch flips on the host, and
+                // each flip is a line in the host's audit log.
+                func flip(_ verb: String) throws -> CLI.Result {
+                    try CLI.run(["incident", verb, "--host", host.name, "--spec", stack.specPath, "--data-dir", stack.dataDir], in: stack.dir)
+                }
+                let pause = try flip("pause-sending")
+                #expect(pause.status == 0 && pause.stdout.hasPrefix("changed: paused sending on \(host.name)"), "\(pause.stdout)\(pause.stderr)")
+                #expect(SendingPause(dataDirectory: layout.shared).isPaused)
+                let resume = try flip("resume-sending")
+                #expect(resume.status == 0 && resume.stdout.hasPrefix("changed: resumed sending on \(host.name)"), "\(resume.stdout)\(resume.stderr)")
+                #expect(!SendingPause(dataDirectory: layout.shared).isPaused)
+                #expect(stack.incidentAudit().suffix(2).map { "\($0.action) \($0.alert) \($0.result)" } ==
+                        ["incident.pause_sending manual ok", "incident.resume_sending manual ok"], "\(stack.incidentAudit())")
                 let outcomes = load.outcomes()
                 #expect(outcomes.contains { $0 >= 500 } && outcomes.suffix(5).allSatisfy { (200..<300).contains($0) }, "\(outcomes.suffix(20))")
             }
