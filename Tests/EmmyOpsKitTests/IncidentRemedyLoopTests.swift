@@ -157,6 +157,22 @@ extension IncidentRemedyLoopTests {
                 let run = try #require(try stack.ledger().runs().first { $0.kind == "high_error_rate" })
                 #expect(run.host == host.name && run.steps.map(\.state) == [.ok, .ok, .ok], "\(run.steps.map { "\($0.name): \($0.state) \($0.detail ?? "")" })")
                 #expect(stack.incidentAudit().map(\.action) == ["incident.diagnose", "incident.rollback"], "\(stack.incidentAudit())")
+                // Done over SSH by the host's own binary: the bundle was written on the host, under its data directory.
+                #expect(run.steps.first?.detail?.contains("(bundle \(host.name):\(host.root)/shared/incident/bundles/") == true, "\(run.steps.first?.detail ?? "")")
+
+                // Sending paused and resumed by hand over SSH: the switch flips on the host, and
+                // each flip is a line in the host's audit log.
+                func flip(_ verb: String) throws -> CLI.Result {
+                    try CLI.run(["incident", verb, "--host", host.name, "--spec", stack.specPath, "--data-dir", stack.dataDir], in: stack.dir)
+                }
+                let pause = try flip("pause-sending")
+                #expect(pause.status == 0 && pause.stdout.hasPrefix("changed: paused sending on \(host.name)"), "\(pause.stdout)\(pause.stderr)")
+                #expect(SendingPause(dataDirectory: layout.shared).isPaused)
+                let resume = try flip("resume-sending")
+                #expect(resume.status == 0 && resume.stdout.hasPrefix("changed: resumed sending on \(host.name)"), "\(resume.stdout)\(resume.stderr)")
+                #expect(!SendingPause(dataDirectory: layout.shared).isPaused)
+                #expect(stack.incidentAudit().suffix(2).map { "\($0.action) \($0.alert) \($0.result)" } ==
+                        ["incident.pause_sending manual ok", "incident.resume_sending manual ok"], "\(stack.incidentAudit())")
                 let outcomes = load.outcomes()
                 #expect(outcomes.contains { $0 >= 500 } && outcomes.suffix(5).allSatisfy { (200..<300).contains($0) }, "\(outcomes.suffix(20))")
             }
@@ -164,17 +180,22 @@ extension IncidentRemedyLoopTests {
     }
 }
 
-/// Posts one contact at a time to `url` from a background thread until stopped, keeping each status.
+/// Posts one contact at a time to `url` from a background thread until stopped, at a steady
+/// `perSecond` as users would (a failing release answers faster; the traffic does not follow),
+/// keeping each status.
 final class Load: @unchecked Sendable {
     private let lock = NSLock()
     private var statuses: [Int] = []
     private var running = true
 
-    init(url: String) {
+    init(url: String, perSecond: Double = 20) {
         Thread.detachNewThread { [self] in
+            let start = Date()
             var index = 0
             while lock.withLock({ running }) {
                 index += 1
+                // Pacing, not synchronisation: the next request leaves at its slot, or at once when late.
+                Thread.sleep(until: start.addingTimeInterval(Double(index) / perSecond))
                 let body = "{\"message\":\"Load {name}\",\"contacts\":[{\"phone\":\"+2547\(String(format: "%08d", 20_000_000 + index))\",\"name\":\"n\(index)\"}]}"
                 let status = (try? HTTPProbe.request(url, method: "POST", body: body, timeout: 5).get().status) ?? 0
                 lock.withLock { statuses.append(status) }
