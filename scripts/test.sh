@@ -16,8 +16,9 @@ swift build --build-tests
 # the receiver test times its 202: both need the machine to themselves. The monitored fleet's
 # alert and slot-switch timings (1 s scrapes, a 2 s `for:`) belong there too. The light group
 # runs together; each timing suite runs alone, since swift test runs suites side by side.
+# `up --stack` (UpStackTests) waits on 1 s scrapes for an alert and its resolution, likewise.
 isolated_groups=("SendingCrashTests|TwilioProviderTests|ConnectionLimitTests|ServeLimitsTests"
-                 SecretsPushTests IncidentClosedLoopTests IncidentReceiverTests MonitoredFleetTests)
+                 SecretsPushTests IncidentClosedLoopTests IncidentReceiverTests MonitoredFleetTests UpStackTests)
 isolated=$(IFS="|"; echo "${isolated_groups[*]}")
 swift test --skip-build --skip "$isolated" 2>&1 | tee .build/test.log
 # swift test exits non-zero on failure; with `tee` we must look at its status ourselves.

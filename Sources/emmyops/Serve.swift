@@ -20,12 +20,24 @@ extension EmmyOps {
 
     struct Up: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Start EmmyApp locally and print its URL.",
-            discussion: "Uses ./emmy.yaml when present, else the embedded default spec; data goes under ./.emmy.")
+            abstract: "Start EmmyApp locally and print its URL; with --stack, its monitoring too.",
+            discussion: """
+            Uses ./emmy.yaml when present, else the embedded default spec; data goes under ./.emmy. \
+            --stack runs the app under `supervise`, and natively Prometheus, Alertmanager and \
+            node-exporter (Debian packages prometheus, prometheus-alertmanager, \
+            prometheus-node-exporter) on the configuration `render` makes for this machine \
+            (loopback targets, scrapes and evaluations at most 5 s apart), with \
+            `incident serve` as Alertmanager's receiver; it prints every URL. A missing server is \
+            named with its package and the rest still starts. One Ctrl-C stops everything.
+            """)
 
         @OptionGroup var server: ServerOptions
 
+        @Flag(name: .long, help: "Also run Prometheus, Alertmanager, node-exporter and the incident receiver.")
+        var stack = false
+
         func run() async throws {
+            if stack { return try UpStack.run(server) }
             try await server.run(announce: true)
         }
     }

@@ -139,14 +139,29 @@ enum EmbeddedWebTemplates {
 <div><dt>Error ratio (last {{window}} min)</dt><dd id="error-ratio">{{errorRatio}}</dd></div>
 <div><dt>Up for</dt><dd id="uptime">{{uptime}} (version {{version}})</dd></div>
 </dl>
+<section aria-labelledby="alerts-heading">
+<h2 id="alerts-heading">Active alerts</h2>
+{{#alertsUnavailable}}<p id="alerts-unavailable">{{alertsUnavailable}}</p>{{/alertsUnavailable}}
+{{^alertsUnavailable}}
+{{#noAlerts}}<p id="no-alerts">No alert is firing (Alertmanager at {{alertsSource}}).</p>{{/noAlerts}}
+{{^noAlerts}}
+<table id="alerts"><thead><tr><th scope="col">Alert</th><th scope="col">Severity</th><th scope="col">Where</th><th scope="col">Since</th><th scope="col">Summary</th></tr></thead><tbody>
+{{#alerts}}<tr><th scope="row">{{name}}</th><td>{{severity}}</td><td>{{instance}}</td><td>{{since}}</td><td>{{summary}}</td></tr>{{/alerts}}
+</tbody></table>
+{{/noAlerts}}
+{{/alertsUnavailable}}
+</section>
 <section aria-labelledby="charts-heading">
 <h2 id="charts-heading">Last hour</h2>
+<p id="chart-source">From {{chartSource}}.</p>
 <figure><figcaption>Messages per minute: <span class="series-1">sent</span>, <span class="series-2">delivered</span>, <span class="series-3">failed</span></figcaption>
 {{#messagesChart}}{{> chart}}{{/messagesChart}}</figure>
 <figure><figcaption>Queue depth</figcaption>
 {{#queueChart}}{{> chart}}{{/queueChart}}</figure>
 <figure><figcaption>Error ratio of send attempts</figcaption>
 {{#errorChart}}{{> chart}}{{/errorChart}}</figure>
+{{#latencyChart}}<figure><figcaption>95th percentile HTTP request latency</figcaption>
+{{> chart}}</figure>{{/latencyChart}}
 </section>
 <section aria-labelledby="counts-heading">
 <h2 id="counts-heading">Messages by status</h2>

@@ -132,16 +132,7 @@ struct WebController: Sendable {
 
     func monitoringValues(context: AppRequestContext) async -> [String: Any] {
         var values: [String: Any] = ["uptime": DateText.humanDuration(Date().timeIntervalSince(started)), "version": EmmyAppVersion.current]
-        let hour = history.lastHour()
-        values["messagesChart"] = SVGChart(id: "chart-messages", title: "Messages per minute, last hour", unit: "", series: [
-            .init(name: "sent", style: "series-1", values: hour.map { Double($0.sent) }),
-            .init(name: "delivered", style: "series-2", values: hour.map { Double($0.delivered) }),
-            .init(name: "failed", style: "series-3", values: hour.map { Double($0.failed) }),
-        ]).context
-        values["queueChart"] = SVGChart(id: "chart-queue", title: "Queue depth, last hour", unit: "",
-                                        series: [.init(name: "queue depth", style: "series-1", values: hour.map { $0.queueDepth.map(Double.init) })]).context
-        values["errorChart"] = SVGChart(id: "chart-errors", title: "Error ratio of send attempts, last hour", unit: "%",
-                                        series: [.init(name: "error ratio", style: "series-3", values: hour.map { $0.errorRatio.map { $0 * 100 } })]).context
+        values.merge(panelValues(await fetchPanels())) { $1 }
         // From the provider attempts themselves: counting messages by their last status missed
         // every message the provider had accepted but not yet reported sent.
         values["sendRate"] = String(format: "%.1f", history.sendRate(minutes: Self.rateWindow))
