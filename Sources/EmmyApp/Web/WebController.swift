@@ -11,6 +11,7 @@ struct WebController: Sendable {
     let pages: WebPages
     let started: Date
     let history: ActivityHistory
+    let activity: SendActivity
 
     /// The HTML pages (routes as the router names them), which send a browser without a session to sign in.
     static let pages: Set<String> = ["/", "/results", "/batches/{id}", "/monitoring"]
@@ -19,6 +20,7 @@ struct WebController: Sendable {
         router.get("/", use: upload)
         router.get("/results", use: results)
         router.get("/batches/:id", use: batch)
+        router.get("/batches/:id/live", use: batchLive)
         router.get("/monitoring", use: monitoring)
         router.get("/monitoring/live", use: monitoringLive)
         router.get("/login", use: login)
@@ -88,7 +90,7 @@ struct WebController: Sendable {
         let cursor = query["cursor"].flatMap { Int64($0) } ?? 0
         let messages = try await database.messageRows(batch: id, status: status, after: cursor, limit: Self.pageSize)
         let rejections = try await database.rejectionRows(batch: id, limit: 101)
-        var values = Self.batchValues(batch)
+        var values = try await liveValues(batch)
         values["filters"] = [["value": "", "label": "All", "selected": status == nil]]
             + Self.statusOrder.map { ["value": $0, "label": $0, "selected": $0 == status] }
         values["messages"] = messages.map { message in
