@@ -8,7 +8,9 @@ extension EmmyOps {
             Reads the `app` section of --spec, or ./emmy.yaml when present, or the embedded \
             default (SQLite under the data directory, sandbox sending, no auth, 127.0.0.1). \
             EMMY_HOST, EMMY_PORT and EMMY_DATA_DIR override the spec; flags override both. \
-            SIGTERM or SIGINT drains in-flight requests, then stops.
+            The monitoring page charts from Prometheus and lists Alertmanager's alerts at \
+            EMMY_PROMETHEUS_URL and EMMY_ALERTMANAGER_URL, else at monitoring.*.external_url, \
+            else from the app's own history. SIGTERM or SIGINT drains in-flight requests, then stops.
             """)
 
         @OptionGroup var server: ServerOptions
