@@ -18,9 +18,10 @@ swift build --build-tests
 # alert and slot-switch timings (1 s scrapes, a 2 s `for:`) belong there too. The light group
 # runs together; each timing suite runs alone, since swift test runs suites side by side.
 # The backup under load races a 200,000-contact ingest and sends to the in-process stand-in.
+# `up --stack` (UpStackTests) waits on 1 s scrapes for an alert and its resolution, likewise.
 isolated_groups=("SendingCrashTests|TwilioProviderTests|ConnectionLimitTests|ServeLimitsTests|SendingPauseTests"
                  SecretsPushTests IncidentClosedLoopTests IncidentRemedyLoopTests IncidentReceiverTests MonitoredFleetTests
-                 BackupUnderLoadTests)
+                 BackupUnderLoadTests UpStackTests)
 isolated=$(IFS="|"; echo "${isolated_groups[*]}")
 swift test --skip-build --skip "$isolated" 2>&1 | tee .build/test.log
 # swift test exits non-zero on failure; with `tee` we must look at its status ourselves.

@@ -41,6 +41,11 @@ struct ServerOptions: ParsableArguments {
                             ("Alertmanager", monitoring.alertmanager.externalURL)] where !url.isEmpty {
             config.dashboards[name] = url
         }
+        // The monitoring page reads charts and alerts from these (`up --stack` sets the variables).
+        let environment = ProcessInfo.processInfo.environment
+        config.monitoring = MonitoringBackends(
+            prometheus: environment["EMMY_PROMETHEUS_URL"] ?? (monitoring.prometheus.externalURL.isEmpty ? nil : monitoring.prometheus.externalURL),
+            alertmanager: environment["EMMY_ALERTMANAGER_URL"] ?? (monitoring.alertmanager.externalURL.isEmpty ? nil : monitoring.alertmanager.externalURL))
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         let logger = Logger(label: "emmyapp")
         let application: any ApplicationProtocol

@@ -79,6 +79,87 @@ import Testing
         }
     }
 
+    /// Stands in for Prometheus' query_range and Alertmanager's alert list: canned answers in
+    /// their real formats, and a path that answers only after 4 s (twice the fetch timeout).
+    static func standIn() -> Application<RouterResponder<BasicRequestContext>> {
+        let router = Router()
+        router.get("/api/v1/query_range") { request, _ -> Response in
+            let query = request.uri.queryParameters["query"].map(String.init) ?? ""
+            let start = Int(request.uri.queryParameters["start"] ?? "0") ?? 0
+            // sent: 7 then 9 in the last two minutes; the error ratio is 0/0 (NaN) in one of them.
+            let samples: [(Int, String)]
+            if query.contains(#"status="sent""#) { samples = [(58, "7"), (59, "9")] }
+            else if query.contains("emmy_queue_depth") { samples = [(0, "120"), (30, "40.5")] }
+            else if query.contains("outcome") { samples = [(58, "NaN"), (59, "25")] }
+            else if query.contains("histogram_quantile") { samples = [(59, "0.045")] }
+            else { samples = [] }
+            let values = samples.map { "[\(start + $0.0 * 60),\"\($0.1)\"]" }.joined(separator: ",")
+            let result = samples.isEmpty ? "" : #"{"metric":{},"values":["# + values + "]}"
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: #"{"status":"success","data":{"resultType":"matrix","result":["# + result + "]}}")))
+        }
+        router.get("/api/v2/alerts") { _, _ -> Response in
+            let alerts = """
+            [{"labels":{"alertname":"EmmyAppDown","severity":"critical","instance":"<img src=x onerror=alert(1)>"},
+              "annotations":{"summary":"<script>alert('owned')</script> is down."},
+              "startsAt":"2026-12-01T07:50:01.123Z","status":{"state":"active"}},
+             {"labels":{"alertname":"EmmyQueueBacklog","severity":"warning","instance":"a:1"},"annotations":{},
+              "startsAt":"2026-12-01T07:40:00Z","status":{"state":"active"}}]
+            """
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: alerts)))
+        }
+        router.get("/slow/**") { _, _ -> Response in
+            try? await Task.sleep(for: .seconds(4))
+            return Response(status: .ok)
+        }
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: ServerTests.Harness.quietLogger)
+    }
+
+    @Test func chartsAndAlertsComeFromPrometheusAndAlertmanagerEscaped() async throws {
+        try await Self.standIn().test(.live) { standIn in
+            let base = "http://127.0.0.1:\(try #require(standIn.port))"
+            let harness = try ServerTests.Harness { $0.monitoring = MonitoringBackends(prometheus: base, alertmanager: base) }
+            try await harness.app.test(.router) { client in
+                try await client.execute(uri: "/monitoring/live", method: .get) { response in
+                    let html = String(buffer: response.body)
+                    #expect(html.contains("From Prometheus at \(base)."), "\(html)")
+                    let sent = try Self.plotted(html, series: "sent")
+                    #expect(sent.count == 60 && sent.suffix(2) == [7, 9] && sent.dropLast(2).allSatisfy { $0 == nil }, "\(sent)")
+                    let queue = try Self.plotted(html, series: "queue depth")
+                    #expect(queue[0] == 120 && queue[30] == 40.5 && queue.compactMap { $0 }.count == 2)
+                    #expect(try Self.plotted(html, series: "error ratio").suffix(2) == [nil, 25], "NaN is a gap, not a zero")
+                    #expect(try Self.plotted(html, series: "p95 latency").last == 0.045)
+                    // Alerts listed, most severe first, their text escaped.
+                    let critical = try #require(html.range(of: "EmmyAppDown")), warning = try #require(html.range(of: "EmmyQueueBacklog"))
+                    #expect(critical.lowerBound < warning.lowerBound)
+                    #expect(!html.contains("<script>alert") && !html.contains("<img src=x"))
+                    #expect(html.contains("&lt;script&gt;alert(&#39;owned&#39;)&lt;/script&gt; is down.") || html.contains("&lt;script&gt;alert(&#x27;owned&#x27;)"), "\(html)")
+                }
+            }
+        }
+    }
+
+    @Test func unreachableOrSlowBackendsFallBackWithoutHanging() async throws {
+        try await Self.standIn().test(.live) { standIn in
+            let slow = "http://127.0.0.1:\(try #require(standIn.port))/slow"
+            let closed = try ConnectionLimitTests.freePort()
+            for (prometheus, alertmanager) in [(slow, slow), ("http://127.0.0.1:\(closed)", "http://127.0.0.1:\(closed)")] {
+                let harness = try ServerTests.Harness { $0.monitoring = MonitoringBackends(prometheus: prometheus, alertmanager: alertmanager) }
+                try await harness.app.test(.router) { client in
+                    let started = ContinuousClock.now
+                    try await client.execute(uri: "/monitoring/live", method: .get) { response in
+                        let html = String(buffer: response.body)
+                        #expect(response.status == .ok)
+                        #expect(ContinuousClock.now - started < .seconds(5), "the page waits at most the fetch timeout")
+                        #expect(html.contains("From this app&#39;s own history") || html.contains("From this app&#x27;s own history"), "\(html)")
+                        #expect(html.contains("Prometheus at \(prometheus) did not answer") && html.contains("Alertmanager at \(alertmanager) did not answer"))
+                        #expect(html.contains("id=\"chart-messages\"") && !html.contains("chart-latency"))
+                    }
+                }
+            }
+        }
+    }
+
     @Test(arguments: [(12.0, "12 s"), (250, "4 min 10 s"), (7500, "2 h 5 min"), (273_600, "3 d 4 h")])
     func uptimeReadsAsPeopleSayIt(seconds: Double, text: String) {
         #expect(DateText.humanDuration(seconds) == text)

@@ -26,13 +26,18 @@ import Testing
         let driverProcess: ProcessHarness
         let driver: WebDriver
 
-        init(chromedriver: String) async throws {
+        /// `spec`: the text of an emmy.yaml for `serve`, else the embedded default.
+        init(chromedriver: String, spec: String? = nil) async throws {
             dir = try CLI.temporaryDirectory()
             let ports = try LoopbackPorts.pick(2)
             port = ports[0]
-            server = try ProcessHarness(name: "serve", executable: CLI.binary,
-                                        arguments: ["serve", "--port", "\(port)", "--data-dir", dir.appendingPathComponent("data").path],
-                                        logDirectory: dir)
+            var arguments = ["serve", "--port", "\(port)", "--data-dir", dir.appendingPathComponent("data").path]
+            if let spec {
+                let file = dir.appendingPathComponent("emmy.yaml")
+                try spec.write(to: file, atomically: true, encoding: .utf8)
+                arguments += ["--spec", file.path]
+            }
+            server = try ProcessHarness(name: "serve", executable: CLI.binary, arguments: arguments, logDirectory: dir)
             driverProcess = try ProcessHarness(name: "chromedriver", executable: chromedriver,
                                                arguments: ["--port=\(ports[1])", "--allowed-ips=127.0.0.1"], logDirectory: dir)
             driver = WebDriver(port: ports[1])
@@ -80,6 +85,16 @@ import Testing
             guard ContinuousClock.now < deadline else { throw PollTimeout(what: "page \(prefix) (at \(url))", timeout: .seconds(20)) }
             try await Task.sleep(for: .milliseconds(50))
         }
+    }
+
+    /// The text of an element in a part app.js replaces every few seconds (the live batch
+    /// part): a read that lands on the replaced element is retried on the new one.
+    static func liveText(_ driver: WebDriver, _ css: String) async throws -> String {
+        for _ in 0..<20 {
+            if let text = try? await driver.text(css) { return text }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try await driver.text(css)
     }
 
     /// Untrusted text is on the page as text, and nothing it carried became an element.
@@ -168,20 +183,20 @@ import Testing
         let batchURL = try await Self.waitForPage(driver, "/batches/", base: stack.base)
         let batch = String(batchURL.dropFirst((stack.base + "/batches/").count))
         try await driver.screenshot(to: Self.artifacts.appendingPathComponent("batch.png"))
-        #expect(try await driver.text("#accepted") == "97")
-        #expect(try await driver.text("#total") == "97")
+        #expect(try await Self.liveText(driver, "#accepted") == "97")
+        #expect(try await Self.liveText(driver, "#total") == "97")
         // The sandbox (log) sender delivers every message; the page's script refreshes the counts
         // in place, so poll the live page (no reload) until they settle.
-        var delivered = try await driver.text("#count-delivered")
+        var delivered = try await Self.liveText(driver, "#count-delivered")
         let sent = ContinuousClock.now + .seconds(30)
         while delivered != "97", ContinuousClock.now < sent {
             try await Task.sleep(for: .milliseconds(250))
-            delivered = try await driver.text("#count-delivered")
+            delivered = try await Self.liveText(driver, "#count-delivered")
         }
         #expect(delivered == "97")
-        #expect(try await driver.text("#count-queued") == "0")
-        #expect(try await driver.text("#count-failed") == "0")
-        #expect(try await driver.text("#done") == "97")
+        #expect(try await Self.liveText(driver, "#count-queued") == "0")
+        #expect(try await Self.liveText(driver, "#count-failed") == "0")
+        #expect(try await Self.liveText(driver, "#done") == "97")
         #expect(try await driver.texts("#messages tbody tr").count == 50, "the first page of messages")
         try await Self.expectShownAsText(driver, "#template", page: "batch")
         #expect(try await driver.texts("#rejections li").count == 3)
@@ -261,5 +276,103 @@ import Testing
         #expect(try await driver.attribute("#batches tbody a", "href")?.hasSuffix(String(batchURL.dropFirst(stack.base.count))) == true,
                 "newest first")
         await driver.quit()
+    }
+
+    /// Screenshots for people (not committed): `.build/screenshots/`.
+    static var screenshots: URL { URL(fileURLWithPath: ".build/screenshots") }
+
+    /// The numbers a chart's series plots (its `data-values`), and its polyline's points.
+    static func plotted(_ driver: WebDriver, chart: String, series: String) async throws -> (values: [Double?], points: [(x: Double, y: Double)]) {
+        let css = "#\(chart) polyline[data-series='\(series)']"
+        let values = try #require(try await driver.attribute(css, "data-values"), "no series \(series) in \(chart)")
+            .split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
+        let points = try #require(try await driver.attribute(css, "points")).split(separator: " ").compactMap { pair -> (x: Double, y: Double)? in
+            let xy = pair.split(separator: ",").compactMap { Double($0) }
+            return xy.count == 2 ? (xy[0], xy[1]) : nil
+        }
+        return (values, points)
+    }
+
+    /// A few thousand messages through a throttled sandbox sender: the live batch page while it
+    /// sends (throughput, time left, messages waiting for the throttle), then the monitoring
+    /// page's charts of that run, read back point by point.
+    @Test(.enabled(if: available, "chromium or chromedriver is not on PATH (apt-get install chromium chromium-driver)"))
+    func liveBatchAndMonitoringChartsOfARealRun() async throws {
+        let chromium = try #require(Self.chromium, "EMMY_REQUIRE_TOOLS=1 but chromium is not on PATH")
+        let chromedriver = try #require(Self.chromedriver, "EMMY_REQUIRE_TOOLS=1 but chromedriver is not on PATH")
+        try FileManager.default.createDirectory(at: Self.screenshots, withIntermediateDirectories: true)
+        let count = 3000
+        // 300 segments a second: about 10 s of sending, long enough to see the batch live.
+        let stack = try await Stack(chromedriver: chromedriver, spec: """
+            version: 1
+            project: screenshots
+            app: { name: emmy-screenshots, sending: { segments_per_second: 300 } }
+            """)
+        do {
+            let driver = stack.driver
+            try await driver.startSession(chromium: chromium, javascript: true)
+            let csv = stack.dir.appendingPathComponent("run.csv")
+            try (["phone,name"] + (0..<count).map { "+2547\(String(format: "%08d", 10_000_000 + $0)),Name\($0)" }).joined(separator: "\n")
+                .write(to: csv, atomically: true, encoding: .utf8)
+            try await driver.go(stack.base + "/")
+            _ = try await Self.waitForPage(driver, "/", base: stack.base)
+            try await driver.typeFile("#csvFile", csv.path)
+            try await driver.type("#message", "Hi {name}, your order is on its way.")
+            try await driver.click("form[action='/preview'] button[type=submit]")
+            _ = try await Self.waitForPage(driver, "/preview", base: stack.base)
+            #expect(try await driver.text("#total-messages") == "\(count)")
+            try await driver.click("#send")
+            _ = try await Self.waitForPage(driver, "/batches/", base: stack.base)
+
+            // Live: app.js refreshes the part in place; wait for a measured throughput and time left.
+            var live: (throughput: String, eta: String, throttled: Int, sending: Int) = ("", "", 0, 0)
+            var sawThrottled = false
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                live = (try await Self.liveText(driver, "#throughput"), try await Self.liveText(driver, "#eta"),
+                        Int(try await Self.liveText(driver, "#phase-throttled")) ?? -1, Int(try await Self.liveText(driver, "#phase-sending")) ?? -1)
+                sawThrottled = sawThrottled || live.throttled > 0
+                if live.eta.hasPrefix("about "), live.throttled > 0 { break }
+                if live.eta == "done" { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try await driver.screenshot(to: Self.screenshots.appendingPathComponent("batch-live.png"))
+            #expect(live.eta.hasPrefix("about ") && live.throughput.hasSuffix(" messages/min") && live.throughput != "0 messages/min", "\(live)")
+            #expect(sawThrottled, "with a 300/s throttle and 8 workers, messages wait for the throttle")
+            #expect(live.sending >= 0 && live.sending <= 8, "at most one message per worker is at the provider: \(live)")
+
+            var done = try await Self.liveText(driver, "#done")
+            while done != "\(count)", ContinuousClock.now < deadline + .seconds(120) {
+                try await Task.sleep(for: .milliseconds(250))
+                done = try await Self.liveText(driver, "#done")
+            }
+            let eta = try await Self.liveText(driver, "#eta")
+            #expect(done == "\(count)" && eta == "done", "\(done) \(eta)")
+
+            try await driver.go(stack.base + "/monitoring")
+            _ = try await Self.waitForPage(driver, "/monitoring", base: stack.base)
+            try await driver.screenshot(to: Self.screenshots.appendingPathComponent("monitoring.png"))
+            // The sandbox delivers every message: the delivered line adds up to the run, minute by minute.
+            let delivered = try await Self.plotted(driver, chart: "chart-messages", series: "delivered")
+            #expect(delivered.values.count == 60 && delivered.values.compactMap { $0 }.reduce(0, +) == Double(count), "\(delivered.values)")
+            #expect(delivered.points.count == 60)
+            // Each point sits where its value belongs: the highest minute at the top of the axis
+            // scale, an empty minute on the baseline.
+            let yMaxText = try await driver.attribute("#chart-messages", "data-y-max") ?? ""
+            let yMax = try #require(Double(yMaxText), "data-y-max: \(yMaxText)")
+            let peak = try #require(delivered.values.compactMap { $0 }.max())
+            let peakIndex = try #require(delivered.values.firstIndex(of: peak))
+            let plotTop = 8.0, plotBottom = 160.0 - 18.0
+            #expect(abs(delivered.points[peakIndex].y - (plotTop + (plotBottom - plotTop) * (1 - peak / yMax))) < 0.11, "\(delivered.points[peakIndex])")
+            if let empty = delivered.values.firstIndex(of: 0) { #expect(abs(delivered.points[empty].y - plotBottom) < 0.11) }
+            let errors = try await Self.plotted(driver, chart: "chart-errors", series: "error ratio")
+            #expect(errors.values.compactMap { $0 }.allSatisfy { $0 == 0 } && !errors.values.compactMap { $0 }.isEmpty, "attempts were made and none failed")
+            #expect(try await driver.text("#chart-source").contains("own history"))
+            await driver.quit()
+        } catch {
+            Issue.record("\(error)\n\(stack.server.logTail())\n\(stack.driverProcess.logTail())")
+        }
+        await stack.stop()
+        try? FileManager.default.removeItem(at: stack.dir)
     }
 }

@@ -7,6 +7,8 @@ public final class AppMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     /// The last hour per minute, for the monitoring page's charts.
     public let history = ActivityHistory()
+    /// Claimed messages in the throttle or at the provider, for the batch page.
+    public let sendActivity = SendActivity()
 
     public init() {
         // Series with a small, known label space exist from the start (at 0), so rates and

@@ -98,10 +98,13 @@ public final class SendWorkerPool: Service, Sendable {
             }
         }
         let wait = await throttle.reserve(sender: config.sender, segments: message.segments)
+        defer { metrics.sendActivity.leave(message.id) }
         if wait > .zero {
             metrics.throttled(sender: config.sender, seconds: wait.seconds)
+            metrics.sendActivity.enter(message.id, .throttled)
             try? await Task.sleep(for: wait)
         }
+        metrics.sendActivity.enter(message.id, .atProvider)
         let started = ContinuousClock.now
         let result = await provider.send(message)
         let seconds = (ContinuousClock.now - started).seconds

@@ -53,7 +53,7 @@ public enum EmmyServer {
         BatchesController(database: database).add(to: router)
         SendingController(database: database, config: config).add(to: router)
         WebhooksController(database: database, config: config, metrics: metrics).add(to: router)
-        WebController(database: database, config: config, pages: web, started: Date(), history: metrics.history).add(to: router)
+        WebController(database: database, config: config, pages: web, started: Date(), history: metrics.history, activity: metrics.sendActivity).add(to: router)
         PreviewController(database: database, config: config, metrics: metrics, pages: web,
                           drafts: DraftStore(dataDirectory: config.dataDirectory, maxCount: config.limits.drafts,
                                              maxBytes: config.limits.draftBytes)).add(to: router)

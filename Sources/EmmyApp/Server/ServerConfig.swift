@@ -24,6 +24,8 @@ public struct ServerConfig: Sendable {
     /// Where users reach the monitoring stack (the spec's `monitoring.*.external_url`), linked
     /// from /monitoring when set: name (Grafana, Prometheus, Alertmanager) → URL.
     public var dashboards: [String: String] = [:]
+    /// Prometheus and Alertmanager, read by the monitoring page's charts and alert list.
+    public var monitoring = MonitoringBackends()
 
     public init() {}
 

@@ -3,12 +3,10 @@
 enum EmbeddedWebTemplates {
     /// Page template name (path under Templates/web/ without .mustache) → source.
     static let pages: [String: String] = [
-        "batch": #"""
-{{> header}}
-<section aria-labelledby="progress-heading" id="batch" data-batch="{{id}}"{{#live}} data-live="true"{{/live}}>
-<h2 id="progress-heading">Progress</h2>
+        "batch-live": #"""
+<div id="batch-live" data-batch="{{id}}"{{#live}} data-live="true"{{/live}}>
 <p><progress id="progress" max="{{total}}" value="{{done}}" aria-describedby="progress-text">{{percent}}%</progress>
-<span id="progress-text"><span id="done">{{done}}</span> of <span id="total">{{total}}</span> messages finished</span>{{#live}} <span class="help">(reload or wait: this page refreshes the counts)</span>{{/live}}</p>
+<span id="progress-text"><span id="done">{{done}}</span> of <span id="total">{{total}}</span> messages finished</span>{{#live}} <span class="help">(reload or wait: this part refreshes itself)</span>{{/live}}</p>
 <table id="counts">
 <thead><tr><th scope="col">Status</th><th scope="col">Messages</th></tr></thead>
 <tbody>
@@ -17,6 +15,22 @@ enum EmbeddedWebTemplates {
 {{/counts}}
 </tbody>
 </table>
+<dl class="totals" id="phases">
+<div><dt>Queued</dt><dd id="phase-queued">{{phaseQueued}}</dd></div>
+<div><dt>Waiting for throttle</dt><dd id="phase-throttled">{{phaseThrottled}}</dd></div>
+<div><dt>Sending (at the provider)</dt><dd id="phase-sending">{{phaseSending}}</dd></div>
+{{#phaseWorker}}<div><dt>Claimed, waiting for a worker</dt><dd id="phase-worker">{{phaseWorker}}</dd></div>{{/phaseWorker}}
+<div><dt>Waiting to retry</dt><dd id="phase-retrying">{{phaseRetrying}}</dd></div>
+<div><dt>Throughput (last minute)</dt><dd id="throughput">{{throughput}}</dd></div>
+<div><dt>Time left</dt><dd id="eta">{{eta}}</dd></div>
+</dl>
+</div>
+"""# + "\n",
+        "batch": #"""
+{{> header}}
+<section aria-labelledby="progress-heading" id="batch" data-batch="{{id}}"{{#live}} data-live="true"{{/live}}>
+<h2 id="progress-heading">Progress</h2>
+{{> batch-live}}
 <p>Queued from the upload: <strong id="accepted">{{accepted}}</strong>; rejected: <strong id="rejected-count">{{rejected}}</strong>; duplicates skipped: <strong>{{duplicates}}</strong>; segments: <strong>{{segments}}</strong>.</p>
 <p>Created {{created}} from a {{source}} upload. Template: <span class="body" id="template">{{template}}</span></p>
 <p><a href="/api/batches/{{id}}/rejected.csv" id="rejected-download" download>Download rejected rows (CSV)</a>
@@ -139,14 +153,29 @@ enum EmbeddedWebTemplates {
 <div><dt>Error ratio (last {{window}} min)</dt><dd id="error-ratio">{{errorRatio}}</dd></div>
 <div><dt>Up for</dt><dd id="uptime">{{uptime}} (version {{version}})</dd></div>
 </dl>
+<section aria-labelledby="alerts-heading">
+<h2 id="alerts-heading">Active alerts</h2>
+{{#alertsUnavailable}}<p id="alerts-unavailable">{{alertsUnavailable}}</p>{{/alertsUnavailable}}
+{{^alertsUnavailable}}
+{{#noAlerts}}<p id="no-alerts">No alert is firing (Alertmanager at {{alertsSource}}).</p>{{/noAlerts}}
+{{^noAlerts}}
+<table id="alerts"><thead><tr><th scope="col">Alert</th><th scope="col">Severity</th><th scope="col">Where</th><th scope="col">Since</th><th scope="col">Summary</th></tr></thead><tbody>
+{{#alerts}}<tr><th scope="row">{{name}}</th><td>{{severity}}</td><td>{{instance}}</td><td>{{since}}</td><td>{{summary}}</td></tr>{{/alerts}}
+</tbody></table>
+{{/noAlerts}}
+{{/alertsUnavailable}}
+</section>
 <section aria-labelledby="charts-heading">
 <h2 id="charts-heading">Last hour</h2>
+<p id="chart-source">From {{chartSource}}.</p>
 <figure><figcaption>Messages per minute: <span class="series-1">sent</span>, <span class="series-2">delivered</span>, <span class="series-3">failed</span></figcaption>
 {{#messagesChart}}{{> chart}}{{/messagesChart}}</figure>
 <figure><figcaption>Queue depth</figcaption>
 {{#queueChart}}{{> chart}}{{/queueChart}}</figure>
 <figure><figcaption>Error ratio of send attempts</figcaption>
 {{#errorChart}}{{> chart}}{{/errorChart}}</figure>
+{{#latencyChart}}<figure><figcaption>95th percentile HTTP request latency</figcaption>
+{{> chart}}</figure>{{/latencyChart}}
 </section>
 <section aria-labelledby="counts-heading">
 <h2 id="counts-heading">Messages by status</h2>
@@ -333,34 +362,21 @@ svg.chart .series-2, figcaption .series-2 { stroke: #2e7d32; color: #2e7d32; }
 svg.chart .series-3, figcaption .series-3 { stroke: #c62828; color: #c62828; }
 """# + "\n",
         "app.js": #"""
-// Refreshes a running batch's counts on /batches/ID. The page is complete without it.
+// Refreshes a running batch's progress on /batches/ID in place from /batches/ID/live (a
+// server-rendered fragment, same origin), until the batch is done. The page is complete without it.
 "use strict";
 (function () {
   document.documentElement.classList.add("js");
-  var section = document.getElementById("batch");
-  if (!section || section.dataset.live !== "true") return;
-  var id = section.dataset.batch;
+  var live = document.getElementById("batch-live");
+  if (!live || live.dataset.live !== "true") return;
+  var url = "/batches/" + encodeURIComponent(live.dataset.batch) + "/live";
   function refresh() {
-    fetch("/api/batches/" + encodeURIComponent(id), { headers: { Accept: "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (batch) {
-        if (!batch) return;
-        var statuses = batch.statuses || {};
-        var total = 0, waiting = 0;
-        document.querySelectorAll("[data-status]").forEach(function (cell) {
-          var n = statuses[cell.dataset.status] || 0;
-          cell.textContent = String(n);
-        });
-        Object.keys(statuses).forEach(function (key) {
-          total += statuses[key];
-          if (key === "queued" || key === "sending") waiting += statuses[key];
-        });
-        var progress = document.getElementById("progress");
-        progress.max = total;
-        progress.value = total - waiting;
-        document.getElementById("done").textContent = String(total - waiting);
-        document.getElementById("total").textContent = String(total);
-        if (waiting > 0 || !batch.complete) setTimeout(refresh, 2000);
+    fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) return setTimeout(refresh, 5000);
+        document.getElementById("batch-live").outerHTML = html;
+        if (document.getElementById("batch-live").dataset.live === "true") setTimeout(refresh, 2000);
       })
       .catch(function () { setTimeout(refresh, 5000); });
   }

@@ -11,6 +11,7 @@ struct WebController: Sendable {
     let pages: WebPages
     let started: Date
     let history: ActivityHistory
+    let activity: SendActivity
 
     /// The HTML pages (routes as the router names them), which send a browser without a session to sign in.
     static let pages: Set<String> = ["/", "/results", "/batches/{id}", "/monitoring"]
@@ -19,6 +20,7 @@ struct WebController: Sendable {
         router.get("/", use: upload)
         router.get("/results", use: results)
         router.get("/batches/:id", use: batch)
+        router.get("/batches/:id/live", use: batchLive)
         router.get("/monitoring", use: monitoring)
         router.get("/monitoring/live", use: monitoringLive)
         router.get("/login", use: login)
@@ -88,7 +90,7 @@ struct WebController: Sendable {
         let cursor = query["cursor"].flatMap { Int64($0) } ?? 0
         let messages = try await database.messageRows(batch: id, status: status, after: cursor, limit: Self.pageSize)
         let rejections = try await database.rejectionRows(batch: id, limit: 101)
-        var values = Self.batchValues(batch)
+        var values = try await liveValues(batch)
         values["filters"] = [["value": "", "label": "All", "selected": status == nil]]
             + Self.statusOrder.map { ["value": $0, "label": $0, "selected": $0 == status] }
         values["messages"] = messages.map { message in
@@ -132,16 +134,7 @@ struct WebController: Sendable {
 
     func monitoringValues(context: AppRequestContext) async -> [String: Any] {
         var values: [String: Any] = ["uptime": DateText.humanDuration(Date().timeIntervalSince(started)), "version": EmmyAppVersion.current]
-        let hour = history.lastHour()
-        values["messagesChart"] = SVGChart(id: "chart-messages", title: "Messages per minute, last hour", unit: "", series: [
-            .init(name: "sent", style: "series-1", values: hour.map { Double($0.sent) }),
-            .init(name: "delivered", style: "series-2", values: hour.map { Double($0.delivered) }),
-            .init(name: "failed", style: "series-3", values: hour.map { Double($0.failed) }),
-        ]).context
-        values["queueChart"] = SVGChart(id: "chart-queue", title: "Queue depth, last hour", unit: "",
-                                        series: [.init(name: "queue depth", style: "series-1", values: hour.map { $0.queueDepth.map(Double.init) })]).context
-        values["errorChart"] = SVGChart(id: "chart-errors", title: "Error ratio of send attempts, last hour", unit: "%",
-                                        series: [.init(name: "error ratio", style: "series-3", values: hour.map { $0.errorRatio.map { $0 * 100 } })]).context
+        values.merge(panelValues(await fetchPanels())) { $1 }
         // From the provider attempts themselves: counting messages by their last status missed
         // every message the provider had accepted but not yet reported sent.
         values["sendRate"] = String(format: "%.1f", history.sendRate(minutes: Self.rateWindow))

@@ -1,31 +1,18 @@
-// Refreshes a running batch's counts on /batches/ID. The page is complete without it.
+// Refreshes a running batch's progress on /batches/ID in place from /batches/ID/live (a
+// server-rendered fragment, same origin), until the batch is done. The page is complete without it.
 "use strict";
 (function () {
   document.documentElement.classList.add("js");
-  var section = document.getElementById("batch");
-  if (!section || section.dataset.live !== "true") return;
-  var id = section.dataset.batch;
+  var live = document.getElementById("batch-live");
+  if (!live || live.dataset.live !== "true") return;
+  var url = "/batches/" + encodeURIComponent(live.dataset.batch) + "/live";
   function refresh() {
-    fetch("/api/batches/" + encodeURIComponent(id), { headers: { Accept: "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (batch) {
-        if (!batch) return;
-        var statuses = batch.statuses || {};
-        var total = 0, waiting = 0;
-        document.querySelectorAll("[data-status]").forEach(function (cell) {
-          var n = statuses[cell.dataset.status] || 0;
-          cell.textContent = String(n);
-        });
-        Object.keys(statuses).forEach(function (key) {
-          total += statuses[key];
-          if (key === "queued" || key === "sending") waiting += statuses[key];
-        });
-        var progress = document.getElementById("progress");
-        progress.max = total;
-        progress.value = total - waiting;
-        document.getElementById("done").textContent = String(total - waiting);
-        document.getElementById("total").textContent = String(total);
-        if (waiting > 0 || !batch.complete) setTimeout(refresh, 2000);
+    fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) return setTimeout(refresh, 5000);
+        document.getElementById("batch-live").outerHTML = html;
+        if (document.getElementById("batch-live").dataset.live === "true") setTimeout(refresh, 2000);
       })
       .catch(function () { setTimeout(refresh, 5000); });
   }
