@@ -35,14 +35,10 @@ struct BackupOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Data directory holding emmy.sqlite (default: EMMY_DATA_DIR, else .emmy).", valueName: "dir"))
     var dataDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("""
-        age identity file to decrypt with (default: EMMY_BACKUP_IDENTITY_FILE, else the identity itself in         EMMY_BACKUP_IDENTITY); with --host it is read here and handed to the host on its input, never stored there.
-        """, valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("age identity file to decrypt with (default: EMMY_BACKUP_IDENTITY_FILE, else the identity itself in EMMY_BACKUP_IDENTITY); with --host it is read here and handed to the host on its input, never stored there.", valueName: "file"))
     var identity: String?
 
-    @Option(name: .long, help: ArgumentHelp("""
-        Run on this host of the spec over SSH with its installed release; its database, plaintext and         credentials (environment, secrets.env, ~/.aws, instance profile) stay there.
-        """, valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp("Run on this host of the spec over SSH with its installed release; its database, plaintext and credentials (environment, secrets.env, ~/.aws, instance profile) stay there.", valueName: "name"))
     var host: String?
 
     @Option(name: .long, help: ArgumentHelp("OpenSSH client config (-F) for --host; overrides ssh.config.", valueName: "file"))
