@@ -189,7 +189,7 @@ public struct SendQueue: Sendable {
                 return .notFound
             }
             let status: String = row["status"]
-            guard Self.retryable.contains(status) else { return .refused(status: status) }
+            guard MessageStatus.retryable.contains(where: { $0.rawValue == status }) else { return .refused(status: status) }
             if try OptOutList.optedOut([row["phone"]], in: db).isEmpty == false { return .refused(status: "opted_out") }
             try db.execute(sql: Self.requeueSQL + " WHERE id = ?", arguments: [time, messageID])
             return .requeued
@@ -203,14 +203,13 @@ public struct SendQueue: Sendable {
         return try await database.writer.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM batch WHERE id = ?", arguments: [batchID]) == true else { return nil }
             try db.execute(sql: Self.requeueSQL + """
-                 WHERE batch_id = ? AND status IN ('failed', 'undelivered')
+                 WHERE batch_id = ? AND status IN \(MessageStatus.sqlList(MessageStatus.unsuccessful))
                   AND NOT EXISTS (SELECT 1 FROM opt_out o WHERE o.phone = message.phone)
                 """, arguments: [time, batchID])
             return db.changesCount
         }
     }
 
-    static let retryable: Set<String> = ["failed", "undelivered", "canceled"]
     private static let requeueSQL = """
         UPDATE message SET status = 'queued', attempts = 0, next_attempt_at = 0, claimed_by = NULL, in_doubt = 0,
             provider_id = NULL, error_code = NULL, error_message = NULL, updated_at = ?

@@ -33,7 +33,7 @@ struct HealthController: Sendable {
         do {
             let counts = try await database.statusCounts()
             metrics.databaseProbe(up: true)
-            let depth = (counts["queued"] ?? 0) + (counts["sending"] ?? 0)
+            let depth = MessageStatus.count(MessageStatus.waiting, in: counts)
             return try jsonResponse(Health(status: "healthy", database: "ok", version: EmmyAppVersion.current, uptimeSeconds: uptime,
                                            messages: counts, queueDepth: depth))
         } catch {
@@ -86,9 +86,9 @@ struct HealthController: Sendable {
         let (rejected, batches) = try await database.read { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rejection") ?? 0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM batch") ?? 0)
         }
-        let successful = (counts["sent"] ?? 0) + (counts["delivered"] ?? 0)
-        let failed = (counts["failed"] ?? 0) + (counts["undelivered"] ?? 0)
-        let pending = (counts["queued"] ?? 0) + (counts["sending"] ?? 0)
+        let successful = MessageStatus.count(MessageStatus.succeeded, in: counts)
+        let failed = MessageStatus.count(MessageStatus.unsuccessful, in: counts)
+        let pending = MessageStatus.count(MessageStatus.waiting, in: counts)
         let finished = successful + failed
         return try jsonResponse(Summary(totalMessages: counts.values.reduce(0, +), successfulMessages: successful, failedMessages: failed,
                                         pendingMessages: pending, rejectedContacts: rejected, batches: batches,

@@ -24,7 +24,7 @@ extension AppDatabase {
 
     public func queueState(now: Date = Date()) async throws -> QueueState {
         try await read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM message WHERE status IN ('queued', 'sending')")
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM message WHERE status IN \(MessageStatus.sqlList(MessageStatus.waiting))")
             let oldest: Double? = row?["oldest"]
             return QueueState(depth: row?["n"] ?? 0, oldestAge: oldest.map { max(0, now.timeIntervalSince1970 - $0) } ?? 0)
         }
