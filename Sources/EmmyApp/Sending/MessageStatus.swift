@@ -56,9 +56,4 @@ public enum MessageStatus: String, Sendable, CaseIterable, Codable {
     public static func count(_ statuses: [MessageStatus], in counts: [String: Int]) -> Int {
         statuses.reduce(0) { $0 + (counts[$1.rawValue] ?? 0) }
     }
-
-    /// SQL list literal, e.g. `('queued', 'sending')`; the words are our own constants.
-    static func sqlList(_ statuses: [MessageStatus]) -> String {
-        "(" + statuses.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
-    }
 }

@@ -15,7 +15,7 @@ public final class SendWorkerPool: Service, Sendable {
     /// How long an idle worker waits before asking the queue again.
     let idleWait: Duration
 
-    public init(database: AppDatabase, provider: any SMSProvider, config: SendingConfig, metrics: AppMetrics, logger: Logger,
+    public init(database: any AppStore, provider: any SMSProvider, config: SendingConfig, metrics: AppMetrics, logger: Logger,
                 idleWait: Duration = .milliseconds(100)) {
         queue = SendQueue(database: database)
         self.provider = provider

@@ -4,7 +4,7 @@ import Hummingbird
 
 /// Read API over batches and messages, paged by cursor (the last id seen).
 struct BatchesController: Sendable {
-    let database: AppDatabase
+    let database: any AppStore
 
     func add(to router: Router<AppRequestContext>) {
         router.get("/api/batches", use: list)

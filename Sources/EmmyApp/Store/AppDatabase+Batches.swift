@@ -69,17 +69,20 @@ extension AppDatabase {
     }
 
     private static func messageSQL(_ query: MessageQuery) -> (String, StatementArguments) {
-        var sql = "SELECT * FROM message WHERE id > ?"
-        var arguments: StatementArguments = [query.afterID]
-        if let batch = query.batchID { sql += " AND batch_id = ?"; arguments += [batch] }
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let batch = query.batchID { conditions.append("batch_id = ?"); arguments += [batch] }
         if let statuses = query.statuses {
             if statuses.count == 1 {
-                sql += " AND status = ?"
+                conditions.append("status = ?")
                 arguments += [statuses[0].rawValue]
             } else {
-                sql += " AND status IN \(MessageStatus.sqlList(statuses))"
+                conditions.append("status IN \(MessageStatus.sqlList(statuses))")
             }
         }
+        if query.afterID > 0 { conditions.append("id > ?"); arguments += [query.afterID] }
+        var sql = "SELECT * FROM message"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         switch query.order {
         case .id: sql += " ORDER BY id"
         case .row: sql += " ORDER BY row, id"

@@ -5,7 +5,7 @@ import Hummingbird
 /// The server-rendered pages: upload, results, a batch, monitoring, sign-in; and /static/.
 /// Every page is complete without JavaScript; app.js only refreshes a running batch's counts.
 struct WebController: Sendable {
-    let database: AppDatabase
+    let database: any AppStore
     let config: ServerConfig
     let pages: WebPages
     let started: Date
@@ -160,7 +160,7 @@ struct WebController: Sendable {
             values["healthy"] = false
             context.logger.error("monitoring: database check failed", metadata: ["error": "\(error)"])
         }
-        values["ready"] = (try? database.isMigrated()) ?? false
+        values["ready"] = (try? await database.isMigrated()) ?? false
         return values
     }
 
