@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What the client is told about a batch.
 public struct BatchSummary: Sendable, Codable {
@@ -21,7 +20,7 @@ public final class BatchIngest: @unchecked Sendable {
     /// Row errors returned inline; the rest are in the rejected-rows download.
     public static let maxInlineErrors = 1000
 
-    let database: AppDatabase
+    let store: any AppStore
     let validator: ContactValidator
     let source: Source
     let client: String?
@@ -39,9 +38,9 @@ public final class BatchIngest: @unchecked Sendable {
     private var errors: [RowError] = []
     private var byReason: [RowError.Kind: Int] = [:]
 
-    public init(database: AppDatabase, options: IngestOptions, source: Source, client: String?,
+    public init(database: any AppStore, options: IngestOptions, source: Source, client: String?,
                 dedupeWindow: TimeInterval, clock: @escaping @Sendable () -> Date = Date.init) {
-        self.database = database
+        self.store = database
         self.validator = ContactValidator(options: options)
         self.source = source
         self.client = client
@@ -53,12 +52,8 @@ public final class BatchIngest: @unchecked Sendable {
     /// Records the batch before any row, so a crash mid-upload leaves an incomplete batch
     /// whose stored rows are still visible and sendable.
     public func begin() async throws {
-        let (id, now, source, template, client) = (batchID, clock().timeIntervalSince1970, source.rawValue, validator.options.templateText, client)
-        let fileName = AppDatabase.cleanFileName(fileName)
-        try await database.writer.write { db in
-            try db.execute(sql: "INSERT INTO batch (id, created_at, source, template, client, file_name) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [id, now, source, template, client, fileName])
-        }
+        try await store.createBatch(NewBatch(id: batchID, createdAt: clock(), source: source.rawValue, template: validator.options.templateText,
+                                             client: client, fileName: NewBatch.cleanFileName(fileName)))
     }
 
     /// The write of the previous transaction, still running while the next contacts are parsed
@@ -67,17 +62,12 @@ public final class BatchIngest: @unchecked Sendable {
 
     /// Validated contacts waiting for the next write transaction.
     private var buffered: [ValidatedMessage] = []
-    private var bufferedErrors: [Rejection] = []
+    private var bufferedErrors: [RejectedContact] = []
     /// Rows per write transaction: small at first so a small batch still overlaps validation
     /// with writing, then larger, because each commit of a big batch dirties index pages
     /// all over the dedupe index and fewer, larger commits write each page fewer times.
     private var flushAt = 5000
     static let maxRowsPerTransaction = 40_000
-
-    struct Rejection: Sendable {
-        var error: RowError
-        var raw: RawContact
-    }
 
     struct ChunkOutcome: Sendable {
         var queued: Int
@@ -101,17 +91,19 @@ public final class BatchIngest: @unchecked Sendable {
     /// single writer only rechecks the rows committed since the reader's snapshot.
     private func flush() async throws {
         guard !buffered.isEmpty || !bufferedErrors.isEmpty else { return try await drainPendingWrite() }
-        let (database, batchID, window, now) = (self.database, self.batchID, dedupeWindow, clock().timeIntervalSince1970)
+        let (store, batchID, window, now) = (self.store, self.batchID, dedupeWindow, clock())
         let candidates = buffered, knownErrors = bufferedErrors, phoneField = validator.options.phoneField
         buffered = []
         bufferedErrors = []
         let keys = candidates.map { DedupeKey(phone: $0.phone, bodyHash: $0.bodyHash) }
-        let lookup = Task { window > 0 ? try await Self.recentlyQueued(keys, since: now - window, in: database) : nil }
+        let lookup = Task { window > 0 ? try await store.recentMessages(among: keys, since: now.addingTimeInterval(-window)) : nil }
         try await drainPendingWrite()
         pendingWrite = Task {
-            let recent = try await lookup.value
-            return try await Self.store(candidates, keys: keys, recent: recent, errors: knownErrors, batchID: batchID, window: window, now: now,
-                                        phoneField: phoneField, in: database)
+            let chunk = IngestChunk(batchID: batchID, now: now, candidates: candidates, keys: keys, recent: try await lookup.value, rejections: knownErrors)
+            let stored = try await store.storeChunk(chunk) { recent, optedOut in
+                Self.screen(candidates, keys: keys, recent: recent, optedOut: optedOut, window: window, phoneField: phoneField)
+            }
+            return ChunkOutcome(queued: stored.queue.count, errors: stored.rejections.map(\.error))
         }
     }
 
@@ -128,72 +120,22 @@ public final class BatchIngest: @unchecked Sendable {
         }
     }
 
-    /// One write transaction: queue the fresh messages (unless the same text went to the same
-    /// number within the window) and record every rejection with the contact as sent.
-    private static func store(_ candidates: [ValidatedMessage], keys: [DedupeKey], recent snapshot: RecentMessages?, errors knownErrors: [Rejection],
-                              batchID: String, window: TimeInterval, now: Double, phoneField: String,
-                              in database: AppDatabase) async throws -> ChunkOutcome {
-        try await database.writer.write { db in
-            var recent = snapshot?.keys ?? []
-            if let snapshot { try recent.formUnion(snapshot.committedSince(among: keys, otherThan: batchID, in: db)) }
-            let (fresh, repeated) = screenAgainstRecent(candidates, keys: keys, recent: recent, window: window)
-            var rejections = knownErrors + repeated
-            let (sendable, optedOut) = try screenOptOuts(fresh, phoneField: phoneField, in: db)
-            rejections += optedOut
-            let queued = try MessageInserter(batchID: batchID, now: now, in: db).insert(sendable)
-            if !rejections.isEmpty {
-                let reject = try db.makeStatement(sql: "INSERT INTO rejection (batch_id, row, field, kind, reason, raw) VALUES (?, ?, ?, ?, ?, ?)")
-                for rejection in rejections {
-                    let error = rejection.error
-                    reject.setUncheckedArguments([batchID, error.position, error.field, error.kind.rawValue, error.reason, rejection.raw.text])
-                    try reject.execute()
-                }
-            }
-            return ChunkOutcome(queued: queued, errors: rejections.map(\.error))
-        }
-    }
-
-    /// Which of these (number, text) pairs were queued since `cutoff`, as of one read snapshot:
-    /// one indexed query per 500 keys instead of one per message.
-    private static func recentlyQueued(_ keys: [DedupeKey], since cutoff: Double, in database: AppDatabase) async throws -> RecentMessages {
-        try await database.read { db in
-            var found: Set<DedupeKey> = []
-            let values = Array(Set(keys.map(\.value)))
-            for start in stride(from: 0, to: values.count, by: 500) {
-                let slice = values[start..<min(values.count, start + 500)]
-                let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                let rows = try Row.fetchCursor(db, sql: "SELECT phone, body_hash FROM message WHERE dedupe_key IN (\(marks)) AND created_at >= ?",
-                                               arguments: StatementArguments(slice.map { $0 as any DatabaseValueConvertible } + [cutoff]))
-                while let row = try rows.next() {
-                    found.insert(DedupeKey(phone: row["phone"], bodyHash: row["body_hash"]))
-                }
-            }
-            let lastID = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM message") ?? 0
-            return RecentMessages(keys: found, lastID: lastID)
-        }
+    /// What one write transaction queues: the candidates whose text did not go to the same
+    /// number within the window and whose number did not opt out, in that order of checks.
+    static func screen(_ candidates: [ValidatedMessage], keys: [DedupeKey], recent: Set<DedupeKey>, optedOut: Set<String>,
+                       window: TimeInterval, phoneField: String) -> ScreenedChunk {
+        let (fresh, repeated) = screenAgainstRecent(candidates, keys: keys, recent: recent, window: window)
+        let (sendable, opted) = screenOptOuts(fresh, optedOut: optedOut, phoneField: phoneField)
+        return ScreenedChunk(queue: sendable, rejections: repeated + opted)
     }
 
     /// Marks the batch complete with its counts, durably: the client is answered only after
-    /// this commit has reached the disk.
-    ///
-    /// The database runs `synchronous = NORMAL`, which loses no commit when the process dies
-    /// but may lose the last ones on power loss or an OS crash. This one commit runs with
-    /// `FULL`, which fsyncs the write-ahead log; the log is appended in order, so that one
-    /// fsync also makes every row the batch committed before it durable. One fsync per batch,
-    /// not one per transaction: a 202 means the batch survives a power cut.
+    /// the store says the batch would survive a power cut.
     public func finish() async throws -> BatchSummary {
         try await flush()
         try await drainPendingWrite()
         let (id, accepted, rejected, duplicates) = (batchID, self.accepted, self.rejected, self.duplicates)
-        try await database.writer.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            try db.inTransaction {
-                try db.execute(sql: "UPDATE batch SET accepted = ?, rejected = ?, duplicates = ?, complete = 1 WHERE id = ?",
-                               arguments: [accepted, rejected, duplicates, id])
-                return .commit
-            }
-        }
+        try await store.completeBatch(id: id, counts: BatchCounts(accepted: accepted, rejected: rejected, duplicates: duplicates))
         var text = "\(accepted) queued"
         if rejected > 0 { text += ", \(rejected) rejected" }
         if duplicates > 0 { text += ", \(duplicates) duplicate\(duplicates == 1 ? "" : "s") skipped" }
@@ -228,20 +170,20 @@ public final class BatchIngest: @unchecked Sendable {
 // preview exactly as it will apply when the batch is sent.
 extension BatchIngest {
     /// In-batch duplicates, decided in row order before touching the database.
-    fileprivate func screenInBatch(_ contacts: [ContactInput], _ results: [Result<ValidatedMessage, RowError>]) -> (fresh: [ValidatedMessage], rejections: [Rejection]) {
+    fileprivate func screenInBatch(_ contacts: [ContactInput], _ results: [Result<ValidatedMessage, RowError>]) -> (fresh: [ValidatedMessage], rejections: [RejectedContact]) {
         var fresh: [ValidatedMessage] = []
-        var rejections: [Rejection] = []
+        var rejections: [RejectedContact] = []
         for (contact, result) in zip(contacts, results) {
             switch result {
             case .success(let message):
                 if seenPhones.insert(DedupeKey.digits(message.phone)).inserted {
                     fresh.append(message)
                 } else {
-                    rejections.append(Rejection(error: RowError(position: message.position, field: validator.options.phoneField, kind: .duplicate,
-                                                                reason: "\(message.phone) appears earlier in this batch"), raw: contact.raw))
+                    rejections.append(RejectedContact(error: RowError(position: message.position, field: validator.options.phoneField, kind: .duplicate,
+                                                                        reason: "\(message.phone) appears earlier in this batch"), raw: contact.raw))
                 }
             case .failure(let error):
-                rejections.append(Rejection(error: error, raw: contact.raw))
+                rejections.append(RejectedContact(error: error, raw: contact.raw))
             }
         }
         return (fresh, rejections)
@@ -250,14 +192,14 @@ extension BatchIngest {
     /// Splits candidates into those to queue (with their keys) and those whose text went to
     /// the same number within the window.
     fileprivate static func screenAgainstRecent(_ candidates: [ValidatedMessage], keys: [DedupeKey], recent: Set<DedupeKey>,
-                                                window: TimeInterval) -> (fresh: [(ValidatedMessage, DedupeKey)], rejections: [Rejection]) {
+                                                window: TimeInterval) -> (fresh: [(ValidatedMessage, DedupeKey)], rejections: [RejectedContact]) {
         var fresh: [(ValidatedMessage, DedupeKey)] = []
-        var rejections: [Rejection] = []
+        var rejections: [RejectedContact] = []
         for (message, key) in zip(candidates, keys) {
             if recent.contains(key) {
-                rejections.append(Rejection(error: RowError(position: message.position, field: "message", kind: .duplicate,
-                                                            reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"),
-                                            raw: message.raw))
+                rejections.append(RejectedContact(error: RowError(position: message.position, field: "message", kind: .duplicate,
+                                                                    reason: "the same text was queued for \(message.phone) within the last \(Int(window / 3600))h"),
+                                                    raw: message.raw))
             } else {
                 fresh.append((message, key))
             }
@@ -271,26 +213,25 @@ extension BatchIngest {
         let (fresh, rejections) = screenInBatch(contacts, await validate(contacts))
         let keys = fresh.map { DedupeKey(phone: $0.phone, bodyHash: $0.bodyHash) }
         let window = dedupeWindow
-        let recent = window > 0 ? try await Self.recentlyQueued(keys, since: clock().timeIntervalSince1970 - window, in: database).keys : []
+        let recent = window > 0 ? try await store.recentMessages(among: keys, since: clock().addingTimeInterval(-window)).keys : []
         let (unrepeated, repeated) = Self.screenAgainstRecent(fresh, keys: keys, recent: recent, window: window)
-        let phoneField = validator.options.phoneField
-        let (accepted, optedOut) = try await database.read { db in try Self.screenOptOuts(unrepeated, phoneField: phoneField, in: db) }
-        return (accepted.map(\.0), (rejections + repeated + optedOut).map(\.error))
+        let optedOut = try await store.optedOut(unrepeated.map(\.0.phone))
+        let (accepted, opted) = Self.screenOptOuts(unrepeated, optedOut: optedOut, phoneField: validator.options.phoneField)
+        return (accepted.map(\.0), (rejections + repeated + opted).map(\.error))
     }
 
     /// Splits candidates into those to queue and those whose number is on the opt-out list.
-    fileprivate static func screenOptOuts(_ candidates: [(ValidatedMessage, DedupeKey)], phoneField: String,
-                                          in db: Database) throws -> (fresh: [(ValidatedMessage, DedupeKey)], rejections: [Rejection]) {
-        let optedOut = try OptOutList.optedOut(candidates.map { $0.0.phone }, in: db)
+    fileprivate static func screenOptOuts(_ candidates: [(ValidatedMessage, DedupeKey)], optedOut: Set<String>,
+                                          phoneField: String) -> (fresh: [(ValidatedMessage, DedupeKey)], rejections: [RejectedContact]) {
         guard !optedOut.isEmpty else { return (candidates, []) }
         var fresh: [(ValidatedMessage, DedupeKey)] = []
-        var rejections: [Rejection] = []
+        var rejections: [RejectedContact] = []
         for candidate in candidates {
             let message = candidate.0
             if optedOut.contains(message.phone) {
-                rejections.append(Rejection(error: RowError(position: message.position, field: phoneField, kind: .optedOut,
-                                                            reason: "\(message.phone) opted out (replied STOP or was added to the opt-out list)"),
-                                            raw: message.raw))
+                rejections.append(RejectedContact(error: RowError(position: message.position, field: phoneField, kind: .optedOut,
+                                                                    reason: "\(message.phone) opted out (replied STOP or was added to the opt-out list)"),
+                                                    raw: message.raw))
             } else {
                 fresh.append(candidate)
             }

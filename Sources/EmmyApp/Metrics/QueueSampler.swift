@@ -4,7 +4,7 @@ import ServiceLifecycle
 /// Samples the queue every few seconds into the metrics (and so the rolling history the
 /// monitoring page charts), whether or not anything scrapes /metrics.
 struct QueueSampler: Service {
-    let database: AppDatabase
+    let database: any AppStore
     let metrics: AppMetrics
     var every: Duration = .seconds(10)
 

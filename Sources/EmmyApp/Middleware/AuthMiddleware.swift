@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GRDB
 import HTTPTypes
 import Hummingbird
 
@@ -13,13 +12,13 @@ import Hummingbird
 /// A page asked for without a session redirects to `/login`; anything else gets 401.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
-    let database: AppDatabase
+    let database: any AppStore
     let required: Bool
     let secret: WebSecret
     /// Routes (as the router matched them) anyone may call.
     let publicRoutes: Set<String>
 
-    init(database: AppDatabase, required: Bool, secret: WebSecret, probes: AppPaths) {
+    init(database: any AppStore, required: Bool, secret: WebSecret, probes: AppPaths) {
         self.database = database
         self.required = required
         self.secret = secret
@@ -51,16 +50,11 @@ struct AuthMiddleware: RouterMiddleware {
 
 /// API tokens: created once (the plain token is shown only then), listed, revoked.
 public struct TokenStore: Sendable {
-    let database: AppDatabase
+    let store: any AppStore
 
-    public init(database: AppDatabase) { self.database = database }
+    public init(database: any AppStore) { self.store = database }
 
-    public struct Token: Sendable {
-        public var id: String
-        public var name: String
-        public var createdAt: Date
-        public var revokedAt: Date?
-    }
+    public typealias Token = StoredToken
 
     static func hash(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
@@ -71,36 +65,20 @@ public struct TokenStore: Sendable {
         var bytes = [UInt8](repeating: 0, count: 32)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
         let token = "emmy_" + bytes.map { String(format: "%02x", $0) }.joined()
-        let (id, hash, now) = (UUID().uuidString.lowercased(), Self.hash(token), Date().timeIntervalSince1970)
-        try await database.writer.write { db in
-            try db.execute(sql: "INSERT INTO api_token (id, name, hash, created_at) VALUES (?, ?, ?, ?)", arguments: [id, name, hash, now])
-        }
+        try await store.insertToken(id: UUID().uuidString.lowercased(), name: name, hash: Self.hash(token), createdAt: Date())
         return token
     }
 
     public func list() async throws -> [Token] {
-        try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM api_token ORDER BY created_at").map { row in
-                Token(id: row["id"], name: row["name"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
-                      revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
-            }
-        }
+        try await store.tokens()
     }
 
     /// Revokes by name or id; returns false when none matched.
     public func revoke(_ nameOrID: String) async throws -> Bool {
-        let now = Date().timeIntervalSince1970
-        return try await database.writer.write { db in
-            try db.execute(sql: "UPDATE api_token SET revoked_at = ? WHERE (name = ? OR id = ?) AND revoked_at IS NULL",
-                           arguments: [now, nameOrID, nameOrID])
-            return db.changesCount > 0
-        }
+        try await store.revokeToken(nameOrID: nameOrID, now: Date())
     }
 
     func isValid(_ token: String) async throws -> Bool {
-        let hash = Self.hash(token)
-        return try await database.read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM api_token WHERE hash = ? AND revoked_at IS NULL", arguments: [hash]) ?? false
-        }
+        try await store.isActiveToken(hash: Self.hash(token))
     }
 }

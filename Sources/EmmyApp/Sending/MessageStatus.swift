@@ -39,8 +39,21 @@ public enum MessageStatus: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// SQL list literal, e.g. `('queued', 'sending')`; the words are our own constants.
-    static func sqlList(_ statuses: [MessageStatus]) -> String {
-        "(" + statuses.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
+    /// Every status's word, in the order a message moves through them: the one list the API
+    /// checks `status` against and the web pages show counts and filters in.
+    public static let names = allCases.map(\.rawValue)
+
+    /// Still waiting to be sent: the queue's depth.
+    public static let waiting: [MessageStatus] = [.queued, .sending]
+    /// The provider took it.
+    public static let succeeded: [MessageStatus] = [.sent, .delivered]
+    /// Finished without reaching the phone: what "Retry failed" requeues.
+    public static let unsuccessful: [MessageStatus] = [.failed, .undelivered]
+    /// What an operator may send again, one message at a time.
+    public static let retryable: [MessageStatus] = [.failed, .undelivered, .canceled]
+
+    /// Messages in any of `statuses`, from counts keyed by status word.
+    public static func count(_ statuses: [MessageStatus], in counts: [String: Int]) -> Int {
+        statuses.reduce(0) { $0 + (counts[$1.rawValue] ?? 0) }
     }
 }

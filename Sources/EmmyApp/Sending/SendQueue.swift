@@ -1,218 +1,60 @@
 import Foundation
-import GRDB
 
-/// The durable send queue: messages rows in SQLite.
+/// The durable send queue as the sender sees it: this run's claims on the store's queue.
 ///
-/// A claimed message is `sending` with `claimed_by` set to this run. A retry waits as
-/// `sending` with `claimed_by` NULL and a `next_attempt_at`, so no status ever moves back to
-/// `queued`. A message still claimed by another run was cut off by a crash: it is marked
-/// `in_doubt` and looked up at the provider (where possible) before it is sent again.
+/// The run id marks this process's claims; a message still claimed by another run was cut
+/// off by a crash and comes back in doubt (`recoverInDoubt`), to be looked up at the provider
+/// before it is sent again. What the states mean is kept by the store (`AppStore`).
 public struct SendQueue: Sendable {
-    let database: AppDatabase
+    let store: any AppStore
     /// Identifies this process's claims.
     let runID: String
 
-    public init(database: AppDatabase, runID: String = UUID().uuidString.lowercased()) {
-        self.database = database
+    public init(database: any AppStore, runID: String = UUID().uuidString.lowercased()) {
+        self.store = database
         self.runID = runID
     }
 
-    public struct Job: Sendable {
-        public var message: OutgoingMessage
-        /// Attempts recorded before this one.
-        public var attempts: Int
-        /// The provider may already have it: look before sending.
-        public var inDoubt: Bool
-    }
-
-    public enum Outcome: Sendable {
-        /// The provider has it (`attempted` false when found by a lookup, not sent now).
-        case accepted(id: Int64, providerID: String, status: MessageStatus, attempted: Bool)
-        case retry(id: Int64, at: Date, code: String, reason: String, inDoubt: Bool, attempted: Bool)
-        case failed(id: Int64, code: String, reason: String)
-    }
+    public typealias Job = QueueJob
+    public typealias Outcome = SendOutcome
 
     /// Hands messages claimed by a dead run back to the pool, marked in doubt. Returns how many.
     @discardableResult
     public func recoverInDoubt() async throws -> Int {
-        let runID = runID
-        return try await database.writer.write { db in
-            try db.execute(sql: "UPDATE message SET claimed_by = NULL, in_doubt = 1 WHERE status = 'sending' AND claimed_by IS NOT NULL AND claimed_by != ?",
-                           arguments: [runID])
-            return db.changesCount
-        }
+        try await store.recoverInDoubt(runID: runID)
     }
 
     /// Claims up to `limit` messages in one transaction: retries that are due first, then
     /// queued messages in order. Returns the jobs and how many were newly `sending`.
     public func claim(limit: Int, now: Date = Date()) async throws -> (jobs: [Job], fresh: Int) {
-        let (runID, time) = (runID, now.timeIntervalSince1970)
-        return try await database.writer.write { db in
-            let columns = "id, phone, body, segments, attempts, created_at, in_doubt"
-            func jobs(_ rows: [Row]) -> [Job] {
-                rows.map { row in
-                    Job(message: OutgoingMessage(id: row["id"], to: row["phone"], body: row["body"], segments: row["segments"],
-                                                 queuedAt: Date(timeIntervalSince1970: row["created_at"])),
-                        attempts: row["attempts"], inDoubt: row["in_doubt"])
-                }
-            }
-            let due = jobs(try Row.fetchAll(db, sql: """
-                SELECT \(columns) FROM message WHERE status = 'sending' AND claimed_by IS NULL AND next_attempt_at <= ?
-                ORDER BY next_attempt_at LIMIT ?
-                """, arguments: [time, limit]))
-            let fresh = due.count < limit
-                ? jobs(try Row.fetchAll(db, sql: "SELECT \(columns) FROM message WHERE status = 'queued' ORDER BY id LIMIT ?",
-                                        arguments: [limit - due.count]))
-                : []
-            let mark = try db.makeStatement(sql: "UPDATE message SET status = 'sending', claimed_by = ?, updated_at = ? WHERE id = ?")
-            for job in due + fresh {
-                mark.setUncheckedArguments([runID, time, job.message.id])
-                try mark.execute()
-            }
-            return (due + fresh, fresh.count)
-        }
+        try await store.claim(limit: limit, runID: runID, now: now)
     }
 
     /// Gives claimed but unattempted messages back (on shutdown), still `sending`.
     public func release(_ ids: [Int64]) async throws {
-        guard !ids.isEmpty else { return }
-        try await database.writer.write { db in
-            let statement = try db.makeStatement(sql: "UPDATE message SET claimed_by = NULL WHERE id = ? AND status = 'sending'")
-            for id in ids {
-                statement.setUncheckedArguments([id])
-                try statement.execute()
-            }
-        }
+        try await store.release(ids)
     }
 
-    /// Records many outcomes in one write transaction, so sending does not take the single
-    /// SQLite writer away from ingest message by message. Returns how many messages entered
-    /// each status.
+    /// Records many outcomes at once, so sending does not take the writer away from ingest
+    /// message by message. Returns how many messages entered each status.
     public func record(_ outcomes: [Outcome], now: Date = Date()) async throws -> [MessageStatus: Int] {
-        guard !outcomes.isEmpty else { return [:] }
-        let time = now.timeIntervalSince1970
-        return try await database.writer.write { db in
-            var entered: [MessageStatus: Int] = [:]
-            let accept = try db.makeStatement(sql: """
-                UPDATE message SET status = ?, provider_id = ?, attempts = attempts + ?, claimed_by = NULL, in_doubt = 0,
-                    error_code = NULL, error_message = NULL, updated_at = ?
-                WHERE id = ? AND status = 'sending'
-                """)
-            let retry = try db.makeStatement(sql: """
-                UPDATE message SET attempts = attempts + ?, claimed_by = NULL, in_doubt = ?, next_attempt_at = ?,
-                    error_code = ?, error_message = ?, updated_at = ?
-                WHERE id = ? AND status = 'sending'
-                """)
-            let fail = try db.makeStatement(sql: """
-                UPDATE message SET status = 'failed', attempts = attempts + 1, claimed_by = NULL, in_doubt = 0,
-                    error_code = ?, error_message = ?, updated_at = ?
-                WHERE id = ? AND status = 'sending'
-                """)
-            var accepted: [Int64] = []
-            for outcome in outcomes {
-                switch outcome {
-                case let .accepted(id, providerID, status, attempted):
-                    accept.setUncheckedArguments([status.rawValue, providerID, attempted ? 1 : 0, time, id])
-                    try accept.execute()
-                    if db.changesCount > 0 { entered[status, default: 0] += 1; accepted.append(id) }
-                case let .retry(id, at, code, reason, inDoubt, attempted):
-                    retry.setUncheckedArguments([attempted ? 1 : 0, inDoubt, at.timeIntervalSince1970, code, reason, time, id])
-                    try retry.execute()
-                case let .failed(id, code, reason):
-                    fail.setUncheckedArguments([code, reason, time, id])
-                    try fail.execute()
-                    if db.changesCount > 0 { entered[.failed, default: 0] += 1 }
-                }
-            }
-            // A status callback can beat the write that stored the provider id; apply it now.
-            for (status, count) in try Self.applyEarlyCallbacks(accepted, at: time, in: db) { entered[status, default: 0] += count }
-            return entered
-        }
-    }
-
-    private static func applyEarlyCallbacks(_ ids: [Int64], at time: Double, in db: Database) throws -> [MessageStatus: Int] {
-        guard !ids.isEmpty, try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM provider_event)") == true else { return [:] }
-        var entered: [MessageStatus: Int] = [:]
-        for status in [MessageStatus.delivered, .undelivered, .failed] {
-            for start in stride(from: 0, to: ids.count, by: 500) {
-                let slice = ids[start..<min(ids.count, start + 500)]
-                try db.execute(sql: """
-                    UPDATE message SET status = ?, updated_at = ?,
-                        error_code = (SELECT error_code FROM provider_event e WHERE e.provider_id = message.provider_id AND e.status = ?)
-                    WHERE id IN (\(slice.map(String.init).joined(separator: ","))) AND status IN \(MessageStatus.sqlList(status.predecessors))
-                      AND EXISTS (SELECT 1 FROM provider_event e WHERE e.provider_id = message.provider_id AND e.status = ?)
-                    """, arguments: [status.rawValue, time, status.rawValue, status.rawValue])
-                entered[status, default: 0] += db.changesCount
-            }
-        }
-        return entered
-    }
-
-    public enum CallbackEffect: Sendable, Equatable {
-        /// The same callback was seen before.
-        case duplicate
-        /// The message moved to this status.
-        case moved(MessageStatus)
-        /// Nothing changed: the message is already as far or further along (or not known yet).
-        case ignored
+        try await store.record(outcomes, now: now)
     }
 
     /// Applies a provider status callback: remembered once, and moving the message forward only.
     public func applyCallback(providerID: String, status: MessageStatus, errorCode: String?, now: Date = Date()) async throws -> CallbackEffect {
-        let time = now.timeIntervalSince1970
-        return try await database.writer.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO provider_event (provider_id, status, error_code, received_at) VALUES (?, ?, ?, ?)",
-                           arguments: [providerID, status.rawValue, errorCode, time])
-            guard db.changesCount > 0 else { return .duplicate }
-            guard !status.predecessors.isEmpty else { return .ignored }
-            try db.execute(sql: """
-                UPDATE message SET status = ?, updated_at = ?, error_code = COALESCE(?, error_code)
-                WHERE provider_id = ? AND status IN \(MessageStatus.sqlList(status.predecessors))
-                """, arguments: [status.rawValue, time, errorCode, providerID])
-            return db.changesCount > 0 ? .moved(status) : .ignored
-        }
-    }
-
-    public enum RequeueResult: Sendable, Equatable {
-        case requeued
-        case notFound
-        /// Not in a status that may be retried (already queued, sending or sent), or opted out.
-        case refused(status: String)
+        try await store.applyCallback(providerID: providerID, status: status, errorCode: errorCode, now: now)
     }
 
     /// An operator's retry: a failed, undelivered or canceled message goes back to `queued`
     /// with fresh attempts. Opted-out numbers stay suppressed.
     public func requeue(messageID: Int64, now: Date = Date()) async throws -> RequeueResult {
-        let time = now.timeIntervalSince1970
-        return try await database.writer.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT status, phone FROM message WHERE id = ?", arguments: [messageID]) else {
-                return .notFound
-            }
-            let status: String = row["status"]
-            guard Self.retryable.contains(status) else { return .refused(status: status) }
-            if try OptOutList.optedOut([row["phone"]], in: db).isEmpty == false { return .refused(status: "opted_out") }
-            try db.execute(sql: Self.requeueSQL + " WHERE id = ?", arguments: [time, messageID])
-            return .requeued
-        }
+        try await store.requeue(messageID: messageID, now: now)
     }
 
     /// Requeues every failed or undelivered message of a batch (not canceled ones, not
     /// opted-out numbers). Returns how many, or nil when the batch does not exist.
     public func requeueFailed(batchID: String, now: Date = Date()) async throws -> Int? {
-        let time = now.timeIntervalSince1970
-        return try await database.writer.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM batch WHERE id = ?", arguments: [batchID]) == true else { return nil }
-            try db.execute(sql: Self.requeueSQL + """
-                 WHERE batch_id = ? AND status IN ('failed', 'undelivered')
-                  AND NOT EXISTS (SELECT 1 FROM opt_out o WHERE o.phone = message.phone)
-                """, arguments: [time, batchID])
-            return db.changesCount
-        }
+        try await store.requeueFailed(batchID: batchID, now: now)
     }
-
-    static let retryable: Set<String> = ["failed", "undelivered", "canceled"]
-    private static let requeueSQL = """
-        UPDATE message SET status = 'queued', attempts = 0, next_attempt_at = 0, claimed_by = NULL, in_doubt = 0,
-            provider_id = NULL, error_code = NULL, error_message = NULL, updated_at = ?
-        """
 }

@@ -17,7 +17,7 @@ public final class SendWorkerPool: Service, Sendable {
     /// The operator's switch; nil in tests that never pause.
     let pause: SendingPause?
 
-    public init(database: AppDatabase, provider: any SMSProvider, config: SendingConfig, metrics: AppMetrics, logger: Logger,
+    public init(database: any AppStore, provider: any SMSProvider, config: SendingConfig, metrics: AppMetrics, logger: Logger,
                 idleWait: Duration = .milliseconds(100), pause: SendingPause? = nil) {
         self.pause = pause
         queue = SendQueue(database: database)

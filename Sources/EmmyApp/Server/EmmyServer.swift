@@ -7,10 +7,10 @@ import Logging
 public enum EmmyServer {
     /// Builds the application: storage, metrics, middleware and routes. `onRunning` is called
     /// once the server listens (announcing the URL earlier would lie when the port is taken).
-    public static func buildApplication(config: ServerConfig, paths: AppPaths = AppPaths(), database: AppDatabase? = nil,
+    public static func buildApplication(config: ServerConfig, paths: AppPaths = AppPaths(), database: (any AppStore)? = nil,
                                         logger: Logger,
                                         onRunning: @escaping @Sendable () async -> Void = {}) async throws -> some ApplicationProtocol {
-        let database = try database ?? AppDatabase.open(directory: config.dataDirectory)
+        let database: any AppStore = try database ?? AppDatabase.open(directory: config.dataDirectory)
         let interrupted = try await database.closeInterruptedBatches()
         if interrupted > 0 { logger.warning("closed batches a previous run left open", metadata: ["batches": .stringConvertible(interrupted)]) }
         let metrics = AppMetrics()
@@ -32,7 +32,7 @@ public enum EmmyServer {
     }
 
     /// The router on its own, for `app.test(.router)` tests.
-    public static func buildRouter(config: ServerConfig, paths: AppPaths = AppPaths(), database: AppDatabase,
+    public static func buildRouter(config: ServerConfig, paths: AppPaths = AppPaths(), database: any AppStore,
                                    metrics: AppMetrics) throws -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         let web = WebPages(templates: try WebTemplates(), secret: WebSecret(), config: config)
@@ -49,12 +49,13 @@ public enum EmmyServer {
         router.add(middleware: AuthMiddleware(database: database, required: config.authRequired, secret: web.secret, probes: paths))
         HealthController(database: database, metrics: metrics, started: Date(), dataDirectory: config.dataDirectory)
             .add(to: router, paths: (paths.health, paths.ready, paths.metrics))
-        MessagesController(database: database, config: config, metrics: metrics).add(to: router)
+        let ingest = IngestService(store: database, config: config, metrics: metrics)
+        MessagesController(ingest: ingest).add(to: router)
         BatchesController(database: database).add(to: router)
         SendingController(database: database, config: config).add(to: router)
         WebhooksController(database: database, config: config, metrics: metrics).add(to: router)
         WebController(database: database, config: config, pages: web, started: Date(), history: metrics.history, activity: metrics.sendActivity).add(to: router)
-        PreviewController(database: database, config: config, metrics: metrics, pages: web,
+        PreviewController(ingest: ingest, pages: web,
                           drafts: DraftStore(dataDirectory: config.dataDirectory, maxCount: config.limits.drafts,
                                              maxBytes: config.limits.draftBytes)).add(to: router)
         return router

@@ -1,11 +1,10 @@
 import Foundation
-import GRDB
 import HTTPTypes
 import Hummingbird
 
 /// Liveness, readiness and metrics: never rate limited, never behind auth.
 struct HealthController: Sendable {
-    let database: AppDatabase
+    let database: any AppStore
     let metrics: AppMetrics
     let started: Date
     /// Where `emmyops backup` leaves its status file.
@@ -33,7 +32,7 @@ struct HealthController: Sendable {
         do {
             let counts = try await database.statusCounts()
             metrics.databaseProbe(up: true)
-            let depth = (counts["queued"] ?? 0) + (counts["sending"] ?? 0)
+            let depth = MessageStatus.count(MessageStatus.waiting, in: counts)
             return try jsonResponse(Health(status: "healthy", database: "ok", version: EmmyAppVersion.current, uptimeSeconds: uptime,
                                            messages: counts, queueDepth: depth))
         } catch {
@@ -52,8 +51,8 @@ struct HealthController: Sendable {
 
     /// Ready once migrations are done and a write transaction commits.
     @Sendable func ready(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let migrated = (try? database.isMigrated()) ?? false
-        let writable = (try? await database.writer.write { db in try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS ready_probe (x); DELETE FROM ready_probe") }) != nil
+        let migrated = (try? await database.isMigrated()) ?? false
+        let writable = (try? await database.probeWrite()) != nil
         let ready = migrated && writable
         return try jsonResponse(Readiness(ready: ready, migrations: migrated, writable: writable), status: ready ? .ok : .serviceUnavailable)
     }
@@ -84,15 +83,13 @@ struct HealthController: Sendable {
     /// The seed's summary: totals and a success rate over finished messages.
     @Sendable func summary(_ request: Request, context: AppRequestContext) async throws -> Response {
         let counts = try await database.statusCounts()
-        let (rejected, batches) = try await database.read { db in
-            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rejection") ?? 0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM batch") ?? 0)
-        }
-        let successful = (counts["sent"] ?? 0) + (counts["delivered"] ?? 0)
-        let failed = (counts["failed"] ?? 0) + (counts["undelivered"] ?? 0)
-        let pending = (counts["queued"] ?? 0) + (counts["sending"] ?? 0)
+        let totals = try await database.totals()
+        let successful = MessageStatus.count(MessageStatus.succeeded, in: counts)
+        let failed = MessageStatus.count(MessageStatus.unsuccessful, in: counts)
+        let pending = MessageStatus.count(MessageStatus.waiting, in: counts)
         let finished = successful + failed
         return try jsonResponse(Summary(totalMessages: counts.values.reduce(0, +), successfulMessages: successful, failedMessages: failed,
-                                        pendingMessages: pending, rejectedContacts: rejected, batches: batches,
+                                        pendingMessages: pending, rejectedContacts: totals.rejections, batches: totals.batches,
                                         successRate: finished == 0 ? 0 : (Double(successful) / Double(finished) * 10000).rounded() / 100))
     }
 }

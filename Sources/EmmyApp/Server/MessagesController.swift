@@ -1,14 +1,11 @@
 import Foundation
 import Hummingbird
-import Logging
 import NIOCore
-import PhoneNumbers
 
 /// `POST /messages` (JSON) and `POST /upload` (multipart CSV): the seed's ingest API.
 struct MessagesController: Sendable {
-    let database: AppDatabase
-    let config: ServerConfig
-    let metrics: AppMetrics
+    let ingest: IngestService
+    var config: ServerConfig { ingest.config }
 
     func add(to router: Router<AppRequestContext>) {
         router.post("/messages", use: messages)
@@ -58,17 +55,17 @@ struct MessagesController: Sendable {
         let payload = try Self.decode(body)
         guard !payload.contacts.isEmpty else { throw APIError.badRequest("no_contacts", "contacts must not be empty", field: "contacts") }
         guard payload.contacts.count <= config.limits.contactsPerRequest else { throw tooManyContacts }
-        let options = try ingestOptions(template: payload.message, region: payload.defaultRegion, phoneField: payload.phoneField)
+        let options = try ingest.options(template: payload.message, region: payload.defaultRegion, phoneField: payload.phoneField)
         let contacts = payload.contacts.enumerated().map { index, contact in
             ContactInput(position: index, values: contact.values, raw: .object(contact.values),
                          problem: problem(index: index, contact: contact))
         }
-        let ingest = BatchIngest(database: database, options: options, source: .json, client: context.peer, dedupeWindow: config.dedupeWindow)
-        try await ingest.begin()
+        let batch = try await ingest.begin(options, source: .json, client: context.peer)
         for start in stride(from: 0, to: contacts.count, by: 5000) {
-            try await ingest.add(Array(contacts[start..<min(contacts.count, start + 5000)]))
+            try await batch.add(Array(contacts[start..<min(contacts.count, start + 5000)]))
         }
-        return try await finish(ingest, source: .json, started: started, logger: context.logger)
+        let summary = try await ingest.finish(batch, source: .json, started: started, logger: context.logger)
+        return try jsonResponse(IngestResponse(summary, source: .json), status: .accepted)
     }
 
     private var tooManyContacts: APIError {
@@ -115,43 +112,5 @@ struct MessagesController: Sendable {
             return RowError(position: index, field: field, kind: .tooLong, reason: "`\(field)` is longer than \(config.limits.fieldBytes) bytes")
         }
         return nil
-    }
-
-    func ingestOptions(template text: String?, region: String?, phoneField: String?) throws -> IngestOptions {
-        guard let text, !text.trimmingWhitespace().isEmpty else {
-            throw APIError.badRequest("no_message", "message must not be empty", field: "message")
-        }
-        guard text.count <= config.limits.templateCharacters else {
-            throw APIError.badRequest("message_too_long", "message is longer than \(config.limits.templateCharacters) characters", field: "message")
-        }
-        let template: MessageTemplate
-        do {
-            template = try MessageTemplate(text)
-        } catch {
-            throw APIError.badRequest("invalid_template", error.description, field: "message")
-        }
-        let region = (region?.trimmingWhitespace()).flatMap { $0.isEmpty ? nil : $0.uppercased() } ?? config.defaultRegion
-        guard PhoneNumberParser.supportedRegions.contains(region) else {
-            throw APIError.badRequest("invalid_region", "`\(region)` is not a known region code (ISO 3166, e.g. KE, US, GB)", field: "default_region")
-        }
-        return IngestOptions(template: template, templateText: text, defaultRegion: region, phoneField: phoneField ?? "phone")
-    }
-
-    func finish(_ ingest: BatchIngest, source: BatchIngest.Source, started: ContinuousClock.Instant, logger: Logger) async throws -> Response {
-        let summary = try await finishSummary(ingest, source: source, started: started, logger: logger)
-        return try jsonResponse(IngestResponse(summary, source: source), status: .accepted)
-    }
-
-    /// Completes the batch, records its metrics and logs it.
-    func finishSummary(_ ingest: BatchIngest, source: BatchIngest.Source, started: ContinuousClock.Instant, logger: Logger) async throws -> BatchSummary {
-        let summary = try await ingest.finish()
-        let seconds = (ContinuousClock.now - started).seconds
-        metrics.batchIngested(accepted: summary.accepted, rejections: ingest.rejectionsByKind, seconds: seconds)
-        logger.info("batch", metadata: [
-            "batch_id": .string(summary.batchID), "source": .string(source.rawValue), "accepted": .stringConvertible(summary.accepted),
-            "rejected": .stringConvertible(summary.rejected), "duplicates": .stringConvertible(summary.duplicates),
-            "seconds": .stringConvertible((seconds * 1000).rounded() / 1000),
-        ])
-        return summary
     }
 }

@@ -5,7 +5,7 @@ import PhoneNumbers
 /// Operator actions on sending: retry a message or a batch's failures, and the opt-out list.
 /// Behind auth like every other state-changing endpoint.
 struct SendingController: Sendable {
-    let database: AppDatabase
+    let database: any AppStore
     let config: ServerConfig
 
     func add(to router: Router<AppRequestContext>) {

@@ -6,14 +6,14 @@ import Logging
 /// Twilio's calls into EmmyApp: status callbacks and inbound messages (for STOP). Each must
 /// carry a valid `X-Twilio-Signature`; anything else gets 403 and changes nothing.
 struct WebhooksController: Sendable {
-    let database: AppDatabase
+    let database: any AppStore
     let config: ServerConfig
     let metrics: AppMetrics
     /// The auth token signatures are keyed with; nil when none is configured (then every
     /// callback is refused).
     let authToken: String?
 
-    init(database: AppDatabase, config: ServerConfig, metrics: AppMetrics) {
+    init(database: any AppStore, config: ServerConfig, metrics: AppMetrics) {
         self.database = database
         self.config = config
         self.metrics = metrics

@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
 
-/// EmmyApp's storage: one SQLite database in WAL mode, migrated on open.
+/// EmmyApp's storage on SQLite, the embedded engine of `AppStore`: one database in WAL mode,
+/// migrated on open. Its calls are spread over the `AppDatabase+…` files by concept.
 ///
 /// All writes go through GRDB's single writer, so concurrent uploads queue instead of failing
 /// with "database is locked"; readers never block it. `busy_timeout` covers other processes
 /// (a backup, the sqlite3 shell) holding a lock for a moment.
-public struct AppDatabase: Sendable {
+public struct AppDatabase: AppStore {
     public let writer: any DatabaseWriter
 
     /// Opens (creating if needed) `emmy.sqlite` under `directory`.

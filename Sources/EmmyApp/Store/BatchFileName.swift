@@ -9,7 +9,9 @@ extension AppDatabase {
             try db.execute(sql: "ALTER TABLE batch ADD COLUMN file_name TEXT")
         }
     }
+}
 
+extension NewBatch {
     /// A client's file name as it may be stored and shown: its last path component (some
     /// browsers send the whole path), without control characters, at most 255 characters;
     /// nil when nothing is left.

@@ -1,13 +1,18 @@
 /// The (number, text) pair a message is deduplicated on, folded into one 64-bit value for the
 /// `message_dedupe_key` index. Two different pairs may share a value (about one in 2^64), so a
 /// match found through the index is confirmed against the stored phone and body hash.
-struct DedupeKey: Hashable, Sendable {
-    var phone: String
-    var bodyHash: Int64
+public struct DedupeKey: Hashable, Sendable {
+    public var phone: String
+    public var bodyHash: Int64
+
+    public init(phone: String, bodyHash: Int64) {
+        self.phone = phone
+        self.bodyHash = bodyHash
+    }
 
     /// Stable across processes (stored keys stay comparable after a restart): the E.164 digits
     /// and the FNV-1a body hash, mixed by the splitmix64 finaliser.
-    var value: Int64 {
+    public var value: Int64 {
         var x = UInt64(bitPattern: Self.digits(phone)) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: bodyHash)
         x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
         x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB

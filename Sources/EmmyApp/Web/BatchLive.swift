@@ -12,7 +12,7 @@ extension WebController {
     @Sendable func batchLive(_ request: Request, context: AppRequestContext) async throws -> Response {
         if let redirect = pages.requireSession(request) { return redirect }
         let id = try context.parameters.require("id")
-        guard let batch = try await database.batchRows(limit: 1, id: id).first else {
+        guard let batch = try await database.batch(id: id) else {
             throw APIError(.notFound, code: "no_such_batch", "There is no batch \(id).")
         }
         let html = try pages.templates.render("batch-live", try await liveValues(batch))
@@ -23,7 +23,7 @@ extension WebController {
     }
 
     /// `batchValues` plus where the unfinished messages are and how fast the batch finishes.
-    func liveValues(_ batch: AppDatabase.BatchRow, now: Date = Date()) async throws -> [String: Any] {
+    func liveValues(_ batch: BatchRecord, now: Date = Date()) async throws -> [String: Any] {
         var values = Self.batchValues(batch)
         let window = min(Self.throughputWindow, max(1, now.timeIntervalSince(batch.createdAt)))
         let progress = try await database.batchProgress(id: batch.id, since: now.addingTimeInterval(-window))

@@ -9,9 +9,7 @@ import Logging
 /// template or phone column, a draft id (urlencoded). The file is kept as a draft, so Send
 /// posts only the draft id: the CSV is uploaded once, with or without JavaScript.
 struct PreviewController: Sendable {
-    let database: AppDatabase
-    let config: ServerConfig
-    let metrics: AppMetrics
+    let ingest: IngestService
     let pages: WebPages
     let drafts: DraftStore
 
@@ -22,7 +20,7 @@ struct PreviewController: Sendable {
         router.get("/api/preview/:draft/rejected.csv", use: rejectedCSV)
     }
 
-    var ingestAPI: MessagesController { MessagesController(database: database, config: config, metrics: metrics) }
+    var config: ServerConfig { ingest.config }
 
     /// The form as received: which draft, its options, and the CSV header.
     struct Outcome {
@@ -42,7 +40,7 @@ struct PreviewController: Sendable {
         var draftID: String
         var draft: DraftStore.Draft
         if type.hasPrefix("multipart/form-data") {
-            guard let boundary = MessagesController.boundary(request.headers[.contentType] ?? "") else {
+            guard let boundary = UploadSpool.boundary(request.headers[.contentType] ?? "") else {
                 throw APIError.badRequest("not_multipart", "the multipart form has no boundary", field: "csvFile")
             }
             try drafts.ensureRoom(adding: 0, now: now)
@@ -79,12 +77,12 @@ struct PreviewController: Sendable {
         var outcome = Outcome(draftID: draftID, draft: draft, columns: columns)
         do {
             let options = try options(draft)
-            let ingest = BatchIngest(database: database, options: options, source: .csv, client: context.peer, dedupeWindow: config.dedupeWindow)
+            let previewer = ingest.previewer(options, client: context.peer)
             var preview = BatchPreview()
-            try await MessagesController.readContacts(try UploadSpool.chunks(of: csv), phoneField: options.phoneField,
-                                                      maxFieldBytes: config.limits.fieldBytes) { contacts in
+            try await IngestService.readContacts(try UploadSpool.chunks(of: csv), phoneField: options.phoneField,
+                                                 maxFieldBytes: config.limits.fieldBytes) { contacts in
                 guard !contacts.isEmpty else { return }
-                let (accepted, errors) = try await ingest.preview(contacts)
+                let (accepted, errors) = try await previewer.preview(contacts)
                 preview.add(accepted: accepted, errors: errors, contacts: contacts)
             }
             guard preview.rows <= config.limits.csvRows else {
@@ -99,8 +97,8 @@ struct PreviewController: Sendable {
     }
 
     func options(_ draft: DraftStore.Draft) throws -> IngestOptions {
-        try ingestAPI.ingestOptions(template: draft.message, region: draft.region,
-                                    phoneField: draft.phoneColumn.trimmingWhitespace().isEmpty ? nil : draft.phoneColumn)
+        try ingest.options(template: draft.message, region: draft.region,
+                           phoneField: draft.phoneColumn.trimmingWhitespace().isEmpty ? nil : draft.phoneColumn)
     }
 
     static let draftGone = APIError(.gone, code: "draft_expired", "that upload has expired or was already sent; upload the file again", field: "draft")
@@ -169,13 +167,13 @@ struct PreviewController: Sendable {
         let id = try context.parameters.require("draft")
         guard let (draft, csv) = drafts.load(id) else { throw Self.draftGone }
         let options = try options(draft)
-        let ingest = BatchIngest(database: database, options: options, source: .csv, client: context.peer, dedupeWindow: config.dedupeWindow)
+        let previewer = ingest.previewer(options, client: context.peer)
         let download = try CSVDownload(header: ["row", "field", "kind", "reason", "original"])
-        try await MessagesController.readContacts(try UploadSpool.chunks(of: csv), phoneField: options.phoneField,
-                                                  maxFieldBytes: config.limits.fieldBytes) { contacts in
+        try await IngestService.readContacts(try UploadSpool.chunks(of: csv), phoneField: options.phoneField,
+                                             maxFieldBytes: config.limits.fieldBytes) { contacts in
             guard !contacts.isEmpty else { return }
             let raws = Dictionary(contacts.map { ($0.position, $0.raw) }, uniquingKeysWith: { first, _ in first })
-            for error in try await ingest.preview(contacts).errors.sorted(by: { $0.position < $1.position }) {
+            for error in try await previewer.preview(contacts).errors.sorted(by: { $0.position < $1.position }) {
                 try download.add(["\(error.position)", error.field, error.kind.rawValue, error.reason, raws[error.position]?.text ?? ""])
             }
         }
@@ -198,14 +196,8 @@ struct PreviewController: Sendable {
         } catch let error as APIError {
             return try pages.error(error, request: request, context: context)
         }
-        let ingest = BatchIngest(database: database, options: options, source: .csv, client: context.peer, dedupeWindow: config.dedupeWindow)
-        ingest.fileName = draft.fileName
-        try await ingest.begin()
-        try await MessagesController.readContacts(try UploadSpool.chunks(of: csv), phoneField: options.phoneField,
-                                                  maxFieldBytes: config.limits.fieldBytes) { contacts in
-            try await ingest.add(contacts)
-        }
-        let summary = try await ingestAPI.finishSummary(ingest, source: .csv, started: started, logger: context.logger)
+        let summary = try await ingest.ingestCSV(try UploadSpool.chunks(of: csv), options: options, client: context.peer, fileName: draft.fileName,
+                                                 started: started, logger: context.logger)
         return WebPages.redirect("/batches/\(summary.batchID)")
     }
 }

@@ -1,12 +1,11 @@
 import Foundation
-import GRDB
 import HTTPTypes
 import Hummingbird
 
 /// The server-rendered pages: upload, results, a batch, monitoring, sign-in; and /static/.
 /// Every page is complete without JavaScript; app.js only refreshes a running batch's counts.
 struct WebController: Sendable {
-    let database: AppDatabase
+    let database: any AppStore
     let config: ServerConfig
     let pages: WebPages
     let started: Date
@@ -36,9 +35,6 @@ struct WebController: Sendable {
     }
 
     static let pageSize = 50
-    /// In the order a message moves through them.
-    static let statusOrder = MessageStatus.allCases.map(\.rawValue)
-
     static func timestamp(_ date: Date) -> String { DateText.readable(date) }
 
     @Sendable func asset(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -54,26 +50,27 @@ struct WebController: Sendable {
     }
 
     /// One batch's values for the results table and the batch page.
-    static func batchValues(_ batch: AppDatabase.BatchRow) -> [String: Any] {
+    static func batchValues(_ batch: BatchRecord) -> [String: Any] {
         let total = batch.total
+        let statuses = batch.statuses ?? [:]
         return [
             "id": batch.id, "name": batch.fileName ?? batch.id, "created": timestamp(batch.createdAt), "source": batch.source, "template": batch.template,
             "accepted": batch.accepted, "rejected": batch.rejected, "duplicates": batch.duplicates, "segments": batch.segments,
             "total": total, "done": batch.finished, "percent": total == 0 ? 100 : batch.finished * 100 / total,
             "live": batch.finished < total || !batch.complete,
-            "sentCount": (batch.statuses["sent"] ?? 0) + (batch.statuses["delivered"] ?? 0),
-            "failedCount": (batch.statuses["failed"] ?? 0) + (batch.statuses["undelivered"] ?? 0),
-            "queuedCount": (batch.statuses["queued"] ?? 0) + (batch.statuses["sending"] ?? 0),
+            "sentCount": batch.count(MessageStatus.succeeded),
+            "failedCount": batch.count(MessageStatus.unsuccessful),
+            "queuedCount": batch.count(MessageStatus.waiting),
             // What Retry failed requeues (SendQueue.requeueFailed): the button shows only then.
-            "retryable": (batch.statuses["failed"] ?? 0) + (batch.statuses["undelivered"] ?? 0) > 0,
-            "counts": statusOrder.map { ["status": $0, "count": batch.statuses[$0] ?? 0] },
+            "retryable": batch.count(MessageStatus.unsuccessful) > 0,
+            "counts": MessageStatus.names.map { ["status": $0, "count": statuses[$0] ?? 0] },
         ]
     }
 
     @Sendable func results(_ request: Request, context: AppRequestContext) async throws -> Response {
         if let redirect = pages.requireSession(request) { return redirect }
         let cursor = request.uri.queryParameters["cursor"].map(String.init)
-        let batches = try await database.batchRows(limit: Self.pageSize, before: cursor)
+        let batches = try await database.batches(limit: Self.pageSize, before: cursor, withStatuses: true)
         var values: [String: Any] = ["batches": batches.map(Self.batchValues), "empty": batches.isEmpty]
         if batches.count == Self.pageSize, let last = batches.last { values["next"] = "/results?cursor=\(last.id)" }
         return try pages.render("results", title: "Results", values, request: request, context: context)
@@ -82,24 +79,24 @@ struct WebController: Sendable {
     @Sendable func batch(_ request: Request, context: AppRequestContext) async throws -> Response {
         if let redirect = pages.requireSession(request) { return redirect }
         let id = try context.parameters.require("id")
-        guard let batch = try await database.batchRows(limit: 1, id: id).first else {
+        guard let batch = try await database.batch(id: id) else {
             return try pages.error(APIError(.notFound, code: "no_such_batch", "There is no batch \(id)."), request: request, context: context)
         }
         let query = request.uri.queryParameters
-        let status = query["status"].map(String.init).flatMap { Self.statusOrder.contains($0) ? $0 : nil }
+        let status = query["status"].flatMap { MessageStatus(rawValue: String($0)) }
         let cursor = query["cursor"].flatMap { Int64($0) } ?? 0
-        let messages = try await database.messageRows(batch: id, status: status, after: cursor, limit: Self.pageSize)
-        let rejections = try await database.rejectionRows(batch: id, limit: 101)
+        let messages = try await database.messages(MessageQuery(batchID: id, statuses: status.map { [$0] }, afterID: cursor, limit: Self.pageSize))
+        let rejections = try await database.rejections(batchID: id, limit: 101)
         var values = try await liveValues(batch)
         values["filters"] = [["value": "", "label": "All", "selected": status == nil]]
-            + Self.statusOrder.map { ["value": $0, "label": $0, "selected": $0 == status] }
+            + MessageStatus.names.map { ["value": $0, "label": $0, "selected": $0 == status?.rawValue] }
         values["messages"] = messages.map { message in
             ["row": message.row, "phone": message.phone, "body": message.body, "encoding": message.encoding, "segments": message.segments,
              "status": message.status, "updated": Self.timestamp(message.updatedAt)] as [String: Any]
         }
         values["noMessages"] = messages.isEmpty
         if messages.count == Self.pageSize, let last = messages.last {
-            values["next"] = "/batches/\(id)?\(status.map { "status=\($0)&" } ?? "")cursor=\(last.id)"
+            values["next"] = "/batches/\(id)?\(status.map { "status=\($0.rawValue)&" } ?? "")cursor=\(last.id)"
         }
         values["rejections"] = rejections.prefix(100).map {
             ["row": $0.row, "field": $0.field, "kind": $0.kind, "reason": $0.reason, "original": $0.original] as [String: Any]
@@ -143,20 +140,20 @@ struct WebController: Sendable {
         do {
             let counts = try await database.statusCounts()
             let queue = try await database.queueState()
-            let activity = try await database.activity()
+            let lastErrors = try await database.messages(MessageQuery(statuses: MessageStatus.unsuccessful, limit: 10, order: .lastUpdated))
             values["healthy"] = true
             values["queueDepth"] = queue.depth
             values["oldestAge"] = Int(queue.oldestAge)
-            values["counts"] = Self.statusOrder.map { ["status": $0, "count": counts[$0] ?? 0] }
-            values["lastErrors"] = activity.lastErrors.map {
+            values["counts"] = MessageStatus.names.map { ["status": $0, "count": counts[$0] ?? 0] }
+            values["lastErrors"] = lastErrors.map {
                 ["row": $0.row, "phone": $0.phone, "status": $0.status, "updated": Self.timestamp($0.updatedAt)] as [String: Any]
             }
-            values["noErrors"] = activity.lastErrors.isEmpty
+            values["noErrors"] = lastErrors.isEmpty
         } catch {
             values["healthy"] = false
             context.logger.error("monitoring: database check failed", metadata: ["error": "\(error)"])
         }
-        values["ready"] = (try? database.isMigrated()) ?? false
+        values["ready"] = (try? await database.isMigrated()) ?? false
         return values
     }
 
@@ -189,19 +186,12 @@ struct WebController: Sendable {
     /// Messages of a batch that failed or were undelivered, as CSV (for fixing and re-uploading).
     @Sendable func failedCSV(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard try await !database.batchRows(limit: 1, id: id).isEmpty else {
+        guard try await database.batch(id: id) != nil else {
             throw APIError(.notFound, code: "no_such_batch", "no batch \(id)", field: "id")
         }
-        let download: CSVDownload = try await database.read { db in
-            let download = try CSVDownload(header: ["row", "phone", "status", "updated_at", "body"])
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT * FROM message WHERE batch_id = ? AND status IN ('failed', 'undelivered') ORDER BY row, id
-                """, arguments: [id])
-            while let row = try rows.next() {
-                let message = AppDatabase.messageRow(row)
-                try download.add(["\(message.row)", message.phone, message.status, Self.timestamp(message.updatedAt), message.body])
-            }
-            return download
+        let download = try CSVDownload(header: ["row", "phone", "status", "updated_at", "body"])
+        try await database.forEachMessage(MessageQuery(batchID: id, statuses: MessageStatus.unsuccessful, order: .row)) { message in
+            try download.add(["\(message.row)", message.phone, message.status, Self.timestamp(message.updatedAt), message.body])
         }
         return try download.response(filename: "failed-\(id).csv")
     }
