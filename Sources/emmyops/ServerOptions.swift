@@ -41,6 +41,15 @@ struct ServerOptions: ParsableArguments {
                             ("Alertmanager", monitoring.alertmanager.externalURL)] where !url.isEmpty {
             config.dashboards[name] = url
         }
+        if case .postgres(let settings) = config.database {
+            // The password is read here, from its file or the environment, and never printed.
+            do { _ = try settings.password(environment: ProcessInfo.processInfo.environment) } catch {
+                throw CommandFailure.environment("app.database: \(error)")
+            }
+            // The engine is a tested library (EmmyApp/Store/Postgres); the server reaches its
+            // data through the SQLite facade until the store boundary lets it take either.
+            throw CommandFailure.environment("app.database: serving from PostgreSQL (\(settings.dsn)) is not wired into `serve` yet; use `sqlite`")
+        }
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         let logger = Logger(label: "emmyapp")
         let application: any ApplicationProtocol

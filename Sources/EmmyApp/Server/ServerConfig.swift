@@ -24,6 +24,8 @@ public struct ServerConfig: Sendable {
     /// Where users reach the monitoring stack (the spec's `monitoring.*.external_url`), linked
     /// from /monitoring when set: name (Grafana, Prometheus, Alertmanager) → URL.
     public var dashboards: [String: String] = [:]
+    /// The engine the data lives in: SQLite under `dataDirectory`, or a shared PostgreSQL.
+    public var database: DatabaseChoice = .sqlite
 
     public init() {}
 
