@@ -64,7 +64,7 @@ final class PostgresCluster: Sendable {
         // A port free when asked can be taken before the server binds it: try a few.
         var lastError: (any Error)?
         for _ in 0..<3 {
-            let port = try freePort()
+            let port = try ConnectionLimitTests.freePort()
             let settings = """
 
                 listen_addresses = '127.0.0.1'
@@ -172,21 +172,6 @@ final class PostgresCluster: Sendable {
             let flags = fcntl(fd, F_GETFD)
             return flags >= 0 && flags & FD_CLOEXEC == 0
         }
-    }
-
-    /// A loopback port free at the time of asking.
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
