@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// EmmyApp's data on a PostgreSQL server: a pool of connections (postgres-nio's
 /// `PostgresClient`) that several replicas of the app share one database through.
 ///
-/// The pool only hands out connections while `run()` runs: `emmyops serve` adds the engine to
+/// The pool only hands out connections while `run()` runs: a server adds the engine to
 /// its service group; tests and commands use `withRunning`, which runs it in a child task.
 public struct PostgresEngine: Sendable, Service {
     public let client: PostgresClient
