@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .executableTarget(
@@ -71,6 +72,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                // The PostgreSQL engine (Store/Postgres), for replicas sharing one database.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             exclude: ["README.md"]
         ),
@@ -99,6 +102,8 @@ let package = Package(
                 "EmmyApp", "PhoneNumbers",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                // The throw-away PostgreSQL cluster's tests look at rows directly.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ],

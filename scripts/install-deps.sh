@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools the test suite drives: Debian packages (promtool, amtool,
 # prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init, chromium,
-# chromium-driver, sshd, nginx, strace, debootstrap, binutils) and PyPI tools, each in its own virtualenv under
+# chromium-driver, sshd, nginx, strace, debootstrap, binutils, postgresql-15) and PyPI tools, each in its own virtualenv under
 # /opt/emmyops-tools with its commands
 # linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto, schemathesis).
 # Idempotent: a second run that finds everything does nothing.
@@ -33,6 +33,8 @@ command -v zstd >/dev/null || need+=(zstd)
 # The release artifact: objcopy strips it; debootstrap builds the bare host it must start on.
 command -v objcopy >/dev/null || need+=(binutils)
 [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+# The PostgreSQL engine's tests start their own throw-away cluster (initdb + pg_ctl).
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -45,6 +47,17 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
   $SUDO chmod 755 /usr/sbin/policy-rc.d
+fi
+
+# Debian's postgresql-15 creates a `main` cluster on 5432 when it installs (policy-rc.d only
+# keeps it from starting, and a boot would start it): postgresql-common goes in first and is
+# told not to. Only when this script installs PostgreSQL; an existing setup is left alone.
+if [[ " ${need[*]} " == *" postgresql-15 "* ]]; then
+  if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql-common >/dev/null
+  fi
+  $SUDO sed -i 's/^#\?create_main_cluster *=.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

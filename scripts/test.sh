@@ -22,6 +22,9 @@ swift build --build-tests
 isolated_groups=("SendingCrashTests|TwilioProviderTests|ConnectionLimitTests|ServeLimitsTests|SendingPauseTests"
                  SecretsPushTests IncidentClosedLoopTests IncidentRemedyLoopTests IncidentReceiverTests MonitoredFleetTests
                  BackupUnderLoadTests UpStackTests)
+# The PostgreSQL engine's suite runs its own cluster and concurrent claimers and starters:
+# a server process and many connections that the parallel run's process tests would slow.
+isolated_groups+=(PostgresEngineTests)
 isolated=$(IFS="|"; echo "${isolated_groups[*]}")
 swift test --skip-build --skip "$isolated" 2>&1 | tee .build/test.log
 # swift test exits non-zero on failure; with `tee` we must look at its status ourselves.

@@ -46,6 +46,15 @@ struct ServerOptions: ParsableArguments {
         config.monitoring = MonitoringBackends(
             prometheus: environment["EMMY_PROMETHEUS_URL"] ?? (monitoring.prometheus.externalURL.isEmpty ? nil : monitoring.prometheus.externalURL),
             alertmanager: environment["EMMY_ALERTMANAGER_URL"] ?? (monitoring.alertmanager.externalURL.isEmpty ? nil : monitoring.alertmanager.externalURL))
+        if case .postgres(let settings) = config.database {
+            // The password is read here, from its file or the environment, and never printed.
+            do { _ = try settings.password(environment: environment) } catch {
+                throw CommandFailure.environment("app.database: \(error)")
+            }
+            // The engine is a tested library (EmmyApp/Store/Postgres) that does not yet implement
+            // the whole store protocol, so `serve` refuses rather than half-working.
+            throw CommandFailure.environment("app.database: serving from PostgreSQL (\(settings.dsn)) is not wired into `serve` yet; use `sqlite`")
+        }
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         let logger = Logger(label: "emmyapp")
         let application: any ApplicationProtocol

@@ -26,6 +26,8 @@ public struct ServerConfig: Sendable {
     public var dashboards: [String: String] = [:]
     /// Prometheus and Alertmanager, read by the monitoring page's charts and alert list.
     public var monitoring = MonitoringBackends()
+    /// The engine the data lives in: SQLite under `dataDirectory`, or a shared PostgreSQL.
+    public var database: DatabaseChoice = .sqlite
 
     public init() {}
 

@@ -38,6 +38,10 @@ public struct AppConfig: Sendable, Hashable {
     /// Provider settings (`app.provider`) and the worker pool (`app.sending`); `provider`
     /// above is the kind, copied in by `serverConfig`.
     public var sending: SendingConfig
+    /// `sqlite` or a PostgreSQL DSN without password (AppDatabaseSpec.swift).
+    public var database = "sqlite"
+    public var databaseTLS: PostgresSettings.TLSMode = .prefer
+    public var databasePasswordFile: String?
 
     public init(
         name: String = "sms-api",
@@ -92,6 +96,8 @@ public struct AppConfig: Sendable, Hashable {
         if let messages = rateLimits["messages"] { config.rateLimits.messages = messages }
         config.sending = sending
         config.sending.provider = provider
+        // Validation refuses a DSN that does not parse, so a loaded spec never falls back here.
+        config.database = (try? databaseChoice()) ?? .sqlite
         return config
     }
 }
@@ -119,6 +125,7 @@ extension SpecSchema {
         SchemaField("auth", .boolean, "Require `Authorization: Bearer` tokens (emmyops token create) on state-changing endpoints."),
         SchemaField("trusted_proxies", .list(.string), "Peer addresses whose X-Forwarded-For is believed."),
         SchemaField("dedupe_window", .duration, "The same text to the same number within this window is a duplicate (default \(Int(AppConfig().dedupeWindowSeconds / 3600))h; 0s disables)."),
+        database, databasePasswordFile, databaseTLS,
     ]), "The SMS server.")
 }
 
@@ -147,6 +154,7 @@ extension SpecBuilder {
         set(&app.trustedProxies, strings(R.value(node, "trusted_proxies")))
         set(&app.dedupeWindowSeconds, duration(R.value(node, "dedupe_window")).map(\.seconds))
         app.sending = sending(provider: R.value(node, "provider"), sending: R.value(node, "sending"))
+        database(node, into: &app)
         return app
     }
 }
@@ -162,6 +170,7 @@ extension SpecValidation {
         for (index, path) in [spec.app.healthPath, spec.app.readyPath, spec.app.metricsPath].enumerated() where !path.hasPrefix("/") {
             error("app." + ["health_path", "ready_path", "metrics_path"][index], "`\(path)` must start with `/`", nil)
         }
+        validateDatabase(spec.app, error: error)
     }
 
     /// Secret names that can be environment variables. (Checked last, after the other
