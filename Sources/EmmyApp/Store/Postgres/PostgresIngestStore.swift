@@ -23,7 +23,7 @@ public struct PostgresIngestStore: Sendable {
                             at now: Date) async throws {
         try await engine.client.query("""
             INSERT INTO batch (id, created_at, source, template, client, file_name)
-            VALUES (\(id), \(now), \(source.rawValue), \(template), \(client), \(AppDatabase.cleanFileName(fileName)))
+            VALUES (\(id), \(now), \(source.rawValue), \(template), \(client), \(NewBatch.cleanFileName(fileName)))
             """, logger: engine.logger)
     }
 

@@ -164,7 +164,7 @@ public struct PostgresSendQueue: Sendable {
     /// The event is committed before the message is looked for, and `record` commits the
     /// provider id before it looks for events: whichever of the two commits second sees the
     /// other's row, so a callback racing the sender's write is applied by one of them.
-    public func applyCallback(providerID: String, status: MessageStatus, errorCode: String?, now: Date = Date()) async throws -> SendQueue.CallbackEffect {
+    public func applyCallback(providerID: String, status: MessageStatus, errorCode: String?, now: Date = Date()) async throws -> CallbackEffect {
         let inserted = try await engine.client.query("""
             INSERT INTO provider_event (provider_id, status, error_code, received_at) VALUES (\(providerID), \(status.rawValue), \(errorCode), \(now))
             ON CONFLICT DO NOTHING RETURNING 1
