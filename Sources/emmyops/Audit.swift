@@ -5,6 +5,7 @@ import Foundation
 extension EmmyOps {
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "audit",
             abstract: "Show the audit log of every host as one timeline: deploys, rollbacks, secrets pushes.",
             discussion: "Without --host every host. --format json prints the entries as one JSON array.")
 

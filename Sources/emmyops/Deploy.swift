@@ -6,6 +6,7 @@ import Foundation
 extension EmmyOps {
     struct Deploy: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "deploy",
             abstract: "Deploy a release to hosts over SSH with a readiness gate and no dropped requests.",
             discussion: """
             Per host: upload the artifact and spec into releases/<version>, verify SHA-256, start it \

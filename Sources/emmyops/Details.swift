@@ -5,6 +5,7 @@ import Foundation
 extension EmmyOps {
     struct Details: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "details",
             abstract: "Show every app host: its release, slot, supervisor state, /ready answer and uptime.",
             discussion: """
             Each host's current binary reports on itself over SSH (one round trip per host). \

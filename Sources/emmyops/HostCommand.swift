@@ -13,7 +13,7 @@ extension EmmyOps {
             subcommands: [Activate.self, Prune.self, Releases.self, Details.self, Monitoring.self])
 
         struct Activate: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Start a release on the idle slot, gate on readiness, switch nginx and `current`.")
+            static let configuration = CommandConfiguration(commandName: "activate", abstract: "Start a release on the idle slot, gate on readiness, switch nginx and `current`.")
             @Option var root: String
             @Option var version: String
             @Option var host: String
@@ -41,7 +41,7 @@ extension EmmyOps {
         }
 
         struct Monitoring: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Install the uploaded monitoring configuration: check, switch, start or reload.")
+            static let configuration = CommandConfiguration(commandName: "monitoring", abstract: "Install the uploaded monitoring configuration: check, switch, start or reload.")
             @Option var root: String
             @Option var host: String
 
@@ -57,7 +57,7 @@ extension EmmyOps {
         }
 
         struct Prune: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Delete the oldest releases beyond --keep.")
+            static let configuration = CommandConfiguration(commandName: "prune", abstract: "Delete the oldest releases beyond --keep.")
             @Option var root: String
             @Option var keep: Int
 
@@ -68,7 +68,7 @@ extension EmmyOps {
         }
 
         struct Releases: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Installed releases and who deployed them, as JSON.")
+            static let configuration = CommandConfiguration(commandName: "releases", abstract: "Installed releases and who deployed them, as JSON.")
             @Option var root: String
 
             func run() throws {
@@ -80,7 +80,7 @@ extension EmmyOps {
         }
 
         struct Details: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "This host's release, slot, supervisor and readiness, as JSON (for `emmyops details`).")
+            static let configuration = CommandConfiguration(commandName: "details", abstract: "This host's release, slot, supervisor and readiness, as JSON (for `emmyops details`).")
             @Option var root: String
             @Option var host: String
 

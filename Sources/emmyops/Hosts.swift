@@ -5,6 +5,7 @@ import Foundation
 extension EmmyOps {
     struct Hosts: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "hosts",
             abstract: "Check (or write) the spec's host addresses against what Terraform built.",
             discussion: """
             The rendered Terraform creates one instance per spec host at its private_address and \

@@ -5,6 +5,7 @@ import Foundation
 extension EmmyOps {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Write a commented example emmy.yaml.",
             discussion: "The example is valid as written: `emmyops validate` and `emmyops render all` work on it at once.")
 

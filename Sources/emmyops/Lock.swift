@@ -5,6 +5,7 @@ import Foundation
 extension EmmyOps {
     struct Lock: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "lock",
             abstract: "Show or release the deploy lock.",
             discussion: """
             A deploy takes its lock on the first host it works on (the first app host for --all). \
@@ -13,7 +14,7 @@ extension EmmyOps {
             subcommands: [Status.self, Release.self])
 
         struct Status: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Who holds the deploy lock, since when, until when, and whether their process lives.")
+            static let configuration = CommandConfiguration(commandName: "status", abstract: "Who holds the deploy lock, since when, until when, and whether their process lives.")
 
             @OptionGroup var fleet: FleetOptions
 
@@ -25,6 +26,7 @@ extension EmmyOps {
 
         struct Release: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "release",
                 abstract: "Remove a deploy lock left by a run that is gone.",
                 discussion: "Refuses while the holder's process is alive (or runs on another machine and the lock has not expired) unless --force.")
 

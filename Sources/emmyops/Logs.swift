@@ -5,6 +5,7 @@ import Foundation
 extension EmmyOps {
     struct Logs: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "logs",
             abstract: "Show the current release's log on each host, each line prefixed with its host.",
             discussion: """
             Without --host every app host. EmmyApp's JSON lines are shown readable on a terminal \

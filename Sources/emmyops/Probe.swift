@@ -4,6 +4,7 @@ import EmmyOpsKit
 extension EmmyOps {
     struct Probe: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "probe",
             abstract: "GET a URL; exit 0 on a 2xx answer, 1 otherwise.",
             discussion: "Container healthchecks use it, so images need no curl or wget.")
 

@@ -4,7 +4,7 @@ import Foundation
 
 extension EmmyOps {
     struct Releases: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a host's releases, the current one, and who deployed each when.")
+        static let configuration = CommandConfiguration(commandName: "releases", abstract: "List a host's releases, the current one, and who deployed each when.")
 
         @OptionGroup var fleet: FleetOptions
 

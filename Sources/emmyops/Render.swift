@@ -7,6 +7,7 @@ extension RenderTarget: ExpressibleByArgument {}
 extension EmmyOps {
     struct Render: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "render",
             abstract: "Render configs from the spec.",
             discussion: """
             Targets: all (everything), monitoring (Prometheus, rules and rule tests, Alertmanager, \

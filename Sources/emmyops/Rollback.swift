@@ -4,6 +4,7 @@ import EmmyOpsKit
 extension EmmyOps {
     struct Rollback: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rollback",
             abstract: "Return hosts to an earlier release: its binary and its config, with the same gate and proxy switch.")
 
         @OptionGroup var fleet: FleetOptions

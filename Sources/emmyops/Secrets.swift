@@ -5,11 +5,13 @@ import Foundation
 extension EmmyOps {
     struct Secrets: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "secrets",
             abstract: "Place the secrets the spec references on the hosts.",
             subcommands: [Push.self])
 
         struct Push: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "push",
                 abstract: "Write every ${NAME} the spec references to the hosts that read it, mode 0600.",
                 discussion: """
                 App hosts get <root>/shared/secrets.env (KEY=VALUE, the release's environment from \

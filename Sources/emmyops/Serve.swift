@@ -3,6 +3,7 @@ import ArgumentParser
 extension EmmyOps {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract: "Run EmmyApp, the SMS server, in the foreground.",
             discussion: """
             Reads the `app` section of --spec, or ./emmy.yaml when present, or the embedded \
@@ -22,6 +23,7 @@ extension EmmyOps {
 
     struct Up: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "up",
             abstract: "Start EmmyApp locally and print its URL; with --stack, its monitoring too.",
             discussion: """
             Uses ./emmy.yaml when present, else the embedded default spec; data goes under ./.emmy. \

@@ -5,6 +5,7 @@ import Foundation
 extension EmmyOps {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show what `emmyops supervise` is doing.",
             discussion: """
             Reads the supervisor's state file and checks that its process is alive. Exit codes: \

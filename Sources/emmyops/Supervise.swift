@@ -5,6 +5,7 @@ import Foundation
 extension EmmyOps {
     struct Supervise: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "supervise",
             abstract: "Run `emmyops serve` as a child and keep it running.",
             discussion: """
             Restarts the child when it exits (exponential backoff), gives up after the spec's \

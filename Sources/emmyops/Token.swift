@@ -5,6 +5,7 @@ import Foundation
 extension EmmyOps {
     struct Token: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "token",
             abstract: "Manage EmmyApp API tokens (stored hashed; shown once).",
             subcommands: [Create.self, List.self, Revoke.self])
 
@@ -22,7 +23,7 @@ extension EmmyOps {
         }
 
         struct Create: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Create a token and print it; it cannot be shown again.")
+            static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a token and print it; it cannot be shown again.")
             @Argument(help: "A unique name, e.g. the client that will use it.") var name: String
             @OptionGroup var location: Location
             @OptionGroup var output: FormatOption
@@ -40,7 +41,7 @@ extension EmmyOps {
         }
 
         struct List: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List tokens (never their values).")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens (never their values).")
             @OptionGroup var location: Location
             @OptionGroup var output: FormatOption
 
@@ -66,7 +67,7 @@ extension EmmyOps {
         }
 
         struct Revoke: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Revoke a token by name or id.")
+            static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a token by name or id.")
             @Argument(help: "The token's name or id.") var name: String
             @OptionGroup var location: Location
             @OptionGroup var output: FormatOption

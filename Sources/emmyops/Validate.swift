@@ -7,6 +7,7 @@ extension ToolChecks.Mode: ExpressibleByArgument {}
 extension EmmyOps {
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "validate",
             abstract: "Check the spec, cross-check its renderings, and run the real checkers.",
             discussion: """
             Checks, in order: the spec (every problem with file:line:col); the renderings against \
