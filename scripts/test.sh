@@ -22,6 +22,10 @@ swift build --build-tests
 isolated_groups=("SendingCrashTests|TwilioProviderTests|ConnectionLimitTests|ServeLimitsTests|SendingPauseTests"
                  SecretsPushTests IncidentClosedLoopTests IncidentRemedyLoopTests IncidentReceiverTests MonitoredFleetTests
                  BackupUnderLoadTests UpStackTests)
+# The monitoring page's and the notifiers' suites serve stand-ins (Prometheus, Alertmanager,
+# Slack, PagerDuty) from this process with 2 s fetch timeouts, and the live batch page times a
+# throttled worker pool: starved by the parallel run they time out or fall back.
+isolated_groups+=("MonitoringChartTests|IncidentNotifierTests" BatchLiveTests)
 # The PostgreSQL engine's suite runs its own cluster and concurrent claimers and starters:
 # a server process and many connections that the parallel run's process tests would slow.
 isolated_groups+=(PostgresEngineTests)
