@@ -1,0 +1,1 @@
+../../../Sources/EmmyApp/Store/Postgres/DatabaseChoice.swift

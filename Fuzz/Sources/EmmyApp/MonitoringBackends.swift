@@ -1,0 +1,1 @@
+../../../Sources/EmmyApp/Metrics/MonitoringBackends.swift
