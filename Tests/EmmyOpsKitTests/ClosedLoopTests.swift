@@ -46,14 +46,7 @@ struct ClosedLoopTests {
         app: { name: \(Self.appName), port: \(appPort) }
         hosts:
           - { name: local, address: 127.0.0.1, roles: [app, monitoring] }
-        monitoring:
-          scrape_interval: 1s
-          evaluation_interval: 1s
-          prometheus: { port: \(promPort) }
-          alertmanager: { port: \(amPort) }
-          grafana: { port: \(grafanaPort) }
-          node_exporter: { enabled: false }
-          app_metrics: { port: \(metricsPort) }
+        \(MonitoringPair.specSection(prometheusPort: promPort, alertmanagerPort: amPort, grafanaPort: grafanaPort, metricsPort: metricsPort))
         alerts:
           app_down: { for: 2s }
         notify:

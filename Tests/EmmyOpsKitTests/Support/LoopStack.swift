@@ -105,14 +105,7 @@ final class LoopStack: @unchecked Sendable {
         \(setup.app)
         hosts:
         \(host)
-        monitoring:
-          scrape_interval: 1s
-          evaluation_interval: 1s
-          prometheus: { port: \(promPort) }
-          alertmanager: { port: \(amPort) }
-          grafana: { port: \(grafanaPort) }
-          node_exporter: { enabled: false }
-          app_metrics: { port: \(metricsPort) }
+        \(MonitoringPair.specSection(prometheusPort: promPort, alertmanagerPort: amPort, grafanaPort: grafanaPort, metricsPort: metricsPort))
         alerts:
         \(setup.alerts)
         supervise:

@@ -12,6 +12,21 @@ struct MonitoringPair {
 
     var children: [ProcessHarness] { [prometheus, alertmanager] }
 
+    /// The spec's `monitoring:` section every closed loop uses: 1 s scrapes and evaluations on
+    /// the given loopback ports, no node-exporter. Starts at column 0, one key per line.
+    static func specSection(prometheusPort: Int, alertmanagerPort: Int, grafanaPort: Int, metricsPort: Int) -> String {
+        """
+        monitoring:
+          scrape_interval: 1s
+          evaluation_interval: 1s
+          prometheus: { port: \(prometheusPort) }
+          alertmanager: { port: \(alertmanagerPort) }
+          grafana: { port: \(grafanaPort) }
+          node_exporter: { enabled: false }
+          app_metrics: { port: \(metricsPort) }
+        """
+    }
+
     /// Starts both on the rendering under `monitoring` (the `monitoring/` folder `render` writes),
     /// with their data, logs and state under `dir`.
     static func start(monitoring: String, in dir: URL, prometheusPort: Int, alertmanagerPort: Int) throws -> MonitoringPair {
