@@ -26,6 +26,10 @@ isolated_groups=("SendingCrashTests|TwilioProviderTests|ConnectionLimitTests|Ser
 # Slack, PagerDuty) from this process with 2 s fetch timeouts, and the live batch page times a
 # throttled worker pool: starved by the parallel run they time out or fall back.
 isolated_groups+=("MonitoringChartTests|IncidentNotifierTests" BatchLiveTests)
+# The browser suite reads a live batch page mid-run (throttled messages, time left) while
+# Chromium and a 3,000-message send share the machine: in the parallel run the batch's live
+# phase can pass between two reads.
+isolated_groups+=(BrowserTests)
 # The PostgreSQL engine's suite runs its own cluster and concurrent claimers and starters:
 # a server process and many connections that the parallel run's process tests would slow.
 isolated_groups+=(PostgresEngineTests)
