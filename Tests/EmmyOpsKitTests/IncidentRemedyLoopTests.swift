@@ -44,7 +44,11 @@ struct IncidentRemedyLoopTests {
                 let notified = try await poll("the playbook's notice at the on-call webhook", timeout: .seconds(60), every: .milliseconds(50)) {
                     stack.incidentNotices("action").first { $0["kind"] as? String == "high_failure_rate" }.map { _ in Date() }
                 }
-                let run = try #require(try stack.ledger().runs().first { $0.kind == "high_failure_rate" })
+                // The notice reaches the webhook before the notify step records its outcome (and
+                // before Slack's post, the step's second receiver): wait for the step to finish.
+                let run = try await poll("the run's notify step to finish", timeout: .seconds(30), every: .milliseconds(50)) {
+                    try stack.ledger().runs().first { $0.kind == "high_failure_rate" && $0.steps.allSatisfy { ![.pending, .running].contains($0.state) } }
+                }
                 #expect(run.host == "local" && run.steps.map(\.name) == [.diagnose, .pauseSending, .notify], "\(run)")
                 #expect(run.steps.map(\.state) == [.ok, .skipped, .ok], "\(run.steps.map { "\($0.name): \($0.state) \($0.detail ?? "")" })")
                 #expect(!SendingPause(dataDirectory: stack.root + "/shared").isPaused, "a 5xx outage must not pause sending")
