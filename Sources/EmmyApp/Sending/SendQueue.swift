@@ -32,8 +32,16 @@ public struct SendQueue: Sendable {
 
     /// Gives claimed but unattempted messages back (on shutdown), still `sending`.
     public func release(_ ids: [Int64]) async throws {
-        try await store.release(ids)
+        try await store.release(ids, runID: runID)
     }
+
+    /// Tells other replicas this run is alive (a no-op on SQLite).
+    public func heartbeat() async throws {
+        try await store.heartbeat(runID: runID)
+    }
+
+    /// How often to heartbeat and recover dead runs' claims; nil: once at start is enough.
+    public var recoveryInterval: Duration? { store.recoveryInterval }
 
     /// Records many outcomes at once, so sending does not take the writer away from ingest
     /// message by message. Returns how many messages entered each status.

@@ -32,11 +32,10 @@ public final class SendWorkerPool: Service, Sendable {
     }
 
     public func run() async throws {
-        let recovered = try await queue.recoverInDoubt()
-        if recovered > 0 {
-            logger.warning("messages left sending by an earlier run are in doubt; looking them up before resending",
-                           metadata: ["count": "\(recovered)", "provider": "\(provider.name)"])
-        }
+        // Alive before the first claim: a shared engine's other replicas would take a claim of
+        // a run with no heartbeat for a dead one's.
+        try await queue.heartbeat()
+        try await recover()
         let workers = max(1, config.workers)
         // Claim no more than about two seconds' worth when throttled, so what the API shows as
         // `sending` is close to what is really on its way.
@@ -56,6 +55,9 @@ public final class SendWorkerPool: Service, Sendable {
                         await recorder.flush()
                     }
                 }
+                if let interval = queue.recoveryInterval {
+                    group.addTask { await self.keepRecovering(every: interval, until: source) }
+                }
             }
         } onGracefulShutdown: {
             Task { await source.stop() }
@@ -69,6 +71,33 @@ public final class SendWorkerPool: Service, Sendable {
         }
         await provider.shutdown()
         logger.info("sending stopped", metadata: ["released": "\(unstarted.count)"])
+    }
+
+    /// Hands messages claimed by dead runs back, in doubt, and says how many.
+    private func recover() async throws {
+        let recovered = try await queue.recoverInDoubt()
+        if recovered > 0 {
+            logger.warning("messages left sending by an earlier or dead run are in doubt; looking them up before resending",
+                           metadata: ["count": "\(recovered)", "provider": "\(provider.name)"])
+        }
+    }
+
+    /// On a shared engine: heartbeats, so other replicas do not take this run for dead, and
+    /// recovers the claims of replicas that died, so none waits for a restart.
+    private func keepRecovering(every interval: Duration, until source: JobSource) async {
+        var next = ContinuousClock.now + interval
+        while await !source.stopping, !Task.isCancelled {
+            // Short naps, so a shutdown is not held up by a whole interval.
+            try? await Task.sleep(for: .milliseconds(200))
+            guard ContinuousClock.now >= next else { continue }
+            next = ContinuousClock.now + interval
+            do {
+                try await queue.heartbeat()
+                try await recover()
+            } catch {
+                logger.error("cannot heartbeat or recover dead runs' claims; will retry", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     private func work(source: JobSource, recorder: StatusRecorder) async {

@@ -14,7 +14,7 @@ extension AppDatabase {
     /// watermark is the highest message id in the snapshot: message rows are never deleted, so
     /// every row committed after it has a higher id.
     public func recentMessages(among keys: [DedupeKey], since cutoff: Date) async throws -> RecentMessages {
-        let cutoff = cutoff.timeIntervalSince1970
+        let since = cutoff, cutoff = cutoff.timeIntervalSince1970
         return try await read { db in
             var found: Set<DedupeKey> = []
             let values = Array(Set(keys.map(\.value)))
@@ -28,7 +28,7 @@ extension AppDatabase {
                 }
             }
             let lastID = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM message") ?? 0
-            return RecentMessages(keys: found, watermark: lastID)
+            return RecentMessages(keys: found, watermark: lastID, since: since)
         }
     }
 

@@ -44,12 +44,17 @@ extension AppDatabase {
         }
     }
 
-    public func release(_ ids: [Int64]) async throws {
+    /// One process owns the file, so no other run can die holding claims while this one runs.
+    public var recoveryInterval: Duration? { nil }
+
+    public func heartbeat(runID: String) async throws {}
+
+    public func release(_ ids: [Int64], runID: String) async throws {
         guard !ids.isEmpty else { return }
         try await writer.write { db in
-            let statement = try db.makeStatement(sql: "UPDATE message SET claimed_by = NULL WHERE id = ? AND status = 'sending'")
+            let statement = try db.makeStatement(sql: "UPDATE message SET claimed_by = NULL WHERE id = ? AND status = 'sending' AND claimed_by = ?")
             for id in ids {
-                statement.setUncheckedArguments([id])
+                statement.setUncheckedArguments([id, runID])
                 try statement.execute()
             }
         }

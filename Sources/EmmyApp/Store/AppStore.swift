@@ -59,13 +59,21 @@ public protocol AppStore: Sendable {
 
     // MARK: Send queue
 
-    /// Hands messages claimed by other runs back to the pool, marked in doubt; returns how many.
+    /// Hands messages claimed by dead runs back to the pool, marked in doubt; returns how many.
+    /// SQLite takes every other run for dead (one process owns the file); a shared engine takes
+    /// a run for dead when its heartbeat stopped, and also closes the batches it was ingesting.
     func recoverInDoubt(runID: String) async throws -> Int
+    /// Tells the other replicas that `runID` (and this process's ingests) is alive; call it
+    /// before the first claim and then every `recoveryInterval`.
+    func heartbeat(runID: String) async throws
+    /// How often a sender heartbeats and recovers dead runs' claims while it runs; nil when
+    /// recovery at start is enough (SQLite: no other process can die holding claims).
+    var recoveryInterval: Duration? { get }
     /// Claims up to `limit` messages for `runID`: due retries first, then queued messages in
     /// order. Returns the jobs and how many were newly `sending`.
     func claim(limit: Int, runID: String, now: Date) async throws -> (jobs: [QueueJob], fresh: Int)
-    /// Gives claimed but unattempted messages back, still `sending`.
-    func release(_ ids: [Int64]) async throws
+    /// Gives `runID`'s claimed but unattempted messages back, still `sending`.
+    func release(_ ids: [Int64], runID: String) async throws
     /// Records many outcomes in one transaction; returns how many messages entered each status.
     func record(_ outcomes: [SendOutcome], now: Date) async throws -> [MessageStatus: Int]
     /// Applies a provider status callback: remembered once, moving the message forward only.
@@ -75,6 +83,10 @@ public protocol AppStore: Sendable {
     /// Requeues a batch's failed and undelivered messages (not opted-out numbers); nil when
     /// there is no such batch.
     func requeueFailed(batchID: String, now: Date) async throws -> Int?
+
+    /// Messages whose last attempt since `since` ended with one of `codes`, counted by code:
+    /// the evidence incident automation reads before it pauses sending.
+    func providerRefusals(codes: [String], since: Date) async throws -> [String: Int]
 
     // MARK: Opt-outs and replies
 

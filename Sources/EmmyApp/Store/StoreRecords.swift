@@ -46,6 +46,8 @@ public struct RejectedContact: Sendable {
 public struct RecentMessages: Sendable {
     public var keys: Set<DedupeKey>
     public var watermark: Int64
+    /// The window's start the read used: the write rechecks against the same one.
+    public var since: Date
 }
 
 /// One write transaction of an ingest.

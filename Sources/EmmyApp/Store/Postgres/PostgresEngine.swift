@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// `PostgresClient`) that several replicas of the app share one database through.
 ///
 /// The pool only hands out connections while `run()` runs: a server adds the engine to
-/// its service group; tests and commands use `withRunning`, which runs it in a child task.
+/// its service group; tests and commands use `withRunning`, which runs it in a task of its own.
 public struct PostgresEngine: Sendable, Service {
     public let client: PostgresClient
     let logger: Logger
@@ -38,15 +38,24 @@ public struct PostgresEngine: Sendable, Service {
     public static func withRunning<Result: Sendable>(
         settings: PostgresSettings, password: String?, logger: Logger,
         maximumConnections: Int = PostgresEngine.defaultMaximumConnections,
-        migrations: [PostgresMigration] = PostgresSchema.migrations,
+        migrations: [PostgresMigration] = PostgresSchema.migrations, startTimeout: Duration = .seconds(60),
         _ body: @Sendable (PostgresEngine) async throws -> Result
     ) async throws -> Result {
         let engine = PostgresEngine(settings: settings, password: password, logger: logger, maximumConnections: maximumConnections)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await engine.run() }
-            defer { group.cancelAll() }
-            try await PostgresMigrator(migrations: migrations).migrate(engine)
-            return try await body(engine)
+        let pool = Task { await engine.client.run() }
+        // The pool stops however the body ends (returns, throws, is cancelled), and is waited
+        // for: a pool left running would keep its connections and this call's caller waiting.
+        do {
+            // A server that cannot be reached must fail the start, not hang it.
+            try await engine.answered(within: startTimeout) { try await PostgresMigrator(migrations: migrations).migrate(engine) }
+            let result = try await body(engine)
+            pool.cancel()
+            await pool.value
+            return result
+        } catch {
+            pool.cancel()
+            await pool.value
+            throw error
         }
     }
 
@@ -94,15 +103,20 @@ extension PostgresEngine {
     /// as down. The pool waits for a connection it cannot make for up to a minute before it
     /// gives up; a probe must say so sooner, hence the timeout.
     public func check(migrations: [PostgresMigration] = PostgresSchema.migrations, timeout: Duration = .seconds(5)) async throws -> Check {
-        try await withThrowingTaskGroup(of: Check?.self) { group in
-            group.addTask { try await self.probe(migrations: migrations) }
+        try await answered(within: timeout) { try await self.probe(migrations: migrations) }
+    }
+
+    /// `body`'s answer, or `Unanswered` once `timeout` has passed (the body is cancelled).
+    func answered<Result: Sendable>(within timeout: Duration, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await body() }
             group.addTask {
                 try await Task.sleep(for: timeout)
                 return nil
             }
             defer { group.cancelAll() }
-            guard let check = try await group.next() ?? nil else { throw Unanswered(timeout: timeout) }
-            return check
+            guard let answer = try await group.next() ?? nil else { throw Unanswered(timeout: timeout) }
+            return answer
         }
     }
 

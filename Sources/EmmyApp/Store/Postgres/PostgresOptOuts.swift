@@ -19,19 +19,27 @@ public struct PostgresOptOuts: Sendable {
     /// still waiting for them, as `OptOutList.add` does.
     public func add(_ phones: [String], source: String, now: Date = Date()) async throws -> OptOutList.Added {
         let logger = engine.logger
-        return try await engine.transaction { connection in
-            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
-            let added = try await connection.run("""
-                INSERT INTO opt_out (phone, source, created_at) SELECT phone, \(source), \(now) FROM unnest(\(phones)) AS t (phone)
-                ON CONFLICT (phone) DO NOTHING RETURNING phone
-                """, logger: logger).collect().count
-            let canceled = try await connection.run("""
-                UPDATE message SET status = 'canceled', error_code = 'opted_out', error_message = 'the number opted out', updated_at = \(now)
-                WHERE phone = ANY(\(phones)) AND (status = 'queued' OR (status = 'sending' AND claimed_by IS NULL))
-                RETURNING id
-                """, logger: logger).collect().count
-            return OptOutList.Added(added: added, canceled: canceled)
-        }
+        return try await engine.transaction { try await Self.add(phones, source: source, now: now, in: $0, logger: logger) }
+    }
+
+    /// `add` inside a transaction of the caller's (an inbound STOP records its id in the same one).
+    static func add(_ phones: [String], source: String, now: Date, in connection: PostgresConnection, logger: Logger) async throws -> OptOutList.Added {
+        try await connection.run("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+        let added = try await connection.run("""
+            INSERT INTO opt_out (phone, source, created_at) SELECT phone, \(source), \(now) FROM unnest(\(phones)) AS t (phone)
+            ON CONFLICT (phone) DO NOTHING RETURNING phone
+            """, logger: logger).collect().count
+        let canceled = try await connection.run("""
+            UPDATE message SET status = 'canceled', error_code = 'opted_out', error_message = 'the number opted out', updated_at = \(now)
+            WHERE phone = ANY(\(phones)) AND (status = 'queued' OR (status = 'sending' AND claimed_by IS NULL))
+            RETURNING id
+            """, logger: logger).collect().count
+        return OptOutList.Added(added: added, canceled: canceled)
+    }
+
+    /// Removes a number; returns whether it was listed.
+    static func remove(_ phone: String, in connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        try await connection.run("DELETE FROM opt_out WHERE phone = \(phone) RETURNING phone", logger: logger).collect().count > 0
     }
 
     /// Whether the number is on the list.

@@ -7,6 +7,8 @@
 ///   on the conflict, where the SQLite engine relies on its single writer.
 /// - `send_run`: each sending replica's heartbeat, so a replica's claims are recovered when its
 ///   heartbeat stops, not when some other replica merely starts.
+/// - `batch.ingest_run`: the process ingesting an open batch, so a replica closes the batches
+///   of a dead one, not those another replica is still ingesting.
 public enum PostgresSchema {
     public static let migrations: [PostgresMigration] = [
         PostgresMigration("2026-12-01 batches, messages, rejections, tokens", [
@@ -116,6 +118,9 @@ public enum PostgresSchema {
                 heartbeat_at timestamptz NOT NULL DEFAULT now()
             )
             """,
+        ]),
+        PostgresMigration("2026-12-01 batch ingest runs", [
+            "ALTER TABLE batch ADD COLUMN ingest_run text",
         ]),
     ]
 }
