@@ -32,7 +32,8 @@ isolated_groups+=("MonitoringChartTests|IncidentNotifierTests" BatchLiveTests)
 isolated_groups+=(BrowserTests)
 # The PostgreSQL engine's suite runs its own cluster and concurrent claimers and starters:
 # a server process and many connections that the parallel run's process tests would slow.
-isolated_groups+=(PostgresEngineTests)
+# `serve` on PostgreSQL runs the built binary against a cluster of its own, likewise.
+isolated_groups+=("PostgresEngineTests|ServeOnPostgresTests")
 isolated=$(IFS="|"; echo "${isolated_groups[*]}")
 swift test --skip-build --skip "$isolated" 2>&1 | tee .build/test.log
 # swift test exits non-zero on failure; with `tee` we must look at its status ourselves.

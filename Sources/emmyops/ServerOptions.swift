@@ -46,33 +46,42 @@ struct ServerOptions: ParsableArguments {
         config.monitoring = MonitoringBackends(
             prometheus: environment["EMMY_PROMETHEUS_URL"] ?? (monitoring.prometheus.externalURL.isEmpty ? nil : monitoring.prometheus.externalURL),
             alertmanager: environment["EMMY_ALERTMANAGER_URL"] ?? (monitoring.alertmanager.externalURL.isEmpty ? nil : monitoring.alertmanager.externalURL))
+        var password: String?
         if case .postgres(let settings) = config.database {
-            // The password is read here, from its file or the environment, and never printed.
-            do { _ = try settings.password(environment: environment) } catch {
+            // Read here, from its file or the environment; it goes to the server only, never to a log.
+            do { password = try settings.password(environment: environment) } catch {
                 throw CommandFailure.environment("app.database: \(error)")
             }
-            // The engine is a tested library (EmmyApp/Store/Postgres) that does not yet implement
-            // the whole store protocol, so `serve` refuses rather than half-working.
-            throw CommandFailure.environment("app.database: serving from PostgreSQL (\(settings.dsn)) is not wired into `serve` yet; use `sqlite`")
         }
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         let logger = Logger(label: "emmyapp")
-        let application: any ApplicationProtocol
         let listening = NIOLockedValueBox(false)
         let url = "http://\(config.host):\(config.port)/ (data in \(config.dataDirectory))"
+        let paths = AppPaths(health: app.healthPath, ready: app.readyPath, metrics: app.metricsPath)
+        let serverConfig = config
+        let opened = NIOLockedValueBox(false)
         do {
-            application = try await EmmyServer.buildApplication(
-                config: config, paths: AppPaths(health: app.healthPath, ready: app.readyPath, metrics: app.metricsPath), logger: logger) {
-                    listening.withLockedValue { $0 = true }
-                    if announce { Output.note("EmmyApp: \(url)") }
+            try await EmmyServer.withStore(config: serverConfig, password: password, logger: logger) { store in
+                opened.withLockedValue { $0 = true }
+                let application: any ApplicationProtocol
+                do {
+                    application = try await EmmyServer.buildApplication(config: serverConfig, paths: paths, database: store, logger: logger) {
+                        listening.withLockedValue { $0 = true }
+                        if announce { Output.note("EmmyApp: \(url)") }
+                    }
+                } catch {
+                    throw CommandFailure.environment("cannot start EmmyApp: \(error)")
                 }
-        } catch {
-            throw CommandFailure.environment("cannot start EmmyApp: \(error)")
-        }
-        do {
-            try await application.runService()
-        } catch where !listening.withLockedValue({ $0 }) {
-            throw CommandFailure.environment(Self.cannotListen(host: config.host, port: config.port, error))
+                do {
+                    try await application.runService()
+                } catch where !listening.withLockedValue({ $0 }) {
+                    throw CommandFailure.environment(Self.cannotListen(host: serverConfig.host, port: serverConfig.port, error))
+                }
+            }
+        } catch let failure as CommandFailure {
+            throw failure
+        } catch where !opened.withLockedValue({ $0 }) {
+            throw CommandFailure.environment("cannot open the database (\(serverConfig.database)): \(error)")
         }
     }
 
