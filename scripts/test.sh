@@ -61,6 +61,18 @@ for group in "${isolated_groups[@]}"; do
   [ "$status" -eq 0 ] || exit "$status"
 done
 
+# The EmmyApp suites that matter (API, ingest, bad input, concurrency, sending, crash
+# recovery, web) once more on PostgreSQL: TestStore gives each test a fresh database on one
+# throw-away cluster the test process starts. The live batch page's timing suite runs alone,
+# as in the SQLite pass.
+echo "== the EmmyApp suites on PostgreSQL"
+postgres_suites="EmmyAppTests\.(TestStoreTests|ServerTests|SendingRouterTests|SendWorkerPoolTests|ConcurrencyTests|InterruptedBatchTests|BadInputTests|UploadTests|UploadRefusalTests|WebTests|RequestSecurityTests)"
+for group in "$postgres_suites" "EmmyAppTests\.BatchLiveTests"; do
+  EMMY_TEST_ENGINE=postgres swift test --skip-build --filter "$group" 2>&1 | tee -a .build/test-isolated.log
+  status=${PIPESTATUS[0]}
+  [ "$status" -eq 0 ] || exit "$status"
+done
+
 echo "== integration: the example spec through the real tools"
 bin=.build/debug/emmyops
 "$bin" validate --spec examples/emmy.yaml --tools required

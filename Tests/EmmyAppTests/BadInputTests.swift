@@ -31,7 +31,7 @@ import Testing
 
     @Test(arguments: jsonBodies.indices)
     func malformedJSONGets4xx(_ index: Int) async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         try await harness.app.test(.router) { client in
             try await client.execute(uri: "/messages", method: .post, headers: [.contentType: "application/json"],
                                      body: ByteBuffer(string: Self.jsonBodies[index])) { response in
@@ -65,7 +65,7 @@ import Testing
 
     @Test(arguments: badContacts.indices)
     func badContactsAreRowErrorsAndTheGoodOneProceeds(_ index: Int) async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         let body = #"{"contacts": [\#(Self.badContacts[index]), \#(Self.good)], "message": "Hi {name}"}"#
         try await harness.app.test(.router) { client in
             try await client.execute(uri: "/messages", method: .post, headers: [.contentType: "application/json"],
@@ -92,7 +92,7 @@ import Testing
 
     @Test(arguments: csvFiles.indices)
     func brokenCSVRowsFailAlone(_ index: Int) async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         let (headers, body) = UploadTests.multipart([("csvFile", "c.csv", Self.csvFiles[index]), ("message", nil, Array("Hi {name}".utf8))])
         try await harness.app.test(.router) { client in
             try await client.execute(uri: "/upload", method: .post, headers: headers, body: body) { response in
@@ -105,7 +105,7 @@ import Testing
     }
 
     @Test func oversizedBodiesAre413() async throws {
-        let harness = try ServerTests.Harness {
+        let harness = try await ServerTests.Harness {
             $0.limits.jsonBodyBytes = 10_000
             $0.limits.contactsPerRequest = 2
         }
@@ -127,7 +127,7 @@ import Testing
     /// built: a body over the cap is 413 even when it is malformed after the cap (the old
     /// reader parsed it whole and answered 400), and an escaped `contacts` key counts too.
     @Test func contactCapIsEnforcedBeforeTheBodyIsParsed() async throws {
-        let harness = try ServerTests.Harness { $0.limits.contactsPerRequest = 2 }
+        let harness = try await ServerTests.Harness { $0.limits.contactsPerRequest = 2 }
         let contacts = [Self.good, Self.good, Self.good].joined(separator: ", ")
         let bodies = [
             #"{"message": "x", "contacts": [\#(contacts), {"phone": "#,                   // cut off after the cap

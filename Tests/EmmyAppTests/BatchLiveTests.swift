@@ -1,6 +1,5 @@
 @testable import EmmyApp
 import Foundation
-import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -26,17 +25,9 @@ import Testing
     }
 
     @Test func throttledMessagesAreNotSendingAndThroughputAndTimeLeftShow() async throws {
-        let database = try AppDatabase.inMemory()
-        let now = Date().timeIntervalSince1970
-        try await database.writer.write { db in
-            try db.execute(sql: "INSERT INTO batch (id, created_at, source, template, complete) VALUES ('b', ?, 'json', 'Hi', 1)", arguments: [now - 30])
-            for row in 0..<6 {
-                try db.execute(sql: """
-                    INSERT INTO message (batch_id, row, phone, body, body_hash, encoding, segments, status, created_at, updated_at)
-                    VALUES ('b', ?, ?, 'Hi', 0, 'GSM-7', 1, 'queued', ?, ?)
-                    """, arguments: [row, "+25471234567\(row)", now, now])
-            }
-        }
+        let database = try await TestStore.make()
+        let now = Date()
+        try await TestStore.queue((0..<6).map { "+25471234567\($0)" }, batch: "b", at: now, batchCreatedAt: now.addingTimeInterval(-30), in: database)
         // Two workers, one segment every 4 s: the first message goes straight to the provider,
         // the second waits for its slot in the throttle.
         var sending = SendingConfig()

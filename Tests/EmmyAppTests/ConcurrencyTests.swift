@@ -12,7 +12,7 @@ import Testing
         var config = ServerConfig()
         config.dataDirectory = directory.path
         config.rateLimits.upload = .init(count: 100, period: 1)
-        let database = try AppDatabase.open(directory: directory.path)  // a real file in WAL mode
+        let database = try await TestStore.make(directory: directory.path)  // on SQLite a real file in WAL mode
         let app = Application(router: try EmmyServer.buildRouter(config: config, database: database, metrics: AppMetrics()),
                               logger: ServerTests.Harness.quietLogger)
 
@@ -47,7 +47,7 @@ import Testing
         var config = ServerConfig()
         config.dataDirectory = directory.path
         config.rateLimits.upload = .init(count: 100, period: 1)
-        let database = try AppDatabase.open(directory: directory.path)
+        let database = try await TestStore.make(directory: directory.path)
         let app = Application(router: try EmmyServer.buildRouter(config: config, database: database, metrics: AppMetrics()),
                               logger: ServerTests.Harness.quietLogger)
         var text = "phone,name\n"

@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func pageHasChartsAndALiveFragmentUnderTheSameCSP() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         try await harness.app.test(.router) { client in
             try await client.execute(uri: "/monitoring", method: .get) { response in
                 let html = String(buffer: response.body)
@@ -120,7 +120,7 @@ import Testing
     @Test func chartsAndAlertsComeFromPrometheusAndAlertmanagerEscaped() async throws {
         try await Self.standIn().test(.live) { standIn in
             let base = "http://127.0.0.1:\(try #require(standIn.port))"
-            let harness = try ServerTests.Harness { $0.monitoring = MonitoringBackends(prometheus: base, alertmanager: base) }
+            let harness = try await ServerTests.Harness { $0.monitoring = MonitoringBackends(prometheus: base, alertmanager: base) }
             try await harness.app.test(.router) { client in
                 try await client.execute(uri: "/monitoring/live", method: .get) { response in
                     let html = String(buffer: response.body)
@@ -146,7 +146,7 @@ import Testing
             let slow = "http://127.0.0.1:\(try #require(standIn.port))/slow"
             let closed = try ConnectionLimitTests.freePort()
             for (prometheus, alertmanager) in [(slow, slow), ("http://127.0.0.1:\(closed)", "http://127.0.0.1:\(closed)")] {
-                let harness = try ServerTests.Harness { $0.monitoring = MonitoringBackends(prometheus: prometheus, alertmanager: alertmanager) }
+                let harness = try await ServerTests.Harness { $0.monitoring = MonitoringBackends(prometheus: prometheus, alertmanager: alertmanager) }
                 try await harness.app.test(.router) { client in
                     let started = ContinuousClock.now
                     try await client.execute(uri: "/monitoring/live", method: .get) { response in

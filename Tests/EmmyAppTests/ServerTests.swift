@@ -5,7 +5,8 @@ import HummingbirdTesting
 import Logging
 import Testing
 
-/// EmmyApp's HTTP API through its router, with a fresh in-memory database per test.
+/// EmmyApp's HTTP API through its router, with a fresh store per test (`TestStore`: SQLite in
+/// memory, or PostgreSQL when the suite runs with EMMY_TEST_ENGINE=postgres).
 @Suite struct ServerTests {
     struct Harness {
         /// Request logs are tested in ServeTests; here they would only bury failures.
@@ -15,17 +16,17 @@ import Testing
             return logger
         }
 
-        let database: AppDatabase
+        let database: any AppStore
         let app: Application<RouterResponder<AppRequestContext>>
 
-        init(_ configure: (inout ServerConfig) -> Void = { _ in }) throws {
+        init(_ configure: (inout ServerConfig) -> Void = { _ in }) async throws {
             var config = ServerConfig()
             config.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("emmy-test-\(UUID())").path
             config.rateLimits.messages = .init(count: 1000, period: 1)
             config.rateLimits.upload = .init(count: 1000, period: 1)
             config.rateLimits.preview = .init(count: 1000, period: 1)
             configure(&config)
-            database = try AppDatabase.inMemory()
+            database = try await TestStore.make()
             app = Application(router: try EmmyServer.buildRouter(config: config, database: database, metrics: AppMetrics()),
                               logger: Self.quietLogger)
         }
@@ -41,7 +42,7 @@ import Testing
 
     /// The seed README's example, unchanged: all three numbers are invalid, and the answer says so per contact.
     @Test func seedReadmeExampleIsAnsweredPerContact() async throws {
-        let harness = try Harness()
+        let harness = try await Harness()
         let body = """
              {
            "contacts": [
@@ -68,7 +69,7 @@ import Testing
     }
 
     @Test func validContactsAreQueuedWithEncodingAndDuplicatesReported() async throws {
-        let harness = try Harness()
+        let harness = try await Harness()
         let body = """
         {"contacts": [
             {"phone": "0712345678", "name": "Amina"},
@@ -102,7 +103,7 @@ import Testing
     }
 
     @Test func sameTextToSameNumberWithinTheWindowIsADuplicate() async throws {
-        let harness = try Harness()
+        let harness = try await Harness()
         let (headers, first) = Self.json(#"{"contacts": [{"phone": "+254712345678", "name": "A"}, {"phone": "+254712345679", "name": "B"}], "message": "Hi {name}"}"#)
         let (_, second) = Self.json(#"{"contacts": [{"phone": "0712345678", "name": "A"}, {"phone": "+254712345679", "name": "Other"}], "message": "Hi {name}"}"#)
         try await harness.app.test(.router) { client in
@@ -132,7 +133,7 @@ import Testing
         (#"{"contacts": [null], "message": "x"}"#, "invalid_body", "contacts[0]"),
     ])
     func badRequestsGet4xxNamingTheField(_ body: String, _ code: String, _ field: String?) async throws {
-        let harness = try Harness()
+        let harness = try await Harness()
         try await harness.app.test(.router) { client in
             let (headers, buffer) = Self.json(body)
             try await client.execute(uri: "/messages", method: .post, headers: headers, body: buffer) { response in
@@ -146,7 +147,7 @@ import Testing
     }
 
     @Test func templateInjectionIsPlainText() async throws {
-        let harness = try Harness()
+        let harness = try await Harness()
         let body = #"{"contacts": [{"phone": "+254712345678", "name": "{name.__class__} <script>alert(1)</script>"}], "message": "Hi {name} {{literal}}"}"#
         try await harness.app.test(.router) { client in
             let (headers, buffer) = Self.json(body)
@@ -162,7 +163,7 @@ import Testing
     }
 
     @Test func healthReadyAndMetrics() async throws {
-        let harness = try Harness()
+        let harness = try await Harness()
         try await harness.app.test(.router) { client in
             try await client.execute(uri: "/health", method: .get) { response in
                 #expect(response.status == .ok)
@@ -194,7 +195,7 @@ import Testing
     }
 
     @Test func rateLimitsAnswer429ButNeverLimitProbes() async throws {
-        let harness = try Harness { $0.rateLimits.messages = .init(count: 1, period: 86_400) }
+        let harness = try await Harness { $0.rateLimits.messages = .init(count: 1, period: 86_400) }
         try await harness.app.test(.router) { client in
             let (headers, buffer) = Self.json(#"{"contacts": [{"phone": "+254712345678"}], "message": "x"}"#)
             try await client.execute(uri: "/messages", method: .post, headers: headers, body: buffer) { response in
@@ -218,7 +219,7 @@ import Testing
     }
 
     @Test func authProtectsStateChangingEndpoints() async throws {
-        let harness = try Harness { $0.authRequired = true }
+        let harness = try await Harness { $0.authRequired = true }
         let token = try await TokenStore(database: harness.database).create(name: "ci")
         try await harness.app.test(.router) { client in
             let (headers, buffer) = Self.json(#"{"contacts": [{"phone": "+254712345678"}], "message": "x"}"#)

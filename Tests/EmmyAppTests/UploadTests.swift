@@ -1,6 +1,5 @@
 @testable import EmmyApp
 import Foundation
-import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -25,7 +24,7 @@ import Testing
 
     /// The seed's curl form (file first, then the message), with a CSV full of real-world mess.
     @Test func csvRowsAreReportedByRowNumberWhileGoodRowsProceed() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         var csv = Array("\u{FEFF}Phone , Name,COMPANY\r\n".utf8)
         csv += Array("0712345678,Amina,\"Acme, Ltd\"\r\n".utf8)          // row 2: ok
         csv += Array("12345,Bad,X\r\n".utf8)                                // row 3: invalid number
@@ -66,7 +65,7 @@ import Testing
     }
 
     @Test func formProblemsNameTheField() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         try await harness.app.test(.router) { client in
             let (headers, noFile) = Self.multipart([("message", nil, Array("hi".utf8))])
             try await client.execute(uri: "/upload", method: .post, headers: headers, body: noFile) { response in
@@ -105,7 +104,7 @@ import Testing
     }
 
     private func refused(_ csv: [UInt8], configure: (inout ServerConfig) -> Void = { _ in }) async throws -> Refusal {
-        let harness = try ServerTests.Harness(configure)
+        let harness = try await ServerTests.Harness(configure)
         let (headers, body) = UploadTests.multipart([("csvFile", "c.csv", csv), ("message", nil, Array("Hi {name}".utf8))])
         var refusal = try await harness.app.test(.router) { client in
             try await client.execute(uri: "/upload", method: .post, headers: headers, body: body) { response in
@@ -113,7 +112,7 @@ import Testing
                 return Refusal(status: response.status, code: error?["code"] as? String, message: error?["message"] as? String, queued: 0)
             }
         }
-        refusal.queued = try await harness.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message") ?? 0 }
+        refusal.queued = try await harness.database.statusCounts().values.reduce(0, +)
         return refusal
     }
 
@@ -144,7 +143,7 @@ import Testing
     /// A part header is bounded: the multipart parser re-copies it on every chunk (80 MB took 34 s of CPU).
     @Test func oversizedPartHeadersAreRefused() async throws {
         let header = Array("--emmyBOUNDARY42\r\nContent-Disposition: form-data; name=\"note\"; x=\"".utf8) + [UInt8](repeating: 0x61, count: 200_000)
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         try await harness.app.test(.router) { client in
             try await client.execute(uri: "/upload", method: .post, headers: [.contentType: "multipart/form-data; boundary=emmyBOUNDARY42"],
                                      body: ByteBuffer(bytes: header)) { response in

@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func everyPageAndErrorCarriesTheSecurityHeaders() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         try await harness.app.test(.router) { client in
             for uri in ["/", "/results", "/monitoring", "/login", "/static/app.css", "/static/app.js", "/api/batches", "/batches/nope", "/static/nope"] {
                 try await client.execute(uri: uri, method: .get) { response in
@@ -95,7 +95,7 @@ import Testing
     }
 
     @Test func hostileTemplateAndCSVValuesShowAsTextOnEveryPage() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         try await harness.app.test(.router) { client in
             var browser = Browser()
             try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
@@ -125,7 +125,7 @@ import Testing
     }
 
     @Test func formsWithoutTheirCSRFTokenAreRefused() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         try await harness.app.test(.router) { client in
             var browser = Browser()
             try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
@@ -170,7 +170,7 @@ import Testing
     /// Retry failed shows only when something failed; a browser's click comes back to the page,
     /// an API client still gets JSON.
     @Test func retryFailedShowsOnlyWhenSomethingFailedAndBrowsersComeBack() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         try await harness.app.test(.router) { client in
             var browser = Browser()
             try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
@@ -181,9 +181,9 @@ import Testing
             try await client.execute(uri: "/batches/\(batch)", method: .get) { response in
                 #expect(!Self.html(response).contains("retry-failed"), "nothing failed, yet the page offers a retry")
             }
-            try await harness.database.writer.write { db in
-                try db.execute(sql: "UPDATE message SET status = 'failed' WHERE id = (SELECT min(id) FROM message)")
-            }
+            // The first message fails at the provider.
+            let first = try #require(try await harness.database.claim(limit: 1, runID: "test", now: Date()).jobs.first)
+            _ = try await harness.database.record([.failed(id: first.message.id, code: "21211", reason: "invalid")], now: Date())
             try await client.execute(uri: "/batches/\(batch)", method: .get) { response in
                 #expect(Self.html(response).contains("action=\"/api/batches/\(batch)/retry-failed\""))
             }
@@ -204,7 +204,7 @@ import Testing
     /// A batch is known by the file it came from: the API, the batch page and the results list
     /// show the upload's name (its last path component), from the API and from preview + Send.
     @Test func batchesCarryTheUploadsFileName() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         try await harness.app.test(.router) { client in
             let (headers, body) = UploadTests.multipart([("csvFile", #"C:\Users\amina\march <customers>.csv"#, Array("phone\n+254712345678\n".utf8)),
                                                          ("message", nil, Array("hi".utf8))])
@@ -237,7 +237,7 @@ import Testing
     /// A malformed row (more fields than the header) is shown as written, in the preview and
     /// on the batch page, so the person can see what to fix.
     @Test func aMalformedRowShowsItsOriginalText() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         let csv = "phone,name\n+254712345678,Amina,surplus\n+254712345679,Ben\n"
         try await harness.app.test(.router) { client in
             var browser = Browser()
@@ -258,7 +258,7 @@ import Testing
 
     /// Every kind of row the preview must explain, and a Send that queues exactly what it promised.
     @Test func previewCountsMatchWhatSendQueues() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         let long = String(repeating: "a", count: 160)  // with a name: over 160 GSM-7 characters, 2 segments
         let csv = """
             phone,name
@@ -339,7 +339,7 @@ import Testing
     /// A file full of bad rows: the page lists the first few hundred (staying under 100 KB), the
     /// draft's download has every one.
     @Test func manyRejectedRowsStayLightAndAllDownload() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         let csv = "phone,name\n" + (1...2000).map { "bad-\($0),\(String(repeating: "x", count: 40))\n" }.joined()
         try await harness.app.test(.router) { client in
             var browser = Browser()
@@ -361,7 +361,7 @@ import Testing
     }
 
     @Test func aMissingPhoneColumnOffersTheHeaderToChooseFrom() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         try await harness.app.test(.router) { client in
             var browser = Browser()
             try await client.execute(uri: "/", method: .get) { browser.absorb($0) }
@@ -382,7 +382,7 @@ import Testing
     }
 
     @Test func pagesNeedASessionWhenAuthIsOn() async throws {
-        let harness = try ServerTests.Harness { $0.authRequired = true }
+        let harness = try await ServerTests.Harness { $0.authRequired = true }
         let token = try await TokenStore(database: harness.database).create(name: "web")
         try await harness.app.test(.router) { client in
             try await client.execute(uri: "/results", method: .get) { response in
@@ -424,7 +424,7 @@ import Testing
 
     /// Page weight: each page with its stylesheet and script stays far under 100 KB.
     @Test func pagesWeighUnder100KB() async throws {
-        let harness = try ServerTests.Harness()
+        let harness = try await ServerTests.Harness()
         let assets = EmbeddedWebTemplates.assets.values.reduce(0) { $0 + $1.utf8.count }
         try await harness.app.test(.router) { client in
             for uri in ["/", "/results", "/monitoring", "/login"] {
@@ -436,7 +436,7 @@ import Testing
     }
 
     @Test func monitoringLinksOnlyWebDashboards() async throws {
-        let harness = try ServerTests.Harness {
+        let harness = try await ServerTests.Harness {
             $0.dashboards = ["Grafana": "https://grafana.example.test/d/emmy", "Prometheus": "javascript:alert(1)"]
         }
         try await harness.app.test(.router) { client in

@@ -70,7 +70,7 @@ final class PostgresCluster: Sendable {
                 listen_addresses = '127.0.0.1'
                 port = \(port)
                 unix_socket_directories = '\(directory.path)'
-                max_connections = 200
+                max_connections = 300
                 fsync = off
                 full_page_writes = off
                 """
