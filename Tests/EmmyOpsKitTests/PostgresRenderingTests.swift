@@ -1,0 +1,92 @@
+@testable import EmmyOpsKit
+import EmmyApp
+import Foundation
+import Testing
+import Yams
+
+/// What the renderings add when EmmyApp keeps its data in PostgreSQL (Fixtures/postgres/emmy.yaml):
+/// a postgres service in compose.
+@Suite struct PostgresRenderingTests {
+    static func fixture() throws -> Spec {
+        let path = try #require(Bundle.module.url(forResource: "Fixtures/postgres/emmy", withExtension: "yaml")).path
+        let (spec, diagnostics) = try SpecLoader.load(path: path)
+        #expect(!diagnostics.contains { $0.severity == .error }, "\(diagnostics)")
+        return spec
+    }
+
+    static func yaml(_ files: [RenderedFile], _ path: String) throws -> [String: Any] {
+        let file = try #require(files.first { $0.path == path }, "\(path) is rendered")
+        return try #require(try Yams.load(yaml: file.contents) as? [String: Any], "\(path) parses")
+    }
+
+    // MARK: compose
+
+    @Test func composeRunsPostgresTheAppWaitsFor() throws {
+        let files = ComposeRenderer.render(try Self.fixture())
+        let compose = try Self.yaml(files, OutputPath.compose)
+        let services = try #require(compose["services"] as? [String: [String: Any]])
+        let postgres = try #require(services["postgres"])
+        let image = try #require(postgres["image"] as? String)
+        #expect(image.hasPrefix("postgres:15.") && image != "postgres:latest", "pinned by tag: \(image)")
+        #expect(postgres["ports"] as? [String] == ["127.0.0.1:5432:5432"], "loopback only, at the spec's port")
+        #expect((postgres["environment"] as? [String])?.contains("POSTGRES_PASSWORD_FILE=/run/secrets/database_password") == true)
+        #expect((postgres["environment"] as? [String])?.contains("POSTGRES_USER=emmy") == true)
+        #expect(postgres["secrets"] as? [String] == ["database_password"])
+        #expect(postgres["volumes"] as? [String] == ["postgres-data:/var/lib/postgresql/data"])
+        let check = try #require((postgres["healthcheck"] as? [String: Any])?["test"] as? [String])
+        #expect(check.prefix(2) == ["CMD", "pg_isready"] && check.contains("emmy"), "\(check)")
+
+        let app = try #require(services["app"])
+        let dependsOn = try #require(app["depends_on"] as? [String: [String: String]])
+        #expect(dependsOn == ["postgres": ["condition": "service_healthy"]])
+        let environment = try #require(app["environment"] as? [String])
+        #expect(environment.contains("EMMY_DATABASE=postgres://emmy@postgres:5432/emmy"), "\(environment)")
+        #expect(environment.contains("EMMY_DATABASE_PASSWORD_FILE=/run/secrets/database_password"))
+        #expect(app["secrets"] as? [String] == ["database_password"])
+
+        let exporter = try #require(services["postgres-exporter"])
+        #expect(exporter["ports"] as? [String] == ["127.0.0.1:9187:9187"])
+        #expect((exporter["environment"] as? [String])?.contains("DATA_SOURCE_PASS_FILE=/run/secrets/database_password") == true)
+
+        let secrets = try #require(compose["secrets"] as? [String: [String: String]])
+        #expect(secrets["database_password"] == ["file": "./secrets/EMMY_DATABASE_PASSWORD"])
+        #expect((compose["volumes"] as? [String: Any])?.keys.contains("postgres-data") == true)
+        // Passwords are only ever files: no variable that would carry one inline.
+        let text = try #require(files.first { $0.path == OutputPath.compose }).contents
+        for inline in ["POSTGRES_PASSWORD=", "DATA_SOURCE_PASS=", "EMMY_DATABASE_PASSWORD=", "sslmode=require&password"] {
+            #expect(!text.contains(inline), "\(inline)")
+        }
+    }
+
+    @Test func sqliteKeepsComposeWithoutPostgres() throws {
+        var spec = try Self.fixture()
+        spec.app.database = "sqlite"
+        let compose = ComposeRenderer.compose(spec)
+        #expect(!compose.contains("postgres"), "\(compose)")
+    }
+
+    @Test(.enabled(if: ProcessRunner.which("docker-compose") != nil || CLI.toolsRequired))
+    func dockerComposeAcceptsTheRendering() throws {
+        let spec = try Self.fixture()
+        let files = ComposeRenderer.render(spec)
+        let report = try ToolChecks().run(spec, files: files, mode: .required)
+        #expect(report.ran.contains("docker-compose config"))
+        #expect(report.missing.isEmpty && report.diagnostics.isEmpty, "\(report.missing) \(report.diagnostics.map(\.description))")
+    }
+
+    /// `serve` reads EMMY_DATABASE* over the spec, as the rendered compose file sets them.
+    @Test func serveTakesTheDatabaseFromTheEnvironment() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func serve(_ variables: [String: String]) throws -> ProcessRunner.Output {
+            let environment = ProcessInfo.processInfo.environment.merging(variables) { $1 }
+            return try ProcessRunner().run(CLI.binary, ["serve", "--port", "0", "--data-dir", directory.path],
+                                           currentDirectory: directory.path, environment: environment, timeout: 30)
+        }
+        let leaked = try serve(["EMMY_DATABASE": "postgres://emmy:hunter2@postgres:5432/emmy"])
+        #expect(leaked.status == 2 && !leaked.timedOut, "\(leaked.stdout)\(leaked.stderr)")
+        #expect(leaked.stderr.contains("EMMY_DATABASE") && leaked.stderr.contains("password") && !leaked.stderr.contains("hunter2"), "\(leaked.stderr)")
+        let tls = try serve(["EMMY_DATABASE_TLS": "sometimes"])
+        #expect(tls.status == 2 && tls.stderr.contains("EMMY_DATABASE_TLS"), "\(tls.stdout)\(tls.stderr)")
+    }
+}
