@@ -5,7 +5,7 @@ import Testing
 import Yams
 
 /// What the renderings add when EmmyApp keeps its data in PostgreSQL (Fixtures/postgres/emmy.yaml):
-/// a postgres service in compose.
+/// a postgres service in compose, postgres_exporter scraped by Prometheus.
 @Suite struct PostgresRenderingTests {
     static func fixture() throws -> Spec {
         let path = try #require(Bundle.module.url(forResource: "Fixtures/postgres/emmy", withExtension: "yaml")).path
@@ -88,5 +88,56 @@ import Yams
         #expect(leaked.stderr.contains("EMMY_DATABASE") && leaked.stderr.contains("password") && !leaked.stderr.contains("hunter2"), "\(leaked.stderr)")
         let tls = try serve(["EMMY_DATABASE_TLS": "sometimes"])
         #expect(tls.status == 2 && tls.stderr.contains("EMMY_DATABASE_TLS"), "\(tls.stdout)\(tls.stderr)")
+    }
+
+    // MARK: Prometheus
+
+    @Test func prometheusScrapesPostgresExporterWhereItRuns() throws {
+        let spec = try Self.fixture()
+        let files = RenderTarget.all.render(spec)
+        func targets(_ path: String) throws -> [String: [String]] {
+            let jobs = try #require(try Self.yaml(files, path)["scrape_configs"] as? [[String: Any]])
+            return Dictionary(uniqueKeysWithValues: jobs.compactMap { job in
+                (job["job_name"] as? String).map { ($0, ((job["static_configs"] as? [[String: Any]]) ?? []).flatMap { $0["targets"] as? [String] ?? [] }) }
+            })
+        }
+        // Beside Prometheus on the monitoring host (prod-1), at its fleet address; in compose, the service.
+        #expect(try targets(OutputPath.prometheusConfig)["postgres_exporter"] == ["10.0.1.10:9187"])
+        #expect(try targets(OutputPath.composePrometheus)["postgres_exporter"] == ["postgres-exporter:9187"])
+        // The security group opens 9187 between the hosts, both ways, and every cross-check agrees.
+        let network = try #require(files.first { $0.path == OutputPath.terraform("network.tf") }).contents
+        #expect(TopologyCrossCheck.intraFleetPorts(network).contains(9187))
+        #expect(CrossChecks.run(spec, files: files).isEmpty, "\(CrossChecks.run(spec, files: files).map(\.description))")
+
+        // A firewall that forgets the port, or a target on the wrong port, is named.
+        let closed = files.map { file in
+            file.path == OutputPath.terraform("network.tf")
+                ? RenderedFile(path: file.path, contents: file.contents.replacingOccurrences(of: "= 9187", with: "= 9188")) : file
+        }
+        #expect(CrossChecks.run(spec, files: closed).contains { $0.message.contains("job `postgres_exporter` scrapes port 9187 on other hosts") })
+        let moved = files.map { file in
+            file.path == OutputPath.prometheusConfig
+                ? RenderedFile(path: file.path, contents: file.contents.replacingOccurrences(of: "10.0.1.10:9187", with: "10.0.1.10:9188")) : file
+        }
+        #expect(CrossChecks.run(spec, files: moved).contains { $0.message.contains("job `postgres_exporter` scrapes 10.0.1.10:9188") })
+    }
+
+    @Test func sqliteScrapesNoPostgresExporter() throws {
+        var spec = try Self.fixture()
+        spec.app.database = "sqlite"
+        for topology in [PrometheusRenderer.Topology.hosts, .compose] {
+            #expect(!PrometheusRenderer.scrapeJobs(spec, topology: topology).contains { $0.job == PostgresExporter.job })
+        }
+        #expect(!FleetTopology(spec: spec).intraFleetPorts.contains { $0.port == PostgresExporter.port })
+    }
+
+    /// The app reports its own store's health whichever engine holds it: the alert reads that.
+    @Test func databaseDownReadsTheAppsOwnProbeForBothEngines() throws {
+        var spec = try Self.fixture()
+        let postgres = try #require(AlertCatalogue(spec: spec).alerts.first { $0.name == "EmmyDatabaseDown" })
+        spec.app.database = "sqlite"
+        let sqlite = try #require(AlertCatalogue(spec: spec).alerts.first { $0.name == "EmmyDatabaseDown" })
+        #expect(postgres.expr == sqlite.expr)
+        #expect(PromQLNames.metrics(in: postgres.expr) == [MetricCatalogue.databaseUp.name])
     }
 }
