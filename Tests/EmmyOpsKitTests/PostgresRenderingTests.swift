@@ -140,4 +140,36 @@ import Yams
         #expect(postgres.expr == sqlite.expr)
         #expect(PromQLNames.metrics(in: postgres.expr) == [MetricCatalogue.databaseUp.name])
     }
+
+    // MARK: Terraform
+
+    @Test func terraformRendersAPrivateEncryptedRDSInstance() throws {
+        let files = TerraformRenderer.render(try Self.fixture())
+        let database = TerraformFixture.contents(files, "database.tf")
+        let instance = try #require(database.components(separatedBy: #"resource "aws_db_instance" "main" {"#).dropFirst().first)
+        for setting in [#/engine\s+= "postgres"/#, #/engine_version\s+= "15"/#, #/storage_encrypted\s+= true/#,
+                        #/publicly_accessible\s+= false/#, #/deletion_protection\s+= true/#, #/manage_master_user_password\s+= true/#,
+                        #/backup_retention_period\s+= var.database_backup_retention_days/#, #/db_name\s+= "emmy"/#, #/username\s+= "emmy"/#] {
+            #expect(instance.contains(setting), "\(setting)")
+        }
+        #expect(!database.contains(#/(?m)^\s*(password|master_password)\s+=/#), "no literal password")
+        #expect(database.contains(#/default\s+= 7\n/#), "backups kept 7 days by default")
+        // The subnet group holds the private subnets only, whose route table has no route out.
+        #expect(database.contains(#/subnet_ids\s+= aws_subnet.database\[\*\].id/#))
+        let routes = try #require(database.components(separatedBy: #"resource "aws_route_table" "database" {"#).dropFirst().first?
+            .components(separatedBy: "\n}").first)
+        #expect(!routes.contains("route {") && !routes.contains("gateway_id"))
+        // 5432 comes in from the hosts' security group only; the hosts go out to the database subnets only.
+        let group = try #require(database.components(separatedBy: #"resource "aws_security_group" "database" {"#).dropFirst().first?
+            .components(separatedBy: "\n}").first)
+        #expect(group.contains(#/from_port\s+= 5432/#) && group.contains(#/security_groups\s+= \[aws_security_group.host.id\]/#))
+        #expect(!group.contains("cidr_blocks") && !group.contains("egress"))
+        let network = TerraformFixture.contents(files, "network.tf")
+        #expect(network.contains(#/from_port\s+= 5432\n\s+to_port\s+= 5432\n\s+cidr_blocks = var.database_subnet_cidrs/#))
+        #expect(!TerraformFixture.ingress(files).contains { $0.port == 5432 }, "PostgreSQL is never opened to a CIDR")
+
+        var sqlite = try Self.fixture()
+        sqlite.infrastructure?.database = nil
+        #expect(!TerraformRenderer.render(sqlite).contains { $0.path.hasSuffix("database.tf") || $0.contents.contains("5432") })
+    }
 }

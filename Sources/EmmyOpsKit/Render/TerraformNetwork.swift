@@ -148,6 +148,10 @@ enum TerraformNetwork {
                     }
                 }
             }
+            if let database = TerraformDatabase.hostEgress(context) {
+                HCLItem.blank
+                database
+            }
             let outbound = [TerraformEgress(port: 443, purpose: "HTTPS out: the pinned emmyops release, S3 backups, AWS APIs, Slack and PagerDuty"),
                             TerraformEgress(port: 80, purpose: "HTTP out: Ubuntu package mirrors (signed packages)")] + context.egress
             for rule in outbound {
