@@ -50,7 +50,7 @@ enum TerraformDatabase {
                 HCLItem.attribute("count", "length(var.database_subnet_cidrs)")
                 HCLItem.attribute("vpc_id", "aws_vpc.main.id")
                 HCLItem.attribute("cidr_block", "var.database_subnet_cidrs[count.index]")
-                HCLItem.attribute("availability_zone", "data.aws_availability_zones.available.names[count.index % length(data.aws_availability_zones.available.names)]")
+                HCLItem.attribute("availability_zone", TerraformNetwork.zoneByCount)
                 HCLItem.attribute("map_public_ip_on_launch", "false")
                 HCLItem.blank
                 HCL.nameTag("database-${count.index}")
