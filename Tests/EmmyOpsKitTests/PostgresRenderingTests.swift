@@ -141,6 +141,27 @@ import Yams
         #expect(PromQLNames.metrics(in: postgres.expr) == [MetricCatalogue.databaseUp.name])
     }
 
+    /// PostgreSQL's own health alert: pg_up from postgres_exporter, with database_down's
+    /// settings, its rule unit tests passing promtool, and only when the app uses PostgreSQL.
+    @Test(.enabled(if: ProcessRunner.which("promtool") != nil || CLI.toolsRequired))
+    func postgresDownReadsPgUpAndPromtoolProvesIt() throws {
+        let spec = try Self.fixture()
+        let alert = try #require(AlertCatalogue(spec: spec).alerts.first { $0.name == "PostgresDown" })
+        #expect(alert.expr == #"pg_up{job="postgres_exporter"} == 0"#)
+        #expect(alert.for == spec.alerts[.databaseDown].for && alert.severity == spec.alerts[.databaseDown].severity)
+        #expect(CrossChecks.run(spec, files: RenderTarget.all.render(spec)).isEmpty)
+        let monitoring = RenderTarget.monitoring.render(spec)
+        let tests = try #require(monitoring.first { $0.path == OutputPath.ruleTests(alert.group) }).contents
+        #expect(tests.contains("alertname: PostgresDown"))
+        let report = try ToolChecks().run(spec, files: monitoring, mode: .required)
+        #expect(report.ran.contains("promtool test rules \(OutputPath.ruleTests(alert.group))"), "\(report.ran)")
+        #expect(report.missing.isEmpty && report.diagnostics.isEmpty, "\(report.missing) \(report.diagnostics.map(\.description))")
+
+        var sqlite = spec
+        sqlite.app.database = "sqlite"
+        #expect(!AlertCatalogue(spec: sqlite).alerts.contains { $0.name == "PostgresDown" })
+    }
+
     // MARK: Terraform
 
     @Test func terraformRendersAPrivateEncryptedRDSInstance() throws {

@@ -21,6 +21,16 @@ enum Runbooks {
             ])
     }
 
+    static func postgresDown(_ spec: Spec) -> RunbookEntry {
+        RunbookEntry(
+            meaning: "postgres_exporter cannot connect to PostgreSQL: every replica's uploads and sends stall with it.",
+            firstSteps: [
+                "Ask the server directly from a host: `pg_isready -h HOST -p PORT` with app.database's host and port.",
+                "On RDS, read the instance's events and status in the console or `aws rds describe-events`; in compose, `docker compose logs postgres`.",
+                "Check the exporter's own log: a changed password file or a TLS setting fails its login, not the server.",
+            ])
+    }
+
     static func backupStale(_ spec: Spec) -> RunbookEntry {
         RunbookEntry(
             meaning: "No backup of this host's database has passed `emmyops backup verify` recently: a lost host would lose data.",
