@@ -139,6 +139,9 @@ import Yams
         let sqlite = try #require(AlertCatalogue(spec: spec).alerts.first { $0.name == "EmmyDatabaseDown" })
         #expect(postgres.expr == sqlite.expr)
         #expect(PromQLNames.metrics(in: postgres.expr) == [MetricCatalogue.databaseUp.name])
+        // What to check first differs: the runbook speaks of the engine in use.
+        #expect(postgres.runbook.firstSteps.joined().contains("PostgreSQL") && !postgres.runbook.firstSteps.joined().contains("SQLite"))
+        #expect(sqlite.runbook.firstSteps.joined().contains("SQLite"))
     }
 
     /// PostgreSQL's own health alert: pg_up from postgres_exporter, with database_down's

@@ -12,7 +12,16 @@ enum Runbooks {
     }
 
     static func databaseDown(_ spec: Spec) -> RunbookEntry {
-        RunbookEntry(
+        if PostgresExporter.enabled(spec) {
+            return RunbookEntry(
+                meaning: "EmmyApp's probe of its PostgreSQL database fails: uploads and the send queue are stalled.",
+                firstSteps: [
+                    "Check `\(spec.app.readyPath)` and the app log for PostgreSQL errors (connection refused, authentication, TLS).",
+                    "If PostgresDown fires too, the server itself is down: follow its entry; if not, this host cannot reach or log in to it.",
+                    "Check the password file the app reads (app.database_password_file or EMMY_DATABASE_PASSWORD) against the server's.",
+                ])
+        }
+        return RunbookEntry(
             meaning: "EmmyApp's database probe fails: uploads and the send queue are stalled.",
             firstSteps: [
                 "Check `\(spec.app.readyPath)` and the app log for SQLite errors (disk full, permissions, corruption).",
