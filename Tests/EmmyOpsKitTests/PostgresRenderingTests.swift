@@ -192,8 +192,16 @@ import Yams
         #expect(network.contains(#/from_port\s+= 5432\n\s+to_port\s+= 5432\n\s+cidr_blocks = var.database_subnet_cidrs/#))
         #expect(!TerraformFixture.ingress(files).contains { $0.port == 5432 }, "PostgreSQL is never opened to a CIDR")
 
-        var sqlite = try Self.fixture()
-        sqlite.infrastructure?.database = nil
-        #expect(!TerraformRenderer.render(sqlite).contains { $0.path.hasSuffix("database.tf") || $0.contents.contains("5432") })
+        // A PostgreSQL server of the operator's own: no RDS, but the hosts may reach its port.
+        var own = try Self.fixture()
+        own.infrastructure?.database = nil
+        let external = TerraformRenderer.render(own)
+        #expect(!external.contains { $0.path.hasSuffix("database.tf") })
+        #expect(TerraformFixture.contents(external, "network.tf")
+            .contains(#/PostgreSQL out to app.database at sms-emmy-postgres.example.internal"\n\s+protocol\s+= "tcp"\n\s+from_port\s+= 5432/#))
+
+        var sqlite = own
+        sqlite.app.database = "sqlite"
+        #expect(!TerraformRenderer.render(sqlite).contains { $0.contents.contains("5432") })
     }
 }

@@ -25,7 +25,7 @@ struct ComposePostgres {
 
     /// nil when the spec keeps the embedded SQLite engine.
     init?(_ spec: Spec) {
-        guard case .postgres(let settings)? = try? spec.app.databaseChoice() else { return nil }
+        guard let settings = spec.app.postgres else { return nil }
         self.settings = settings
         bind = spec.monitoring.bindAddress
     }

@@ -7,8 +7,5 @@ public enum PostgresExporter {
     public static let port = 9187
 
     /// Whether the spec's app uses PostgreSQL, so the exporter is part of what is scraped.
-    public static func enabled(_ spec: Spec) -> Bool {
-        if case .postgres? = try? spec.app.databaseChoice() { return true }
-        return false
-    }
+    public static func enabled(_ spec: Spec) -> Bool { spec.app.postgres != nil }
 }

@@ -92,17 +92,20 @@ enum TerraformDatabase {
         ]
     }
 
-    /// The hosts' way out to the database: \(port) towards the database subnets, nowhere else.
-    /// (A CIDR rather than the database's security group: the two groups would refer to each
-    /// other, a cycle Terraform cannot order.)
+    /// The hosts' way out to their database. To the rendered RDS instance: its port towards the
+    /// database subnets, nowhere else (a CIDR rather than the database's security group: the two
+    /// groups would refer to each other, a cycle Terraform cannot order). To a PostgreSQL server
+    /// of the operator's own: app.database's port, to wherever its host is.
     static func hostEgress(_ context: TerraformContext) -> HCLBlock? {
-        guard context.infra.database != nil, context.postgres != nil else { return nil }
+        guard let settings = context.postgres else { return nil }
+        let rds = context.infra.database != nil
         return HCLBlock("egress") {
-            HCLItem.attribute("description", HCL.quote("PostgreSQL out to the database subnets (infrastructure.database)"))
+            HCLItem.attribute("description", HCL.quote(rds ? "PostgreSQL out to the database subnets (infrastructure.database)"
+                                                            : "PostgreSQL out to app.database at \(settings.host)"))
             HCLItem.attribute("protocol", HCL.quote("tcp"))
-            HCLItem.attribute("from_port", String(port))
-            HCLItem.attribute("to_port", String(port))
-            HCLItem.attribute("cidr_blocks", "var.database_subnet_cidrs")
+            HCLItem.attribute("from_port", String(rds ? port : settings.port))
+            HCLItem.attribute("to_port", String(rds ? port : settings.port))
+            HCLItem.attribute("cidr_blocks", rds ? "var.database_subnet_cidrs" : HCL.strings(["0.0.0.0/0"]))
         }
     }
 

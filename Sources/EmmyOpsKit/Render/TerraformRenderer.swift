@@ -128,7 +128,7 @@ struct TerraformContext {
         appPort = spec.app.port
         proxy = infra.proxy
         backupBucket = spec.backup.bucket
-        if case .postgres(let settings)? = try? spec.app.databaseChoice() { postgres = settings }
+        postgres = spec.app.postgres
         backupPrefix = spec.backup.prefix.hasSuffix("/") || spec.backup.prefix.isEmpty ? spec.backup.prefix : spec.backup.prefix + "/"
         backupExpiryDays = spec.backup.keep.maximumAgeDays
         let subnets = infra.aws.subnetCIDRs.map(CIDR.init)

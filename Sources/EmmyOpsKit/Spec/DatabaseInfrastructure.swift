@@ -27,6 +27,15 @@ extension Infrastructure {
     }
 }
 
+extension AppConfig {
+    /// The PostgreSQL server `app.database` names; nil for SQLite (or a URL validation refuses).
+    /// What the renderings add for PostgreSQL (compose service, exporter, RDS) hangs on this.
+    public var postgres: PostgresSettings? {
+        if case .postgres(let settings)? = try? databaseChoice() { return settings }
+        return nil
+    }
+}
+
 // MARK: - Schema
 
 extension SpecSchema {
@@ -60,7 +69,7 @@ enum DatabaseInfrastructureValidation {
     static func validate(_ spec: Spec, error: (String, String, String?) -> Void) {
         guard let infra = spec.infrastructure, let database = infra.database else { return }
         let path = "infrastructure.database"
-        if case .postgres(let settings)? = try? spec.app.databaseChoice() {
+        if let settings = spec.app.postgres {
             // RDS creates the database and its master user from these names.
             for (part, name) in [("user", settings.user), ("database name", settings.database)] where !isRDSName(name) {
                 error("app.database", "the \(part) `\(name)` cannot name an RDS PostgreSQL \(part == "user" ? "master user" : "database")",
