@@ -132,9 +132,12 @@ public enum MetricCatalogue {
         "node_filesystem_avail_bytes", "node_filesystem_size_bytes", "node_load1",
     ]
 
+    /// postgres_exporter's `pg_up`: 1 when the exporter reached PostgreSQL at its last scrape.
+    public static let postgresUp = "pg_up"
+
     /// Every series name a rule or panel may reference.
     public static let knownSeries: Set<String> = {
-        var names = scrapeSeries.union(nodeExporterSeries)
+        var names = scrapeSeries.union(nodeExporterSeries).union([postgresUp])
         for metric in all + incidentMetrics { names.formUnion(metric.seriesNames) }
         return names
     }()

@@ -33,7 +33,7 @@ struct ServerOptions: ParsableArguments {
     func run(announce: Bool) async throws {
         PrivateFiles.restrictUmask()
         let spec = try loadSpec()
-        let app = spec.app
+        let app = try ServerEnvironment.current.app(spec.app)
         let listen = listen(spec)
         var config = app.serverConfig(host: listen.host, port: listen.port, dataDirectory: listen.dataDirectory)
         let monitoring = spec.monitoring

@@ -185,8 +185,9 @@ import Testing
 
     @Test(.enabled(if: TerraformFixture.toolsPresent || CLI.toolsRequired))
     func realToolsAcceptTheRendering() throws {
-        let spec = try TerraformFixture.example()
+        let spec = try TerraformFixture.exampleWithDatabase()
         let files = TerraformRenderer.render(spec)
+        #expect(files.contains { $0.path == "terraform/database.tf" })
         let directory = try TerraformFixture.write(files)
         defer { try? FileManager.default.removeItem(at: directory) }
         let environment = TerraformTooling.environment(scratch: directory)
@@ -224,7 +225,7 @@ import Testing
 
     @Test(.enabled(if: TerraformFixture.motoPresent || CLI.toolsRequired), .timeLimit(.minutes(10)))
     func appliesAndDestroysAgainstMoto() async throws {
-        let spec = try TerraformFixture.example()
+        let spec = try TerraformFixture.exampleWithDatabase()
         let files = TerraformRenderer.render(spec)
         let moto = try await MotoServer(amiName: spec.infrastructure!.aws.amiName)
         defer { moto.stop() }
@@ -233,7 +234,7 @@ import Testing
         let tf = directory.appendingPathComponent("terraform")
         // State stays local in the copy; the override file is the only addition.
         try FileManager.default.removeItem(at: tf.appendingPathComponent("backend.tf"))
-        try moto.overrideFile().write(to: tf.appendingPathComponent("zz_moto_override.tf"), atomically: true, encoding: .utf8)
+        try moto.overrideFile(database: true).write(to: tf.appendingPathComponent("zz_moto_override.tf"), atomically: true, encoding: .utf8)
         let environment = TerraformTooling.environment(scratch: directory)
         func terraform(_ arguments: [String]) throws -> ProcessRunner.Output {
             let output = try TerraformFixture.run("terraform", arguments + ["-no-color"], in: tf, environment: environment, timeout: 480)
@@ -273,6 +274,15 @@ import Testing
         #expect(written.status == 0 && written.stdout.contains("wrote 2 address(es)"), "\(written.stdout)\(written.stderr)")
         let agreed = try CLI.run(["hosts", "--from-terraform", tf.path, "--spec", specCopy], in: directory, environment: cliEnvironment)
         #expect(agreed.status == 0, "\(agreed.stdout)\(agreed.stderr)")
+        // The RDS instance as rendered: private, encrypted, its password kept by Secrets Manager.
+        let database = try terraform(["state", "show", "aws_db_instance.main"]).stdout
+        for setting in [#/publicly_accessible\s+= false/#, #/storage_encrypted\s+= true/#, #/manage_master_user_password\s+= true/#,
+                        #/backup_retention_period\s+= 7/#, #/engine\s+= "postgres"/#, #/db_subnet_group_name\s+= "sms-emmy-database"/#] {
+            #expect(database.contains(setting), "\(setting) in:\n\(database)")
+        }
+        #expect(!database.contains(#/(?m)^\s+password\s+= "/#), "no password in state")
+        let secret = try terraform(["output", "-raw", "database_secret_arn"]).stdout
+        #expect(secret.hasPrefix("arn:aws:secretsmanager:"), "\(secret)")
         let ssh = try terraform(["output", "-json", "ssh_commands"]).stdout
         let commands = try JSONSerialization.jsonObject(with: Data(ssh.utf8)) as? [String: String]
         #expect(commands?.count == 2 && commands?.values.allSatisfy { $0.hasPrefix("ssh -p 22 deploy@") } == true, "\(ssh)")

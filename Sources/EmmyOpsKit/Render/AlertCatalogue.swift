@@ -32,6 +32,10 @@ public struct AlertCatalogue: Sendable {
             if kind == .backupStale, spec.backup.target == nil { continue }
             if let alert = alert(kind) { out.append(alert) }
         }
+        // PostgreSQL's own health, beside the app's view of it, with database_down's settings.
+        if PostgresExporter.enabled(spec), spec.alerts.enabledKinds.contains(.databaseDown) {
+            out.append(postgresDown(spec.alerts[.databaseDown]))
+        }
         out += sloAlerts
         return out
     }
@@ -105,6 +109,18 @@ public struct AlertCatalogue: Sendable {
             "The database probe of {{ $labels.instance }} has failed for more than \(settings.for).",
             Runbooks.databaseDown(spec),
             gaugeScenario(metric, appLabels, holdFor: settings.for, bad: "0", good: "1", output: ["job": job, "instance": appInstance]))
+    }
+
+    /// postgres_exporter cannot reach PostgreSQL: the server itself is down or refusing it,
+    /// whatever the app's probe says.
+    private func postgresDown(_ settings: AlertSettings) -> AlertDefinition {
+        let metric = MetricCatalogue.postgresUp
+        let labels = [("job", PostgresExporter.job), ("instance", "\(spec.hosts.first?.address ?? "127.0.0.1"):\(PostgresExporter.port)")]
+        return definition(settings, "PostgresDown", "emmy-app", "\(sel(metric, "job=\"\(PostgresExporter.job)\"")) == 0",
+            "PostgreSQL does not answer postgres_exporter.",
+            "postgres_exporter at {{ $labels.instance }} has not reached PostgreSQL for more than \(settings.for).",
+            Runbooks.postgresDown(spec),
+            gaugeScenario(metric, labels, holdFor: settings.for, bad: "0", good: "1", output: Dictionary(uniqueKeysWithValues: labels)))
     }
 
     private func highErrorRate(_ settings: AlertSettings, above threshold: Ratio) -> AlertDefinition {

@@ -1,6 +1,7 @@
 import EmmyApp
 
-/// Renders `compose/docker-compose.yml`: the app and its monitoring stack on one machine.
+/// Renders `compose/docker-compose.yml`: the app and its monitoring stack on one machine, and
+/// PostgreSQL with its exporter when `app.database` is a postgres:// URL (ComposePostgres).
 ///
 /// Ports are published on `monitoring.bind_address` (loopback by default); secrets come from
 /// files under `compose/secrets/` or the caller's environment, never from the rendering.
@@ -22,6 +23,7 @@ public enum ComposeRenderer {
         let m = spec.monitoring
         var ports = ["app": spec.app.port, "prometheus": m.prometheus.port, "alertmanager": m.alertmanager.port, "grafana": m.grafana.port]
         if m.nodeExporter.enabled { ports["node-exporter"] = m.nodeExporter.port }
+        if ComposePostgres(spec) != nil { ports[ComposePostgres.exporterService] = PostgresExporter.port }
         return ports
     }
 
@@ -42,6 +44,8 @@ public enum ComposeRenderer {
             }
         }
         for secret in spec.app.secrets.sorted() where spec.app.env[secret] == nil { appEnvironment.append(.string(secret)) }
+        let postgres = ComposePostgres(spec)
+        if let postgres { appEnvironment += postgres.appEnvironment }
 
         var prometheusCommand = ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus",
                                  "--storage.tsdb.retention.time=\(m.prometheus.retention)", "--web.listen-address=:\(m.prometheus.port)"]
@@ -71,9 +75,11 @@ public enum ComposeRenderer {
                 ("environment", .list(appEnvironment)),
                 ("ports", ports(spec.app.port)),
                 ("volumes", .strings(["app-data:/data"])),
+                ("secrets", postgres.map { _ in .strings([ComposePostgres.secret]) }),
                 ("healthcheck", .object(
                     ("test", .strings(["CMD", "emmyops", "probe", "http://127.0.0.1:\(spec.app.port)\(spec.app.healthPath)"])),
                     ("interval", "10s"), ("timeout", "5s"), ("retries", .int(3)))),
+                ("depends_on", postgres?.appDependency),
                 ("restart", "unless-stopped")
             )),
             .init("prometheus", .object(
@@ -118,11 +124,18 @@ public enum ComposeRenderer {
                 ("restart", "unless-stopped")
             )))
         }
+        var volumes: [YAMLValue.Pair] = ["app-data", "prometheus-data", "alertmanager-data", "grafana-data"].map { .init($0, .map([])) }
+        var secrets: [YAMLValue.Pair] = [.init("grafana_admin_password", .object(("file", .string("./secrets/\(grafanaSecret)"))))]
+        if let postgres {
+            services += postgres.services()
+            volumes.append(.init(ComposePostgres.volume, .map([])))
+            secrets.append(.init(ComposePostgres.secret, .object(("file", .string("./secrets/\(ComposePostgres.secretFile)")))))
+        }
         let doc: YAMLValue = .object(
             ("version", "3.8"),
             ("services", .map(services)),
-            ("volumes", .object(("app-data", .map([])), ("prometheus-data", .map([])), ("alertmanager-data", .map([])), ("grafana-data", .map([])))),
-            ("secrets", .object(("grafana_admin_password", .object(("file", .string("./secrets/\(grafanaSecret)"))))))
+            ("volumes", .map(volumes)),
+            ("secrets", .map(secrets))
         )
         return doc.document(header: GeneratedHeader.lines + ["secrets: put one file per secret in ./secrets/ (e.g. ./secrets/\(grafanaSecret))"])
     }

@@ -31,6 +31,9 @@ public enum PrometheusRenderer {
             if m.nodeExporter.enabled {
                 jobs.append((AlertCatalogue.nodeJob, targets(fleet.nodeExporters, port: m.nodeExporter.port), "/metrics"))
             }
+            if PostgresExporter.enabled(spec) {
+                jobs.append((PostgresExporter.job, targets(fleet.postgresExporters, port: PostgresExporter.port), "/metrics"))
+            }
             if let incident = incidentTarget(spec) { jobs.append((incidentJob, [incident], "/metrics")) }
             return jobs
         case .compose:
@@ -40,6 +43,9 @@ public enum PrometheusRenderer {
                 (spec.appJob, ["app:\(spec.app.port)"], spec.app.metricsPath),
             ]
             if m.nodeExporter.enabled { jobs.append((AlertCatalogue.nodeJob, ["node-exporter:\(m.nodeExporter.port)"], "/metrics")) }
+            if PostgresExporter.enabled(spec) {
+                jobs.append((PostgresExporter.job, ["\(ComposePostgres.exporterService):\(PostgresExporter.port)"], "/metrics"))
+            }
             if let incident = incidentTarget(spec) { jobs.append((incidentJob, [incident], "/metrics")) }
             return jobs
         }

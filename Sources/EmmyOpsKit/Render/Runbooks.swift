@@ -12,12 +12,31 @@ enum Runbooks {
     }
 
     static func databaseDown(_ spec: Spec) -> RunbookEntry {
-        RunbookEntry(
+        if PostgresExporter.enabled(spec) {
+            return RunbookEntry(
+                meaning: "EmmyApp's probe of its PostgreSQL database fails: uploads and the send queue are stalled.",
+                firstSteps: [
+                    "Check `\(spec.app.readyPath)` and the app log for PostgreSQL errors (connection refused, authentication, TLS).",
+                    "If PostgresDown fires too, the server itself is down: follow its entry; if not, this host cannot reach or log in to it.",
+                    "Check the password file the app reads (app.database_password_file or EMMY_DATABASE_PASSWORD) against the server's.",
+                ])
+        }
+        return RunbookEntry(
             meaning: "EmmyApp's database probe fails: uploads and the send queue are stalled.",
             firstSteps: [
                 "Check `\(spec.app.readyPath)` and the app log for SQLite errors (disk full, permissions, corruption).",
                 "Check free disk space where the data directory lives: `df -h`.",
                 "If the file is corrupt, restore the latest verified backup: `emmyops backup restore`.",
+            ])
+    }
+
+    static func postgresDown(_ spec: Spec) -> RunbookEntry {
+        RunbookEntry(
+            meaning: "postgres_exporter cannot connect to PostgreSQL: every replica's uploads and sends stall with it.",
+            firstSteps: [
+                "Ask the server directly from a host: `pg_isready -h HOST -p PORT` with app.database's host and port.",
+                "On RDS, read the instance's events and status in the console or `aws rds describe-events`; in compose, `docker compose logs postgres`.",
+                "Check the exporter's own log: a changed password file or a TLS setting fails its login, not the server.",
             ])
     }
 

@@ -3,6 +3,9 @@ import Foundation
 /// `network.tf`: the VPC, its public subnets and route to the internet, VPC flow logs, the locked
 /// default security group and the host's security group.
 enum TerraformNetwork {
+    /// The zone of a counted subnet: the zones in turn, so consecutive subnets land in different ones.
+    static let zoneByCount = "data.aws_availability_zones.available.names[count.index % length(data.aws_availability_zones.available.names)]"
+
     static func file(_ context: TerraformContext) -> RenderedFile {
         HCL.file("network.tf", [
             HCLBlock("data", "aws_availability_zones", "available") {
@@ -32,7 +35,7 @@ enum TerraformNetwork {
                 HCLItem.attribute("count", "length(var.subnet_cidrs)")
                 HCLItem.attribute("vpc_id", "aws_vpc.main.id")
                 HCLItem.attribute("cidr_block", "var.subnet_cidrs[count.index]")
-                HCLItem.attribute("availability_zone", "data.aws_availability_zones.available.names[count.index % length(data.aws_availability_zones.available.names)]")
+                HCLItem.attribute("availability_zone", zoneByCount)
                 HCLItem.attribute("map_public_ip_on_launch", "false")
                 HCLItem.blank
                 HCL.nameTag("public-${count.index}")
@@ -147,6 +150,10 @@ enum TerraformNetwork {
                         HCLItem.attribute("self", "true")
                     }
                 }
+            }
+            if let database = TerraformDatabase.hostEgress(context) {
+                HCLItem.blank
+                database
             }
             let outbound = [TerraformEgress(port: 443, purpose: "HTTPS out: the pinned emmyops release, S3 backups, AWS APIs, Slack and PagerDuty"),
                             TerraformEgress(port: 80, purpose: "HTTP out: Ubuntu package mirrors (signed packages)")] + context.egress

@@ -1,3 +1,5 @@
+import EmmyApp
+
 /// Renders `terraform/` for AWS from the `infrastructure:` section: one internet-facing instance per
 /// spec host in the public subnets, their firewall, an encrypted backup bucket only they may write, and the
 /// cloud-init that installs and supervises emmyops on them.
@@ -24,7 +26,7 @@ public enum TerraformRenderer {
             TerraformStorage.file(context),
             outputs(context),
             TerraformCloudInit.file(context),
-        ]
+        ] + [TerraformDatabase.file(context)].compactMap { $0 }
     }
 
     static func versions() -> RenderedFile {
@@ -91,7 +93,7 @@ public enum TerraformRenderer {
         return HCL.file("outputs.tf", blocks)
     }
 
-    private static func output(_ name: String, _ description: String, _ value: String) -> HCLBlock {
+    static func output(_ name: String, _ description: String, _ value: String) -> HCLBlock {
         HCLBlock("output", name) {
             HCLItem.attribute("description", HCL.quote(description))
             HCLItem.attribute("value", value)
@@ -109,6 +111,8 @@ struct TerraformContext {
     var appPort: Int
     var proxy: Bool
     var backupBucket: String?
+    /// `app.database` when it is PostgreSQL: the RDS instance's database name and master user.
+    var postgres: PostgresSettings?
     var backupPrefix: String
     /// Objects and noncurrent versions expire after this many days, never before retention ends.
     var backupExpiryDays: Int
@@ -124,6 +128,7 @@ struct TerraformContext {
         appPort = spec.app.port
         proxy = infra.proxy
         backupBucket = spec.backup.bucket
+        postgres = spec.app.postgres
         backupPrefix = spec.backup.prefix.hasSuffix("/") || spec.backup.prefix.isEmpty ? spec.backup.prefix : spec.backup.prefix + "/"
         backupExpiryDays = spec.backup.keep.maximumAgeDays
         let subnets = infra.aws.subnetCIDRs.map(CIDR.init)

@@ -44,7 +44,7 @@ extension TerraformRenderer {
         ])
     }
 
-    private static func variable(_ name: String, _ description: String, type: String, default value: String?,
+    static func variable(_ name: String, _ description: String, type: String, default value: String?,
                                  checks: [(condition: String, message: String)]) -> HCLBlock {
         HCLBlock("variable", name) {
             HCLItem.attribute("description", HCL.quote(description))

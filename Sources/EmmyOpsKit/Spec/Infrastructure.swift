@@ -18,9 +18,11 @@ public struct Infrastructure: Sendable, Hashable {
     /// The OpenSSH public key installed for the deploy user (never a private key).
     public var sshPublicKey: String?
     public var stateBackend: StateBackend?
+    /// An RDS PostgreSQL instance (DatabaseInfrastructure.swift).
+    public var database: Database?
 
     public init(aws: AWS = AWS(), sshCIDRs: [String] = [], allowPublicSSH: Bool = false, httpCIDRs: [String] = ["0.0.0.0/0"],
-                proxy: Bool = true, sshPublicKey: String? = nil, stateBackend: StateBackend? = nil) {
+                proxy: Bool = true, sshPublicKey: String? = nil, stateBackend: StateBackend? = nil, database: Database? = nil) {
         self.aws = aws
         self.sshCIDRs = sshCIDRs
         self.allowPublicSSH = allowPublicSSH
@@ -28,6 +30,7 @@ public struct Infrastructure: Sendable, Hashable {
         self.proxy = proxy
         self.sshPublicKey = sshPublicKey
         self.stateBackend = stateBackend
+        self.database = database
     }
 
     public struct AWS: Sendable, Hashable {
@@ -79,6 +82,7 @@ extension SpecSchema {
             SchemaField("region", .string, "Bucket region.", required: true),
             SchemaField("dynamodb_table", .string, "DynamoDB table for state locking.", required: true),
         ]), "Remote state in S3 with a DynamoDB lock."),
+        infrastructureDatabase,
     ]), "Cloud infrastructure rendered as Terraform.")
 }
 
@@ -105,6 +109,7 @@ extension SpecBuilder {
             set(&state.key, R.string(R.value(backend, "key")))
             infra.stateBackend = state
         }
+        infra.database = infrastructureDatabase(R.value(node, "database"))
         return infra
     }
 }

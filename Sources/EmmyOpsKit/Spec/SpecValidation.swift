@@ -41,6 +41,7 @@ public enum SpecValidation {
         validateNotify(spec, error: error, warning: warning)
         validateRelease(spec, error: error)
         InfrastructureValidation.validate(spec, error: error, warning: warning)
+        DatabaseInfrastructureValidation.validate(spec, error: error)
         TopologyValidation.validate(spec, error: error)
         validateSupervise(spec, error: error)
         validateIncident(spec, error: error, warning: warning)

@@ -11,6 +11,7 @@ public struct FleetTopology: Sendable {
         case appMetrics = "app metrics"
         case nodeExporter = "node-exporter"
         case alertmanager
+        case postgresExporter = "postgres_exporter"
     }
 
     /// Something a monitoring host connects to: `service` on `host`, at `address:port`.
@@ -36,6 +37,9 @@ public struct FleetTopology: Sendable {
     public let nodeExporters: [Endpoint]
     /// One per monitoring host: where Prometheus sends alerts.
     public let alertmanagers: [Endpoint]
+    /// One per monitoring host when the app uses PostgreSQL: postgres_exporter runs beside
+    /// Prometheus and connects to the database itself (RDS has no host of its own to run it on).
+    public let postgresExporters: [Endpoint]
 
     public init(spec: Spec) {
         let m = spec.monitoring
@@ -47,13 +51,16 @@ public struct FleetTopology: Sendable {
             ? monitored.map { Endpoint(service: .nodeExporter, host: $0, address: Self.fleetAddress($0), port: m.nodeExporter.port) }
             : []
         alertmanagers = monitoringHosts.map { Endpoint(service: .alertmanager, host: $0, address: Self.fleetAddress($0), port: m.alertmanager.port) }
+        postgresExporters = PostgresExporter.enabled(spec)
+            ? monitoringHosts.map { Endpoint(service: .postgresExporter, host: $0, address: Self.fleetAddress($0), port: PostgresExporter.port) }
+            : []
     }
 
     /// The address the other hosts reach `host` at: its private address when it has one.
     public static func fleetAddress(_ host: Host) -> String { host.privateAddress ?? host.address }
 
     /// Every endpoint a monitoring host connects to.
-    public var endpoints: [Endpoint] { appMetrics + nodeExporters + alertmanagers }
+    public var endpoints: [Endpoint] { appMetrics + nodeExporters + alertmanagers + postgresExporters }
 
     /// The addresses monitoring hosts connect from: the only ones the metrics listeners admit.
     public var scraperAddresses: [String] { monitoringHosts.map(Self.fleetAddress) }
@@ -80,6 +87,7 @@ public struct FleetTopology: Sendable {
         add(appMetrics, "Prometheus scrapes the app metrics listener (monitoring.app_metrics.port)")
         add(nodeExporters, "Prometheus scrapes node-exporter (monitoring.node_exporter.port)")
         add(alertmanagers, "Prometheus sends alerts to Alertmanager (monitoring.alertmanager.port)")
+        add(postgresExporters, "Prometheus scrapes postgres_exporter (app.database is PostgreSQL)")
         return ports
     }
 }

@@ -17,7 +17,7 @@ enum TopologyCrossCheck {
         let scraped = targets(prometheus)
         let jobs: [(job: String, endpoints: [FleetTopology.Endpoint])] = [
             (spec.appJob, fleet.appMetrics), (AlertCatalogue.nodeJob, fleet.nodeExporters),
-            (PrometheusRenderer.alertmanagerJob, fleet.alertmanagers),
+            (PrometheusRenderer.alertmanagerJob, fleet.alertmanagers), (PostgresExporter.job, fleet.postgresExporters),
         ]
         for (job, endpoints) in jobs where !endpoints.isEmpty {
             let expected = Set(endpoints.map(\.target))

@@ -77,7 +77,8 @@ public enum CrossChecks {
         let published = ComposeRenderer.publishedPorts(spec)
         let composeText = byPath[OutputPath.compose] ?? ""
         for (job, service) in [(spec.appJob, "app"), (PrometheusRenderer.selfJob, "prometheus"),
-                               (PrometheusRenderer.alertmanagerJob, "alertmanager"), (AlertCatalogue.nodeJob, "node-exporter")] {
+                               (PrometheusRenderer.alertmanagerJob, "alertmanager"), (AlertCatalogue.nodeJob, "node-exporter"),
+                               (PostgresExporter.job, ComposePostgres.exporterService)] {
             guard let port = published[service] else { continue }
             // The hosts' targets are where FleetTopology puts each part; TopologyCrossCheck compares those.
             for jobs in [composeJobs] {

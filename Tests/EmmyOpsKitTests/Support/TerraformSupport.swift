@@ -18,6 +18,15 @@ enum TerraformFixture {
         return spec
     }
 
+    /// The example with the app on PostgreSQL and an RDS instance for it: the real-tool and
+    /// moto tests check this superset of the example's Terraform, so the database costs no
+    /// second run of checkov or of an apply.
+    static func exampleWithDatabase() throws -> Spec {
+        var spec = try example { $0.database = Infrastructure.Database() }
+        spec.app.database = "postgres://emmy@sms-emmy-postgres.example.internal:5432/emmy"
+        return spec
+    }
+
     static func contents(_ files: [RenderedFile], _ name: String) -> String {
         files.first { $0.path == "terraform/\(name)" }?.contents ?? ""
     }
@@ -84,8 +93,9 @@ final class MotoServer {
         try JSONSerialization.data(withJSONObject: [image]).write(to: amis)
         port = try LoopbackPorts.pick(1)[0]
         // env execs moto_server in place, so stopping the harness stops moto itself.
+        // AWS's managed policies (RDS enhanced monitoring's role attaches one) only on request.
         harness = try ProcessHarness(name: "moto", executable: "/usr/bin/env",
-                                     arguments: ["MOTO_AMIS_PATH=\(amis.path)", ProcessRunner.which("moto_server") ?? "moto_server",
+                                     arguments: ["MOTO_AMIS_PATH=\(amis.path)", "MOTO_IAM_LOAD_MANAGED_POLICIES=true", ProcessRunner.which("moto_server") ?? "moto_server",
                                                  "-H", "127.0.0.1", "-p", String(port)],
                                      logDirectory: directory)
         let url = URL(string: "http://127.0.0.1:\(port)/moto-api/")!
@@ -113,8 +123,9 @@ final class MotoServer {
 
     /// A test-only provider override: fake credentials, every AWS endpoint on moto, and (only
     /// because moto lacks MonitorInstances) detailed monitoring off. The rendering is unchanged.
-    func overrideFile() -> String {
-        let services = ["dynamodb", "ec2", "iam", "kms", "logs", "s3", "sts"]
+    /// With `database`, the RDS settings moto cannot hold are overridden too (see `databaseOverride`).
+    func overrideFile(database: Bool = false) -> String {
+        let services = ["dynamodb", "ec2", "iam", "kms", "logs", "rds", "s3", "secretsmanager", "sts"]
         let width = services.map(\.count).max()!
         let endpoints = services.map { "    \($0.padding(toLength: width, withPad: " ", startingAt: 0)) = \"\(endpoint)\"" }
         return """
@@ -138,6 +149,23 @@ final class MotoServer {
           monitoring = false
         }
 
-        """
+        """ + (database ? Self.databaseOverride : "")
     }
+
+    /// moto 5.2.5 stores neither enhanced monitoring nor Performance Insights (it reads them back
+    /// as 0 and false), so the provider would modify the instance on every apply, and each RDS
+    /// wait costs 60-80 s of the provider's fixed delays. Like AWS, moto refuses to delete a
+    /// protected instance: the test builds it unprotected so that one destroy removes it (the
+    /// rendering's `deletion_protection = true` is checked in the HCL and by checkov CKV_AWS_293).
+    static let databaseOverride = """
+        # moto keeps neither setting; and the test must be able to destroy what it built.
+        resource "aws_db_instance" "main" {
+          monitoring_interval             = 0
+          monitoring_role_arn             = null
+          performance_insights_enabled    = false
+          performance_insights_kms_key_id = null
+          deletion_protection             = false
+        }
+
+        """
 }
