@@ -61,6 +61,33 @@ import Testing
                                        "--host", "web-1", "--who", "ci@runner", "--action", "deploy", "--keep", "5"])
     }
 
+    /// The lock on a real filesystem through a real shell: taken in one command, refused while
+    /// held, taken over once expired (with a warning), released only by its holder.
+    @Test func deployLockTakesRefusesAndTakesOver() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let layout = ReleaseLayout(root: dir.path + "/it's $(x)")
+        let recorder = CountingLocalRunner()
+        let lock = DeployLock(runner: recorder, layout: layout, expiry: 60)
+        let (mine, warning) = try lock.acquire(holder: "alice")
+        #expect(warning == nil && recorder.count == 1, "a free lock is one round trip")
+        #expect(try lock.read()?.id == mine.id)
+        let other = DeployLock(runner: LocalRunner(), layout: layout, expiry: 60)
+        #expect(throws: DeployError.self) { _ = try other.acquire(holder: "bob") }
+        let staging = try FileManager.default.contentsOfDirectory(atPath: layout.shared).filter { $0 != "deploy.lock" }
+        #expect(staging.isEmpty, "a refused run leaves nothing beside the lock: \(staging)")
+        try lock.release(DeployLock.Holder(id: "someone-else", holder: "x", started: Date(), expires: Date()))
+        #expect(try lock.isHeld(), "only the holder releases")
+
+        let later = Date().addingTimeInterval(120)
+        let (bobs, takeover) = try other.acquire(holder: "bob", now: later)
+        #expect(takeover?.contains("taking over the deploy lock of alice") == true, "\(takeover ?? "no warning")")
+        try lock.release(mine)
+        #expect(try lock.isHeld() && lock.read()?.id == bobs.id, "alice's release must not remove bob's lock")
+        try other.release(bobs)
+        #expect(try !lock.isHeld())
+    }
+
     @Test func sshArgumentsAreStrictAndQuoted() {
         let host = Host(name: "web-1", address: "10.0.0.5", user: "deploy", port: 2222)
         let ssh = SSHTransport(host: host, settings: SSHSettings(config: "/ci/ssh config", knownHosts: "/ci/known_hosts", identity: "/ci/id"),
@@ -144,5 +171,17 @@ import Testing
         let out = try ProcessRunner().run("/usr/sbin/nginx", ["-t", "-p", prefix.path + "/", "-c", prefix.path + "/nginx.conf",
                                                               "-e", prefix.path + "/logs/error.log"])
         #expect(out.status == 0, "nginx -t: \(out.stderr)")
+    }
+}
+
+/// Runs locally and counts the commands (round trips, on a real host).
+private final class CountingLocalRunner: CommandRunner, @unchecked Sendable {
+    private let lock = NSLock()
+    private var commands = 0
+    var target: String { "localhost" }
+    var count: Int { lock.withLock { commands } }
+    func run(_ argv: [String], stdinFile: String?, timeout: TimeInterval) throws -> CommandResult {
+        lock.withLock { commands += 1 }
+        return try LocalRunner().run(argv, stdinFile: stdinFile, timeout: timeout)
     }
 }
