@@ -74,20 +74,27 @@ public struct FleetDeployer: Sendable {
                 let failures = concurrently(batch, width: options.parallel) { plan -> HostFailure? in
                     do {
                         let runner = runner(plan.target)
-                        let previous = try current(plan.target, runner)
+                        let skip = DeployEvent(host: plan.target.host.name, step: "skip", status: "ok", message: "already on \(plan.version)")
+                        // A plan whose first step reports `current` saves the round trip of reading it.
+                        var previous = plan.steps.first?.reportsCurrent == true ? nil : try current(plan.target, runner)
                         if previous == plan.version {
-                            onEvent(DeployEvent(host: plan.target.host.name, step: "skip", status: "ok", message: "already on \(plan.version)"))
+                            onEvent(skip)
                             return nil
                         }
                         var answeredYes: Set<String> = []
                         for step in plan.steps {
                             if let query = step.unlessQuery, answeredYes.contains(query) { continue }
-                            if step.isQuery {
-                                if try runner.run(step.argv, stdinFile: nil, timeout: step.timeout).status == 0 { answeredYes.insert(step.name) }
-                                continue
+                            let outcome = try run(step, on: plan.target, runner, version: plan.version)
+                            if step.reportsCurrent {
+                                previous = outcome.current
+                                if previous == plan.version {
+                                    onEvent(skip)
+                                    return nil
+                                }
                             }
-                            try run(step, on: plan.target, runner)
-                            if step.name == "activate" { switched.add(plan.target, previous: previous) }
+                            if outcome.answeredNo { continue }
+                            if step.isQuery { answeredYes.insert(step.name) }
+                            if step.activates { switched.add(plan.target, previous: previous) }
                         }
                         return nil
                     } catch {
@@ -142,23 +149,44 @@ public struct FleetDeployer: Sendable {
 
     // MARK: - Steps
 
-    func run(_ step: DeployStep, on target: DeployTarget, _ runner: any CommandRunner) throws {
+    /// What a step told the deployer besides succeeding.
+    struct StepOutcome {
+        /// A query step answered "no".
+        var answeredNo = false
+        /// Where a `reportsCurrent` step found `current` pointing (nil: no release yet).
+        var current: String?
+    }
+
+    /// Runs `step`; `version` is the plan's, which a `reportsCurrent` step stops at when the host is on it.
+    @discardableResult
+    func run(_ step: DeployStep, on target: DeployTarget, _ runner: any CommandRunner, version: String? = nil) throws -> StepOutcome {
         let host = target.host.name
         onEvent(DeployEvent(host: host, step: step.name, status: "start"))
         let result = try runner.run(step.argv, stdinFile: step.stdinFile, timeout: step.timeout)
-        guard result.status == 0 else {
+        var outcome = StepOutcome(answeredNo: step.isQuery && result.status == DeployStep.answerNo)
+        guard result.status == 0 || outcome.answeredNo else {
             let message = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
             onEvent(DeployEvent(host: host, step: step.name, status: "failed", message: message))
             throw RemoteError.failed(host: host, command: step.name, status: result.status, stderr: message)
         }
+        var lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        if step.reportsCurrent {
+            let link = lines.isEmpty ? "" : lines.removeFirst()
+            outcome.current = link.isEmpty ? nil : (link as NSString).lastPathComponent
+            if let version, outcome.current == version { return outcome }
+        }
         if let expected = step.expectSHA256 {
-            let found = result.stdout.split(separator: "\n").map { String($0.prefix(64)) }
+            let found = lines.filter { !$0.isEmpty }.map { String($0.prefix(64)) }
             guard found == expected else {
                 onEvent(DeployEvent(host: host, step: step.name, status: "failed", message: "checksum mismatch"))
                 throw DeployError.invalid("\(host): uploaded files do not match their SHA-256 (expected \(expected), found \(found))")
             }
         }
-        onEvent(DeployEvent(host: host, step: step.name, status: "ok", message: ["activate", "monitoring"].contains(step.name) ? lastLine(result.stdout) : nil))
+        let message = outcome.answeredNo ? "not found" : step.activates || step.name == "monitoring" ? lastLine(result.stdout)
+            : step.isQuery ? "found" : nil
+        onEvent(DeployEvent(host: host, step: step.name, status: "ok", message: message))
+        return outcome
     }
 
     private func current(_ target: DeployTarget, _ runner: any CommandRunner) throws -> String? {
