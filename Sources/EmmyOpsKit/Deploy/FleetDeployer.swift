@@ -68,7 +68,14 @@ public struct FleetDeployer: Sendable {
 
     /// Deploys `plans` in batches; throws `DeployError.fleetFailed` after returning switched hosts.
     public func deploy(_ plans: [HostPlan]) throws {
+        try deploy(planning: { plans })
+    }
+
+    /// `deploy` with the plans made once the lock is taken, so what they need (the artifact's
+    /// SHA-256) can be worked out meanwhile.
+    public func deploy(planning: () throws -> [HostPlan]) throws {
         try withLock {
+            let plans = try planning()
             let switched = Switched()
             for batch in stride(from: 0, to: plans.count, by: max(1, options.batchSize)).map({ Array(plans[$0..<min($0 + options.batchSize, plans.count)]) }) {
                 let failures = concurrently(batch, width: options.parallel) { plan -> HostFailure? in
