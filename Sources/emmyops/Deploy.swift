@@ -57,7 +57,7 @@ extension EmmyOps {
             let (spec, targets) = try fleet.load()
             let version = self.version ?? ReleaseLayout.defaultVersion()
             let artifactPath = artifact ?? ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-            let artifact = try DeployPlan.Payload(hashing: artifactPath)
+            let artifact = try PendingPayload(hashing: artifactPath)
             let specPayload = try DeployPlan.Payload(hashing: fleet.spec.spec)
             var options = FleetDeployer.Options(spec: spec, who: FleetOptions.who)
             if let parallel { options.parallel = parallel }
@@ -69,7 +69,7 @@ extension EmmyOps {
             }
             if dryRun {
                 let deployer = FleetDeployer(targets: targets, options: options, runner: { _ in LocalRunner() }, onEvent: { _ in })
-                let plans = deployer.plans(version: version, artifact: artifact, spec: specPayload)
+                let plans = try deployer.plans(version: version, artifact: artifact.value(), spec: specPayload)
                 if fleet.format == .json {
                     try FormatOption.printJSON(DryRun(
                         version: version, lock: "\(targets[0].host.name):\(targets[0].layout.lock)", lockExpirySeconds: Int(options.lockExpiry),
@@ -86,7 +86,7 @@ extension EmmyOps {
             }
             try fleet.withTransports(spec) { runner in
                 let deployer = FleetDeployer(targets: targets, options: options, runner: runner, onEvent: fleet.printer())
-                try deployer.deploy(deployer.plans(version: version, artifact: artifact, spec: specPayload))
+                try deployer.deploy { try deployer.plans(version: version, artifact: artifact.value(), spec: specPayload) }
             }
             Output.note("deployed \(version) to \(targets.map(\.host.name).joined(separator: ", "))")
             if monitoring || (fleet.all && MonitoringDeploy.isWanted(spec)) { try deployMonitoring(spec) }

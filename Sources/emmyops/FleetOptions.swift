@@ -95,7 +95,7 @@ struct FleetOptions: ParsableArguments {
         }
         let settings = spec.ssh
         defer {
-            for host in spec.hosts { SSHTransport(host: host, settings: settings, controlDirectory: directory).close() }
+            SSHTransport.closeAll(spec.hosts.map { SSHTransport(host: $0, settings: settings, controlDirectory: directory) })
             try? FileManager.default.removeItem(atPath: directory)
         }
         return try body { SSHTransport(host: $0.host, settings: settings, controlDirectory: directory) }

@@ -28,7 +28,7 @@ extension EmmyOps {
                 do {
                     let result = try HostActivation(layout: ReleaseLayout(root: root), hostName: host, version: version,
                                                     who: who, action: action).run()
-                    print("\(host): \(result.from ?? "nothing") -> \(result.to) on port \(result.port) in \(String(format: "%.1f", result.durationS))s")
+                    print("\(host): \(result.summary)")
                     if let keep {
                         let removed = HostActivation.prune(ReleaseLayout(root: root), keep: max(2, keep))
                         if !removed.isEmpty { print("pruned \(removed.joined(separator: " "))") }

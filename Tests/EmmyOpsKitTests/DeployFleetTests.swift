@@ -28,7 +28,10 @@ struct DeployFleetTests {
             let second = try hosts.emmyops(["deploy", "--host", "host1", "--version", "v2", "--format", "json"], spec: spec)
             #expect(second.status == 0, "\(second.stdout)\n\(second.stderr)")
             let events = second.stdout.split(separator: "\n").compactMap { try? JSONDecoder().decode(DeployEvent.self, from: Data($0.utf8)) }
-            #expect(events.contains { $0.host == "host1" && $0.step == "activate" && $0.status == "ok" })
+            // The same binary: the stage links it and cuts over itself, nothing is uploaded.
+            #expect(events.contains { $0.host == "host1" && $0.step == "stage" && $0.status == "ok" && $0.message?.contains("v1 -> v2") == true },
+                    "\(events)")
+            #expect(!events.contains { $0.step == "upload" })
             #expect(hosts.current(host) == "v2")
             #expect(hosts.active(host)?.port != v1.port, "v2 must run on the other slot")
             #expect(hosts.proxyStatus(host) == 200)
@@ -108,6 +111,55 @@ struct DeployFleetTests {
         }
     }
 
+    /// Each SSH command is a round trip that costs a loaded host about 0.2 s (much more under
+    /// load), so the count is the deploy's latency floor: counted here per host, over real sshd.
+    @Test("a new release costs a host 2 SSH commands, a config-only change 1 (binary reused, not uploaded); the lock 2 more",
+          .enabled(if: SSHHosts.missing.isEmpty || SSHHosts.required, "\(SSHHosts.skipReason)"), .timeLimit(.minutes(2)))
+    func deployRoundTrips() async throws {
+        try await withHosts(2) { hosts in
+            let directory = try SSHTransport.makeControlDirectory()
+            let log = CommandLog()
+            let artifact = try DeployPlan.Payload(hashing: CLI.binary)
+            func deploy(_ version: String, region: String) throws -> [DeployEvent] {
+                let specFile = try hosts.writeSpec("\(version).yaml", hosts.spec(appExtra: "  default_region: \(region)"))
+                var (spec, _) = try SpecLoader.load(path: specFile)
+                spec.ssh.config = hosts.sshConfig
+                let events = EventLog()
+                log.reset()
+                let deployer = FleetDeployer(
+                    targets: spec.hosts.map { DeployTarget(host: $0, spec: spec) }, options: .init(spec: spec, who: "test"),
+                    runner: { [settings = spec.ssh] target in
+                        CountingRunner(inner: SSHTransport(host: target.host, settings: settings, controlDirectory: directory), log: log)
+                    }, onEvent: events.add)
+                try deployer.deploy(deployer.plans(version: version, artifact: artifact, spec: try DeployPlan.Payload(hashing: specFile)))
+                return events.all
+            }
+            defer {
+                let settings = SSHSettings(config: hosts.sshConfig, knownHosts: hosts.knownHosts, identity: hosts.clientKey)
+                for host in hosts.hosts {
+                    SSHTransport(host: Host(name: host.name, address: "127.0.0.1", user: "root", port: host.sshPort), settings: settings,
+                                 controlDirectory: directory).close()
+                }
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+
+            let first = try deploy("v1", region: "KE")
+            #expect(hosts.hosts.map(hosts.current) == ["v1", "v1"])
+            // host1: lock, stage, upload (and cut-over), unlock; host2: the early login, stage, upload.
+            #expect(log.counts == ["host1": 4, "host2": 3], "\(log.all)")
+            #expect(first.filter { $0.step == "upload" && $0.status == "ok" }.count == 2)
+
+            let second = try deploy("v2", region: "NG")
+            #expect(hosts.hosts.map(hosts.current) == ["v2", "v2"])
+            #expect(log.counts == ["host1": 3, "host2": 2], "\(log.all)")
+            #expect(!second.contains { $0.step == "upload" }, "a config-only change must not upload the binary")
+            let cutOvers = second.filter { $0.step == "stage" && $0.status == "ok" }.compactMap(\.message)
+            #expect(cutOvers.count == 2 && cutOvers.allSatisfy { $0.contains("v1 -> v2") }, "\(cutOvers)")
+            #expect(try String(contentsOfFile: hosts.hosts[0].root + "/current/emmy.yaml", encoding: .utf8).contains("default_region: NG"))
+            #expect(!FileManager.default.fileExists(atPath: hosts.hosts[0].root + "/shared/deploy.lock"), "the lock is released")
+        }
+    }
+
     @Test("a host whose key changed is refused before anything runs",
           .enabled(if: SSHHosts.missing.isEmpty || SSHHosts.required, "\(SSHHosts.skipReason)"), .timeLimit(.minutes(1)))
     func changedHostKeyIsRefused() async throws {
@@ -135,12 +187,19 @@ struct DeployFleetTests {
             // Kill v2's deploy once it has reached a random event (lock, upload, verify, activate, …).
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLI.binary)
-            process.arguments = ["deploy", "--all", "--version", "v2", "--format", "json", "--spec", spec, "--ssh-config", hosts.sshConfig]
+            // Another binary (one byte appended), so v2 has an upload step to be killed in too.
+            let artifact = hosts.dir.appendingPathComponent("emmyops-v2").path
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: CLI.binary))
+            bytes.append(0)
+            try bytes.write(to: URL(fileURLWithPath: artifact))
+            chmod(artifact, 0o755)
+            process.arguments = ["deploy", "--all", "--version", "v2", "--artifact", artifact, "--format", "json", "--spec", spec,
+                                 "--ssh-config", hosts.sshConfig]
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
             try process.run()
-            let killAfter = Int.random(in: 3...14)  // events 1–2 take the lock
+            let killAfter = Int.random(in: 3...9)  // events 1–2 take the lock; 10 in all (stage and upload a host)
             var seen = 0
             var buffer = Data()
             while seen < killAfter {
@@ -176,5 +235,33 @@ struct DeployFleetTests {
             #expect(hosts.hosts.map(hosts.current) == ["v3", "v3"])
             #expect(hosts.hosts.allSatisfy { hosts.proxyStatus($0) == 200 })
         }
+    }
+}
+
+/// Every command a deploy ran, by host.
+private final class CommandLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var commands: [(host: String, argv: [String])] = []
+    func add(_ host: String, _ argv: [String]) { lock.withLock { commands.append((host, argv)) } }
+    func reset() { lock.withLock { commands = [] } }
+    var counts: [String: Int] { lock.withLock { Dictionary(commands.map { ($0.host, 1) }, uniquingKeysWith: +) } }
+    var all: String { lock.withLock { commands.map { "\($0.host): \($0.argv.prefix(4).joined(separator: " "))" }.joined(separator: "\n") } }
+}
+
+private final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [DeployEvent] = []
+    func add(_ event: DeployEvent) { lock.withLock { events.append(event) } }
+    var all: [DeployEvent] { lock.withLock { events } }
+}
+
+/// The real transport, each command logged.
+private struct CountingRunner: CommandRunner {
+    let inner: SSHTransport
+    let log: CommandLog
+    var target: String { inner.target }
+    func run(_ argv: [String], stdinFile: String?, timeout: TimeInterval) throws -> CommandResult {
+        log.add(inner.host.name, argv)
+        return try inner.run(argv, stdinFile: stdinFile, timeout: timeout)
     }
 }

@@ -47,18 +47,123 @@ import Testing
         return DeployTarget(host: spec.hosts[0], spec: spec)
     }
 
+    /// Two round trips a host at most: stage (spec written and checked; when the host holds the
+    /// binary, on to the cut-over), upload (only otherwise: binary written, checked, cut over).
     @Test func nativePlanIsPlainSteps() {
         let plan = DeployPlan.native(target: Self.target(), version: "1.2.3", artifact: .init(path: "/b/emmyops", sha256: "a"),
                                      spec: .init(path: "/s/emmy.yaml", sha256: "b"), who: "ci@runner", keep: 5, activationTimeout: 90)
-        #expect(plan.steps.map(\.name) == ["prepare", "reuse", "upload", "upload", "verify", "verify-spec", "install", "activate"])
-        #expect(plan.steps[1].isQuery && plan.steps[2].unlessQuery == "reuse" && plan.steps[3].unlessQuery == nil)
-        // A reused binary is not hashed again; the spec always is.
-        #expect(plan.steps[4].unlessQuery == "reuse" && plan.steps[5].unlessQuery == nil)
-        #expect(plan.steps[2].argv == ["sh", "-c", #"cat > "$1""#, "emmyops-upload", "/opt/emmy/releases/1.2.3.partial/emmyops"])
-        #expect(plan.steps[2].stdinFile == "/b/emmyops")
-        #expect(plan.steps[4].expectSHA256 == ["a"] && plan.steps[5].expectSHA256 == ["b"])
-        #expect(plan.steps[7].argv == ["/opt/emmy/releases/1.2.3/emmyops", "host", "activate", "--root", "/opt/emmy", "--version", "1.2.3",
-                                       "--host", "web-1", "--who", "ci@runner", "--action", "deploy", "--keep", "5"])
+        #expect(plan.steps.map(\.name) == ["stage", "upload"])
+        let cutOver = ["/opt/emmy/releases/1.2.3/emmyops", "host", "activate", "--root", "/opt/emmy", "--version", "1.2.3",
+                       "--host", "web-1", "--who", "ci@runner", "--action", "deploy", "--keep", "5"]
+        let stage = plan.steps[0]
+        #expect(stage.isQuery && stage.reportsCurrent && stage.activates && stage.stdinFile == "/s/emmy.yaml")
+        #expect(Array(stage.argv.dropFirst(3)) == ["emmyops-stage", "/opt/emmy/releases/1.2.3.partial", "/opt/emmy/releases/1.2.3", "a", "b",
+                                                   "/opt/emmy/shared/logs", "/opt/emmy/shared/run", "/opt/emmy/releases", "/opt/emmy/current",
+                                                   "1.2.3"] + cutOver)
+        let upload = plan.steps[1]
+        #expect(upload.unlessQuery == "stage" && upload.activates && upload.stdinFile == "/b/emmyops")
+        #expect(Array(upload.argv.dropFirst(3)) == ["emmyops-upload", "/opt/emmy/releases/1.2.3.partial", "/opt/emmy/releases/1.2.3", "a"] + cutOver)
+    }
+
+    /// The stage and upload scripts in a real shell, the cut-over replaced by `echo`: the spec
+    /// lands and is checked, a binary with the same SHA-256 is hard-linked (then cut over) or
+    /// asked for (exit 3), an upload is checked (OpenSSL or coreutils) before the rename, a
+    /// mismatch stops short of it, and a stale hard link in `.partial` is never written through.
+    @Test func stageAndUploadScriptsWorkInAShell() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = dir.path + "/it's $(x)"
+        var spec = Spec(hosts: [Host(name: "web-1", address: "127.0.0.1")])
+        spec.deploy.root = root
+        let target = DeployTarget(host: spec.hosts[0], spec: spec)
+        func file(_ name: String, _ text: String) throws -> (path: String, sha: String) {
+            let path = dir.appendingPathComponent(name).path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return (path, ProcessRunnerSHA.hex(Data(text.utf8)))
+        }
+        let specFile = try file("emmy.yaml", "version: 1\n")
+        let binary = try file("binary", "binary one")
+        func run(_ version: String, _ binarySHA: String, step: Int, input: String, path: String? = nil) throws -> ProcessRunner.Output {
+            let plan = DeployPlan.native(target: target, version: version, artifact: .init(path: binary.path, sha256: binarySHA),
+                                         spec: .init(path: specFile.path, sha256: specFile.sha), who: "t", keep: 3, activationTimeout: 10)
+            var argv = plan.steps[step].argv
+            argv.replaceSubrange(argv.firstIndex(of: layoutBinary(version))!..., with: ["echo", "cut over to \(version)"])
+            return try ProcessRunner().run("/bin/sh", Array(argv.dropFirst()), inputFile: input, environment: path.map { ["PATH": $0] })
+        }
+        func layoutBinary(_ version: String) -> String { target.layout.binary(version) }
+        func read(_ path: String) -> String? { try? String(contentsOfFile: root + "/" + path, encoding: .utf8) }
+
+        let staged = try run("v1", binary.sha, step: 0, input: specFile.path)
+        #expect(staged.status == DeployStep.answerNo && staged.stdout == "\n", "no release yet: an empty `current` line; \(staged.stderr)")
+        #expect(read("releases/v1.partial/emmy.yaml") == "version: 1\n")
+        let uploaded = try run("v1", binary.sha, step: 1, input: binary.path)
+        #expect(uploaded.status == 0 && uploaded.stdout == "cut over to v1\n", "\(uploaded.stderr)")
+        #expect(read("releases/v1/emmyops") == "binary one" && read("releases/v1/emmyops.sha256") == binary.sha + "\n")
+        #expect(read("releases/v1.partial/emmy.yaml") == nil)
+
+        // Already on v1: the stage reports it and touches nothing.
+        try FileManager.default.createSymbolicLink(atPath: root + "/current", withDestinationPath: "releases/v1")
+        let again = try run("v1", binary.sha, step: 0, input: specFile.path)
+        #expect(again.status == 0 && again.stdout == "releases/v1\n", "\(again.stderr)")
+        #expect(read("releases/v1.partial/emmy.yaml") == nil)
+
+        // A config-only change: the installed binary is linked and the stage cuts over itself.
+        let reused = try run("v2", binary.sha, step: 0, input: specFile.path)
+        #expect(reused.status == 0 && reused.stdout == "releases/v1\ncut over to v2\n", "\(reused.stderr)")
+        #expect(read("releases/v2/emmyops") == "binary one" && read("releases/v2/emmy.yaml") == "version: 1\n")
+
+        // A new binary, uploaded to a host without OpenSSL, where a killed run left v3.partial
+        // holding a hard link to v1's binary: v1's binary stays as it was.
+        try FileManager.default.createDirectory(atPath: root + "/releases/v3.partial", withIntermediateDirectories: true)
+        try FileManager.default.linkItem(atPath: root + "/releases/v1/emmyops", toPath: root + "/releases/v3.partial/emmyops")
+        let second = try file("binary2", "binary two")
+        #expect(try run("v3", second.sha, step: 0, input: specFile.path).status == DeployStep.answerNo)
+        let bare = dir.appendingPathComponent("bare-bin").path
+        try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
+        for tool in ["/bin/cat", "/usr/bin/sha256sum", "/usr/bin/cut", "/bin/rm", "/bin/chmod", "/bin/mv", "/bin/echo"] {
+            try FileManager.default.createSymbolicLink(atPath: bare + "/" + (tool as NSString).lastPathComponent, withDestinationPath: tool)
+        }
+        let withoutOpenSSL = try run("v3", second.sha, step: 1, input: second.path, path: bare)
+        #expect(withoutOpenSSL.status == 0 && withoutOpenSSL.stdout == "cut over to v3\n", "\(withoutOpenSSL.stderr)")
+        #expect(read("releases/v3/emmyops") == "binary two" && read("releases/v1/emmyops") == "binary one")
+
+        // Bytes that do not match: no rename, no cut-over, the message names both hashes.
+        let third = try file("binary3", "binary three")
+        #expect(try run("v4", third.sha, step: 0, input: specFile.path).status == DeployStep.answerNo)
+        let corrupt = try run("v4", third.sha, step: 1, input: binary.path)
+        #expect(corrupt.status == 1 && corrupt.stdout.isEmpty)
+        #expect(corrupt.stderr.contains("the binary that landed has SHA-256 \(binary.sha), not \(third.sha)"), "\(corrupt.stderr)")
+        #expect(read("releases/v4/emmyops") == nil)
+        let badSpec = try run("v5", binary.sha, step: 0, input: second.path)
+        #expect(badSpec.status == 1 && badSpec.stderr.contains("the spec that landed has SHA-256"), "\(badSpec.stderr)")
+        #expect(read("releases/v5/emmy.yaml") == nil)
+    }
+
+    /// The lock on a real filesystem through a real shell: taken in one command, refused while
+    /// held, taken over once expired (with a warning), released only by its holder.
+    @Test func deployLockTakesRefusesAndTakesOver() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let layout = ReleaseLayout(root: dir.path + "/it's $(x)")
+        let recorder = CountingLocalRunner()
+        let lock = DeployLock(runner: recorder, layout: layout, expiry: 60)
+        let (mine, warning) = try lock.acquire(holder: "alice")
+        #expect(warning == nil && recorder.count == 1, "a free lock is one round trip")
+        #expect(try lock.read()?.id == mine.id)
+        let other = DeployLock(runner: LocalRunner(), layout: layout, expiry: 60)
+        #expect(throws: DeployError.self) { _ = try other.acquire(holder: "bob") }
+        let staging = try FileManager.default.contentsOfDirectory(atPath: layout.shared).filter { $0 != "deploy.lock" }
+        #expect(staging.isEmpty, "a refused run leaves nothing beside the lock: \(staging)")
+        try lock.release(DeployLock.Holder(id: "someone-else", holder: "x", started: Date(), expires: Date()))
+        #expect(try lock.isHeld(), "only the holder releases")
+
+        let later = Date().addingTimeInterval(120)
+        let (bobs, takeover) = try other.acquire(holder: "bob", now: later)
+        #expect(takeover?.contains("taking over the deploy lock of alice") == true, "\(takeover ?? "no warning")")
+        try lock.release(mine)
+        #expect(try lock.isHeld() && lock.read()?.id == bobs.id, "alice's release must not remove bob's lock")
+        try other.release(bobs)
+        #expect(try !lock.isHeld())
     }
 
     @Test func sshArgumentsAreStrictAndQuoted() {
@@ -125,8 +230,9 @@ import Testing
         let result = try CLI.run(["deploy", "--all", "--version", "7", "--dry-run", "--artifact", "emmy.yaml"], in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("a (deploy@127.0.0.1:1) -> 7"))
-        #expect(result.stdout.contains(#"activate: '/srv/it'\''s $(here)/releases/7/emmyops' 'host' 'activate'"#))
-        #expect(result.stdout.contains("install: 'sh' '-c'"))
+        #expect(result.stdout.contains("upload: 'sh' '-c'"))
+        #expect(result.stdout.contains(#"'/srv/it'\''s $(here)/releases/7/emmyops' 'host' 'activate'"#))
+        #expect(result.stdout.contains("stage: 'sh' '-c'"))
         #expect(result.stdout.contains("b (deploy@127.0.0.1:1) -> 7"))
     }
 
@@ -144,5 +250,17 @@ import Testing
         let out = try ProcessRunner().run("/usr/sbin/nginx", ["-t", "-p", prefix.path + "/", "-c", prefix.path + "/nginx.conf",
                                                               "-e", prefix.path + "/logs/error.log"])
         #expect(out.status == 0, "nginx -t: \(out.stderr)")
+    }
+}
+
+/// Runs locally and counts the commands (round trips, on a real host).
+private final class CountingLocalRunner: CommandRunner, @unchecked Sendable {
+    private let lock = NSLock()
+    private var commands = 0
+    var target: String { "localhost" }
+    var count: Int { lock.withLock { commands } }
+    func run(_ argv: [String], stdinFile: String?, timeout: TimeInterval) throws -> CommandResult {
+        lock.withLock { commands += 1 }
+        return try LocalRunner().run(argv, stdinFile: stdinFile, timeout: timeout)
     }
 }

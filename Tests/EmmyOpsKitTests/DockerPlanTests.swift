@@ -43,10 +43,10 @@ import Testing
              "down", "--timeout", "10"],
         ])
         let names = recorder.commands.map { $0.count > 3 && $0[0] == "sh" ? $0[3] : $0[0] }
-        #expect(names == ["mkdir", "mkdir", "emmyops-upload", "cat",                  // lock on the first host
+        #expect(names == ["emmyops-lock",                                              // lock on the first host, one round trip
                           "readlink", "mkdir", "emmyops-upload", "emmyops-upload", "emmyops-upload", "sha256sum",
                           "emmyops-install", "env", "env", "emmyops-switch", "emmyops-current", "env",
-                          "cat", "rm"])                                                // unlock
+                          "emmyops-unlock"])
     }
 
     @Test func rollbackUsesThePreviousReleaseFileWithoutPulling() throws {

