@@ -23,12 +23,27 @@ import Testing
         #expect(Ratio(percent: "5%")?.description == "0.05")
         #expect(Ratio(percent: "99.95%")?.percentText == "99.95%")
         for bad in ["5", "5 %%", "%", ".5%", "5.%", "abc%", "1e2%"] { #expect(Ratio(percent: bad) == nil, "\(bad)") }
+        // Spaces, tabs and other Unicode space separators around the number are dropped (what
+        // CharacterSet.whitespaces held); line breaks are not blanks.
+        for blank in [" 5 %", "5\t%", "\u{00A0}5\u{2009}%"] { #expect(Ratio(percent: blank)?.description == "0.05", "\(blank)") }
+        #expect(Ratio(percent: "5\n%") == nil)
+    }
+
+    @Test func exactReplacementMatchesBytesLeftToRight() {
+        #expect("a\"\u{301}b".replacingExactly("\"", with: "\\\"") == "a\\\"\u{301}b")
+        #expect("aaa".replacingExactly("aa", with: "b") == "ba")
+        #expect("${x} %{y}".replacingExactly("${", with: "$${").replacingExactly("%{", with: "%%{") == "$${x} %%{y}")
+        #expect("é, e".replacingExactly("e", with: "E") == "é, E")
+        #expect("abc".replacingExactly("", with: "x") == "abc")
+        #expect("".replacingExactly("a", with: "x") == "")
     }
 
     @Test func yamlQuotesAnythingAmbiguous() {
         #expect(YAMLValue.quote("critical") == "critical")
         #expect(YAMLValue.quote("15s") == "15s")
-        for ambiguous in ["0x1f", "1e5", "0o17", ".inf", "yes", "No", "null", "~", "3.8", "5000", "", "a: b", "#x", "{{ $labels.job }}", "- x", "@x"] {
+        for plain in ["/var/lib/emmy", "_x", "Emmy-App.v2", "a@b+c", "node_exporter"] { #expect(YAMLValue.quote(plain) == plain) }
+        for ambiguous in ["0x1f", "1e5", "0o17", ".inf", "inf", "NaN", "Infinity", "yes", "No", "null", "~", "3.8", "5000", "", "a: b", "#x",
+                          "{{ $labels.job }}", "- x", "@x", "élan", "x:", "9lives"] {
             #expect(YAMLValue.quote(ambiguous) != ambiguous, "\(ambiguous) must be quoted")
         }
         #expect(YAMLValue.quote("up{job=\"x\"} == 0") == "'up{job=\"x\"} == 0'")

@@ -57,6 +57,20 @@ import Testing
         #expect(spec.project == "a*b: {[*c]: 1}")
     }
 
+    /// Stars with no alias anywhere: the loader keeps the stand-in copy's tree (one parse)
+    /// with every `*` put back, wherever the star was written.
+    @Test func starsWithoutAliasesLoadAsWritten() throws {
+        let result = SpecLoader.load(text: """
+        version: 1
+        # *a comment: {[*x]: 1}
+        project: 'a*b'
+        github: { backup_cron: 17 3 * * * }
+        """, file: "emmy.yaml")
+        let spec = try #require(result.spec, "\(result.diagnostics)")
+        #expect(spec.project == "a*b")
+        #expect(spec.github.backupCron == "17 3 * * *")
+    }
+
     @Test func aliasKeysGivenTwiceAreNamedAsWritten() {
         let result = SpecLoader.load(text: Self.ladder + "x: {*a7: 1, *a7: 2}\n", file: "emmy.yaml")
         #expect(result.diagnostics.map(\.message) == ["duplicate key `*a7` in one mapping"], "\(result.diagnostics)")

@@ -9,14 +9,19 @@ SQLite: the sqlite3 CLI on a copy of an empty database the app migrated (the sam
 indexes and CHECKs), WAL and synchronous=NORMAL as the app runs it, `.import` into a staging
 table, then one `INSERT ... SELECT` that builds the same message rows (the body from the
 template, a 64-bit hash and dedupe key, encoding, segments, status). Each side's median of
-`--runs` fresh databases; rows/s and the ratio app/sqlite (the target is 0.9 or more). Usage:
+`--runs` fresh databases; rows/s and the ratio app/sqlite (the target is 0.9 or more).
 
-    scripts/bench/ingest-vs-sqlite.py [--binary .build/release/emmyops] [--rows 100000] [--runs 3]
+In the same run, with the same binary, the median wall time of `render all` of the example spec
+(`--render-runs` runs, target under 10 ms), so the two figures the quick start promises come
+from one machine state. Usage:
+
+    scripts/bench/ingest-vs-sqlite.py [--binary .build/release/emmyops] [--rows 100000] [--runs 3] [--render-runs 15]
 """
 import argparse, json, os, random, shutil, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingest import serve  # noqa: E402  (the same server start as the other ingest bench)
+from render_median import render_times  # noqa: E402
 
 def write_csv(path, n):
     rng = random.Random(1)
@@ -88,9 +93,12 @@ def main():
     ap.add_argument("--binary", default=".build/release/emmyops")
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--render-runs", type=int, default=15)
+    ap.add_argument("--spec", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "emmy.yaml"))
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     tmp = tempfile.mkdtemp()
+    load_before = os.getloadavg()[0]
     try:
         csv = os.path.join(tmp, "contacts.csv")
         write_csv(csv, args.rows)
@@ -99,11 +107,15 @@ def main():
         for _ in range(args.runs):  # alternating, so a burst of load hits both sides alike
             app.append(app_run(binary, csv, args.rows, tmp))
             lite.append(sqlite_run(template, csv, args.rows, tmp))
+        render = render_times(binary, os.path.normpath(args.spec), args.render_runs)
         app_rate, lite_rate = args.rows / statistics.median(app), args.rows / statistics.median(lite)
         print(f"{'path':<34}{'rows':>9}{'median s':>10}{'rows/s':>10}")
         print(f"{'EmmyApp /upload (curl -F)':<34}{args.rows:>9}{statistics.median(app):>10.3f}{app_rate:>10.0f}")
         print(f"{'sqlite3 .import + INSERT SELECT':<34}{args.rows:>9}{statistics.median(lite):>10.3f}{lite_rate:>10.0f}")
         print(f"ratio app/sqlite: {app_rate / lite_rate:.2f}x (target >= 0.90x)")
+        print(f"render all, median of {args.render_runs}: {statistics.median(render):.1f} ms "
+              f"(min {min(render):.1f}, max {max(render):.1f}; target < 10 ms)")
+        print(f"{os.cpu_count()} cores, 1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -43,7 +43,12 @@ public struct RenderWriter: Sendable {
         }
         let kept = previous.filter { path in !owned.contains { path.hasPrefix($0) } }
         let entries = Set(kept).union(rendered).sorted()
-        try Data((entries.joined(separator: "\n") + "\n").utf8).write(to: root.appendingPathComponent(Self.manifestName), options: .atomic)
+        let manifest = Data((entries.joined(separator: "\n") + "\n").utf8)
+        let manifestURL = root.appendingPathComponent(Self.manifestName)
+        // Unchanged (a re-render after no edit): no temporary file, no rename.
+        if (try? Data(contentsOf: manifestURL)) != manifest {
+            try manifest.write(to: manifestURL, options: .atomic)
+        }
         return outcome
     }
 

@@ -67,7 +67,7 @@ public enum RuleTestRenderer {
     static func expand(_ template: String, labels: [String: String]) -> String {
         var out = template
         for (key, value) in labels {
-            out = out.replacingOccurrences(of: "{{ $labels.\(key) }}", with: value)
+            out = out.replacingExactly("{{ $labels.\(key) }}", with: value)
         }
         return out
     }

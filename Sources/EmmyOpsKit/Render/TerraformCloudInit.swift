@@ -75,15 +75,15 @@ enum TerraformCloudInit {
         let text = render("cloud-init/user-data", data)
         // templatefile() would read any other `${` or `%{` as its own syntax: escape them, then
         // put the one real placeholder back.
-        let escaped = text.replacingOccurrences(of: keyPlaceholder, with: "\u{0}")
-            .replacingOccurrences(of: "${", with: "$${").replacingOccurrences(of: "%{", with: "%%{")
-            .replacingOccurrences(of: "\u{0}", with: keyPlaceholder)
+        let escaped = text.replacingExactly(keyPlaceholder, with: "\u{0}")
+            .replacingExactly("${", with: "$${").replacingExactly("%{", with: "%%{")
+            .replacingExactly("\u{0}", with: keyPlaceholder)
         return escaped.hasSuffix("\n") ? escaped : escaped + "\n"
     }
 
     /// For a value inside single quotes in a shell script: close, escape and reopen any quote in it.
     private static func quoted(_ value: String) -> String {
-        value.replacingOccurrences(of: "'", with: "'\\''")
+        value.replacingExactly("'", with: "'\\''")
     }
 
     /// The only templatefile() interpolation in cloud-init.yaml.

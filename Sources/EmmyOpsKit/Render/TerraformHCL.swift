@@ -90,8 +90,8 @@ enum HCL {
 
     /// The inside of a quoted HCL string, for spec text spliced into a `template`.
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "${", with: "$${").replacingOccurrences(of: "%{", with: "%%{")
+        text.replacingExactly("\\", with: "\\\\").replacingExactly("\"", with: "\\\"")
+            .replacingExactly("\n", with: "\\n").replacingExactly("${", with: "$${").replacingExactly("%{", with: "%%{")
     }
 
     /// A string template whose `${…}` interpolations are meant (written by the renderer, not the spec).

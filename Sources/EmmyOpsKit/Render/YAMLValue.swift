@@ -122,7 +122,7 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
     /// Plain when unambiguous, single-quoted when it holds no `'`, else double-quoted.
     public static func quote(_ text: String) -> String {
         if isPlainSafe(text) { return text }
-        if !text.contains("'"), !text.contains(where: { $0.isNewline || ($0.asciiValue.map { $0 < 0x20 } ?? false) }) {
+        if !text.utf8.contains(UInt8(ascii: "'")), !text.contains(where: { $0.isNewline || ($0.asciiValue.map { $0 < 0x20 } ?? false) }) {
             return "'\(text)'"
         }
         var out = "\""
@@ -140,12 +140,16 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
         return out + "\""
     }
 
+    /// ASCII only: a letter, `/` or `_` first, then letters, digits and `_./@+-`; not a word
+    /// YAML 1.1 reads as a boolean or null, nor a number (`inf`, `nan`). Checked on bytes: this
+    /// runs for every key and value rendered.
     static func isPlainSafe(_ text: String) -> Bool {
         if isDuration(text) { return true }
-        guard let first = text.unicodeScalars.first, !reserved.contains(text.lowercased()) else { return false }
-        guard first.properties.isAlphabetic || first == "/" || first == "_" else { return false }
-        guard text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_./@+-".unicodeScalars.contains($0)) }) else { return false }
-        return !text.hasSuffix(":") && Double(text) == nil
+        func letter(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")) ~= byte | 0x20 }
+        let bytes = text.utf8
+        guard let first = bytes.first, letter(first) || first == UInt8(ascii: "/") || first == UInt8(ascii: "_") else { return false }
+        guard bytes.allSatisfy({ letter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")) ~= $0 || "_./@+-".utf8.contains($0) }) else { return false }
+        return !reserved.contains(text.lowercased()) && !text.hasSuffix(":") && Double(text) == nil
     }
 }
 

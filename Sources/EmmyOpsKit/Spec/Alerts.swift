@@ -37,7 +37,13 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable {
     /// The seed's thresholds (FACTS.md), with severities an on-call rotation can live with:
     /// resource pressure warns, an outage or a full disk pages. Each kind's threshold unit is
     /// declared here, by its default's case.
-    public var defaults: AlertSettings {
+    public var defaults: AlertSettings { AlertKind.defaultSettings[self]! }
+
+    /// Built once: the schema, the builder and every renderer ask for defaults many times, and
+    /// each build parses its percentages.
+    private static let defaultSettings = Dictionary(uniqueKeysWithValues: allCases.map { ($0, $0.seedDefaults) })
+
+    private var seedDefaults: AlertSettings {
         switch self {
         case .appDown: AlertSettings(threshold: nil, for: .seconds(30), severity: .critical)
         case .highErrorRate: AlertSettings(threshold: .ratio(Ratio(percent: "5%")!), for: .minutes(2), severity: .warning)

@@ -1,12 +1,12 @@
 import Yams
 
 extension InputGuard {
-    /// Stands in for `*` in the copy `firstAliasInKey` composes: a private-use character, one
-    /// character for one, so every line and column of the copy is the original's.
+    /// Stands in for `*` in the copy `composeScreeningAliasKeys` composes: a private-use
+    /// character, one character for one, so every line and column of the copy is the original's.
     static let aliasStandIn: Character = "\u{E000}"
 
-    /// Finds an alias used as a mapping key or anywhere inside one, however the key is written:
-    /// `*a: 1`, `{[*a7]: 1}`, `{*a}`, `[{k: *a}: 1]`, `? [*a]`.
+    /// Composes the YAML after finding any alias used as a mapping key or anywhere inside one,
+    /// however the key is written: `*a: 1`, `{[*a7]: 1}`, `{*a}`, `[{k: *a}: 1]`, `? [*a]`.
     ///
     /// Yams checks every mapping for duplicate keys by hashing the keys, and hashing an alias
     /// walks its whole expansion: a key holding `*a7` of the usual ladder (each anchor a list of
@@ -20,8 +20,12 @@ extension InputGuard {
     ///
     /// Throws the copy's `YamlError` when it does not parse: the original fails at the same
     /// place, and it must not reach Yams before its keys have been seen.
-    static func firstAliasInKey(_ text: String) throws -> (line: Int, column: Int)? {
-        guard text.contains("*") else { return nil }
+    ///
+    /// Otherwise the original's tree: when it holds no alias at all (the usual `*` is in a cron
+    /// line), that is the copy's with every stand-in turned back into `*`, so the text is
+    /// parsed once, not twice (a tenth of loading a spec).
+    static func composeScreeningAliasKeys(_ text: String) throws -> AliasScreen {
+        guard text.contains("*") else { return .composed(try Yams.compose(yaml: text)) }
         let copy = String(text.map { $0 == "*" ? aliasStandIn : $0 })
         let root: Node?
         do {
@@ -31,7 +35,53 @@ extension InputGuard {
             throw YamlError.duplicatedKeysInMapping(duplicates: duplicates.map { String($0.map { $0 == aliasStandIn ? "*" : $0 }) },
                                                     context: context)
         }
-        return root.flatMap { firstAliasInKey($0, inKey: false) }
+        if let (line, column) = root.flatMap({ firstAliasInKey($0, inKey: false) }) { return .aliasInKey(line: line, column: column) }
+        if !text.contains(aliasStandIn), let root, let original = restoringStars(root) { return .composed(original) }
+        return .composed(try Yams.compose(yaml: text))
+    }
+
+    /// What `composeScreeningAliasKeys` found.
+    enum AliasScreen {
+        /// An alias used as a key or inside one, where it starts.
+        case aliasInKey(line: Int, column: Int)
+        /// The composed original (nil for an empty document).
+        case composed(Node?)
+    }
+
+    /// The copy's node with `*` back in every scalar, or nil when the original had an alias
+    /// (a plain scalar starting with the stand-in) or a stand-in in a tag or anchor name, where
+    /// putting it back is not this simple. Tags stay as composed: no implicit type's pattern
+    /// holds `*` or the stand-in, so a scalar holding either resolves to a string either way.
+    private static func restoringStars(_ node: Node) -> Node? {
+        func restored(_ text: String) -> String {
+            text.contains(aliasStandIn) ? String(text.map { $0 == aliasStandIn ? "*" : $0 }) : text
+        }
+        func plain(_ tag: Tag, _ anchor: Anchor?) -> Bool {
+            !tag.rawValue.contains(aliasStandIn) && !(anchor?.rawValue.contains(aliasStandIn) ?? false)
+        }
+        switch node {
+        case .scalar(let scalar):
+            guard !(scalar.style == .plain && scalar.string.first == aliasStandIn), plain(scalar.tag, scalar.anchor) else { return nil }
+            return .scalar(Node.Scalar(restored(scalar.string), scalar.tag, scalar.style, scalar.mark, scalar.anchor))
+        case .sequence(let sequence):
+            guard plain(sequence.tag, sequence.anchor) else { return nil }
+            var items: [Node] = []
+            for item in sequence {
+                guard let item = restoringStars(item) else { return nil }
+                items.append(item)
+            }
+            return .sequence(Node.Sequence(items, sequence.tag, sequence.style, sequence.mark, sequence.anchor))
+        case .mapping(let mapping):
+            guard plain(mapping.tag, mapping.anchor) else { return nil }
+            var pairs: [(Node, Node)] = []
+            for (key, value) in mapping {
+                guard let key = restoringStars(key), let value = restoringStars(value) else { return nil }
+                pairs.append((key, value))
+            }
+            return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark, mapping.anchor))
+        case .alias:
+            return nil
+        }
     }
 
     /// Walks the composed copy; `inKey` is whether `node` is a key or lies inside one.

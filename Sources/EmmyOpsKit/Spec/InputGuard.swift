@@ -37,7 +37,7 @@ enum InputGuard {
     }
 
     /// Finds an explicit `?` key: no emmy.yaml needs one. (Aliases in keys, the reason this
-    /// guard exists, are found by `firstAliasInKey`, which sees every way of writing a key.)
+    /// guard exists, are found by `composeScreeningAliasKeys`, which sees every way of writing a key.)
     static func firstComplexKey(_ text: String) -> (line: Int, column: Int)? {
         var lineNumber = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {

@@ -71,11 +71,13 @@ public enum SpecLoader {
         }
         let root: Node?
         do {
-            if let (line, column) = try InputGuard.firstAliasInKey(text) {
+            switch try InputGuard.composeScreeningAliasKeys(text) {
+            case .aliasInKey(let line, let column):
                 return Result(spec: nil, diagnostics: [Diagnostic(.error, at: at(line, column), path: "",
                     "an alias cannot be used as a mapping key or inside one", hint: "write the key as plain text")])
+            case .composed(let composed):
+                root = composed
             }
-            root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
             return Result(spec: nil, diagnostics: [yamlDiagnostic(error, text: text, file: file)])
         } catch {
