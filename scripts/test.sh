@@ -34,6 +34,9 @@ isolated_groups+=(BrowserTests)
 # a server process and many connections that the parallel run's process tests would slow.
 # `serve` on PostgreSQL runs the built binary against a cluster of its own, likewise.
 isolated_groups+=("PostgresEngineTests|ServeOnPostgresTests")
+# Three `serve` replicas behind nginx on one cluster, 100,000 messages through the Twilio
+# stand-in in this process, one replica killed mid-send: minutes of the machine's two cores.
+isolated_groups+=(PostgresReplicasTests)
 isolated=$(IFS="|"; echo "${isolated_groups[*]}")
 swift test --skip-build --skip "$isolated" 2>&1 | tee .build/test.log
 # swift test exits non-zero on failure; with `tee` we must look at its status ourselves.
