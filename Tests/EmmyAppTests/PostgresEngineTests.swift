@@ -103,6 +103,85 @@ import Testing
         }
     }
 
+    /// Sends each message and answers lookups: the messages in `alreadyThere` are those the
+    /// dying replica got through to the provider before it died.
+    actor RecordingProvider: SMSProvider {
+        nonisolated let name = "recording"
+        let alreadyThere: Set<Int64>
+        var sends: [Int64: Int] = [:]
+        var lookups: Set<Int64> = []
+
+        init(alreadyThere: Set<Int64>) { self.alreadyThere = alreadyThere }
+
+        func send(_ message: OutgoingMessage) async -> SendResult {
+            sends[message.id, default: 0] += 1
+            return .accepted(providerID: "SM-\(message.id)", status: .sent)
+        }
+
+        func lookup(_ message: OutgoingMessage) async throws -> ProviderMessage? {
+            lookups.insert(message.id)
+            return alreadyThere.contains(message.id) ? ProviderMessage(providerID: "SM-earlier-\(message.id)", status: .sent) : nil
+        }
+    }
+
+    /// A replica that dies mid-send leaves its claims to the replicas still running: their
+    /// sender's periodic recovery takes them back once the dead one's heartbeat is older than
+    /// the lease (here 1 s), looks each up before sending, and sends only what never arrived;
+    /// no restart of anything needed. While the replica lives, its claims are left alone.
+    @Test func aRunningSenderRecoversTheClaimsOfAReplicaThatDiesWhileItRuns() async throws {
+        try await PostgresCluster.current.withEngine { engine in
+            try await Self.queue(60, in: engine)
+            let lease = Duration.seconds(1)
+            let dying = PostgresStore(engine: engine, lease: lease)
+            try await dying.heartbeat(runID: "dying")
+            let held = try await dying.claim(limit: 10, runID: "dying", now: Date()).jobs.map(\.message.id)
+            try #require(held.count == 10)
+            let beating = Task {
+                while !Task.isCancelled {
+                    try? await dying.heartbeat(runID: "dying")
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            defer { beating.cancel() }
+
+            let provider = RecordingProvider(alreadyThere: Set(held.prefix(4)))
+            var config = SendingConfig()
+            config.workers = 4
+            let survivor = PostgresStore(engine: engine, lease: lease)
+            let pool = SendWorkerPool(database: survivor, provider: provider, config: config, metrics: AppMetrics(), logger: PostgresCluster.logger,
+                                      idleWait: .milliseconds(20))
+            let running = Task { try await pool.run() }
+            defer { running.cancel() }
+            func statuses() async throws -> [Int64: String] {
+                Dictionary(uniqueKeysWithValues: try await survivor.messages(MessageQuery()).map { ($0.id, $0.status) })
+            }
+            /// Polls until `done` says so or the deadline passes; returns the last statuses.
+            let deadline = ContinuousClock.now + .seconds(120)
+            func waitUntil(_ done: ([Int64: String]) -> Bool) async throws -> [Int64: String] {
+                while true {
+                    let seen = try await statuses()
+                    if done(seen) || ContinuousClock.now >= deadline { return seen }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            var seen = try await waitUntil { $0.values.count { $0 == "sent" } >= 50 }
+            #expect(seen.values.count { $0 == "sent" } == 50, "the survivor sends what nobody holds")
+            // Well past a lease: a live replica's claims stay its own.
+            try await Task.sleep(for: .seconds(2))
+            #expect(Set(try await survivor.messages(MessageQuery(statuses: [.sending])).map(\.id)) == Set(held))
+            #expect(await provider.lookups.isEmpty && held.allSatisfy { seen[$0] == "sending" })
+
+            beating.cancel()  // the replica dies
+            seen = try await waitUntil { $0.values.allSatisfy { $0 == "sent" } }
+            #expect(seen.count == 60 && seen.values.allSatisfy { $0 == "sent" }, "\(seen)")
+            #expect(await provider.lookups == Set(held), "each of the dead replica's claims is looked up first")
+            let sends = await provider.sends
+            #expect(held.prefix(4).allSatisfy { sends[$0] == nil }, "what the dead replica got through is not sent again")
+            #expect(sends.count == 56 && sends.values.allSatisfy { $0 == 1 }, "every other message sent exactly once")
+            #expect(running.isCancelled == false, "recovered while the survivor kept running")
+        }
+    }
+
     @Test func outcomesAndCallbacksMoveMessagesForwardWhicheverReplicaTheyReachAndInWhateverOrder() async throws {
         let cluster = try PostgresCluster.current
         let settings = try await cluster.freshDatabase()
