@@ -91,6 +91,8 @@ let package = Package(
                 // Backup tests fill and read real EmmyApp databases.
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Replica tests start the throw-away PostgreSQL cluster EmmyAppTests' support defines.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             // Golden renderings are compared by path from the source tree, not bundled.
             exclude: ["Golden"],

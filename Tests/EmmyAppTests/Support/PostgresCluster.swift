@@ -64,7 +64,7 @@ final class PostgresCluster: Sendable {
         // A port free when asked can be taken before the server binds it: try a few.
         var lastError: (any Error)?
         for _ in 0..<3 {
-            let port = try ConnectionLimitTests.freePort()
+            let port = try Self.freePort()
             let settings = """
 
                 listen_addresses = '127.0.0.1'

@@ -1,0 +1,1 @@
+../../EmmyAppTests/Support/PostgresCluster.swift
