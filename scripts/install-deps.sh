@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real tools the test suite drives: Debian packages (promtool, amtool,
-# prometheus, alertmanager, node-exporter, docker-compose, shellcheck, cloud-init, chromium,
+# prometheus, alertmanager, node-exporter, postgres-exporter, docker-compose, shellcheck, cloud-init, chromium,
 # chromium-driver, sshd, nginx, strace, debootstrap, binutils, postgresql-15) and PyPI tools, each in its own virtualenv under
 # /opt/emmyops-tools with its commands
 # linked into /usr/local/bin (checkov, zizmor, check-jsonschema, python-hcl2, moto, schemathesis).
@@ -13,6 +13,8 @@ command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)
+# deploy --monitoring runs postgres_exporter beside Prometheus when the app uses PostgreSQL.
+command -v prometheus-postgres-exporter >/dev/null || command -v postgres_exporter >/dev/null || need+=(prometheus-postgres-exporter)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 [ -e /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
 command -v shellcheck >/dev/null || need+=(shellcheck)

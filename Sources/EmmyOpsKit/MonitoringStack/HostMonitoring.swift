@@ -8,7 +8,12 @@ import Foundation
 /// - a monitoring host checks the new Prometheus and Alertmanager configuration with its own
 ///   `promtool` and `amtool` before anything switches, points `current` at it (keeping the
 ///   old one as `previous`), and starts the servers or reloads them through `/-/reload`; a
-///   refused reload puts the previous configuration back and reloads that.
+///   refused reload puts the previous configuration back and reloads that;
+/// - when the app keeps its data in PostgreSQL, a monitoring host also runs postgres_exporter on
+///   the fleet endpoint Prometheus scrapes (FleetTopology), connected to the spec's
+///   `app.database` with the password from `app.database_password_file` (or, without one, from
+///   `EMMY_DATABASE_PASSWORD` in this command's environment, copied to a 0600 file): the
+///   exporter reads it from a file, so it is in no argument, environment value or log.
 ///
 /// Missing servers are installed from the host's OS packages (`apt-get install`) only when
 /// their executable is not there.
@@ -38,6 +43,9 @@ public struct HostMonitoring {
             done.append(try ensureRunning(.nodeExporter, ["--web.listen-address=\(node.target)"], ready: "http://\(node.target)/metrics"))
         }
         guard host.roles.contains(.monitoring) else { return done }
+        if let settings = spec.app.postgres, let exporter = fleet.postgresExporters.first(where: { $0.host.name == hostName }) {
+            done.append(try ensurePostgresExporter(settings, listen: exporter.target))
+        }
 
         let m = spec.monitoring
         let alertmanager = FleetTopology.fleetAddress(host) + ":\(m.alertmanager.port)"
@@ -106,13 +114,29 @@ public struct HostMonitoring {
         return stamp
     }
 
-    /// Starts `service` unless it runs; waits until `ready` answers 200.
-    private func ensureRunning(_ service: MonitoringService, _ arguments: [String], ready: String) throws -> String {
+    /// postgres_exporter on `listen`, with the password from a file only.
+    private func ensurePostgresExporter(_ settings: PostgresSettings, listen: String) throws -> String {
+        var passwordFile = settings.passwordFile
+        if passwordFile == nil, let password = ProcessInfo.processInfo.environment[PostgresSettings.passwordVariable], !password.isEmpty {
+            let copy = layout.run + "/postgres-exporter.password"
+            try AtomicFile.write(Data((password + "\n").utf8), to: copy, mode: 0o600)
+            passwordFile = copy
+        }
+        let launch = PostgresExporterLaunch(settings: settings, listen: listen, passwordFile: passwordFile)
+        let result = try ensureRunning(.postgresExporter, launch.arguments, environment: launch.environment, ready: "http://\(listen)/metrics")
+        guard passwordFile == nil, result.hasSuffix("started") else { return result }
+        return result + " without a password (no app.database_password_file, no \(PostgresSettings.passwordVariable))"
+    }
+
+    /// Starts `service` unless it runs, with `environment` beside PATH; waits until `ready`
+    /// answers 200.
+    private func ensureRunning(_ service: MonitoringService, _ arguments: [String], environment extra: [String: String] = [:],
+                               ready: String) throws -> String {
         if running(service) != nil { return "\(service.rawValue): running" }
         guard let executable = service.executables.lazy.compactMap(ProcessRunner.which).first ?? install(service, executable: service.executables[0]) else {
             throw DeployError.invalid("\(hostName): \(service.rawValue) is not installed and could not be (apt-get install \(service.package))")
         }
-        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"]
+        let environment = extra.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"]) { _, path in path }
         let pid = try ProcessSpawn.spawn([executable] + arguments, .detached(logFile: layout.log(service), environment: environment))
         try AtomicFile.write(Data("\(pid)\n".utf8), to: layout.pidFile(service))
         let deadline = Date().addingTimeInterval(30)

@@ -7,6 +7,8 @@ import Foundation
 ///     <root>/monitoring/current  -> configs/<stamp>   what the running Prometheus/Alertmanager read
 ///     <root>/monitoring/previous -> configs/<stamp>   what to fall back to
 ///     <root>/monitoring/data/{prometheus,alertmanager}/, logs/, run/<service>.pid
+///     <root>/monitoring/run/postgres-exporter.password   (0600) only when the password came from
+///                                                   EMMY_DATABASE_PASSWORD, not a file
 public struct MonitoringLayout: Sendable, Hashable {
     public var root: String
 
@@ -32,6 +34,7 @@ public struct MonitoringLayout: Sendable, Hashable {
 public enum MonitoringService: String, Sendable, CaseIterable {
     case prometheus, alertmanager
     case nodeExporter = "node-exporter"
+    case postgresExporter = "postgres-exporter"
 
     /// Executable names, Debian's first; the Debian package that provides them.
     var executables: [String] {
@@ -39,6 +42,7 @@ public enum MonitoringService: String, Sendable, CaseIterable {
         case .prometheus: ["prometheus"]
         case .alertmanager: ["prometheus-alertmanager", "alertmanager"]
         case .nodeExporter: ["prometheus-node-exporter", "node_exporter"]
+        case .postgresExporter: ["prometheus-postgres-exporter", "postgres_exporter"]
         }
     }
 
@@ -47,6 +51,7 @@ public enum MonitoringService: String, Sendable, CaseIterable {
         case .prometheus: "prometheus"
         case .alertmanager: "prometheus-alertmanager"
         case .nodeExporter: "prometheus-node-exporter"
+        case .postgresExporter: "prometheus-postgres-exporter"
         }
     }
 }
