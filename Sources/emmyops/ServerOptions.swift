@@ -46,13 +46,7 @@ struct ServerOptions: ParsableArguments {
         config.monitoring = MonitoringBackends(
             prometheus: environment["EMMY_PROMETHEUS_URL"] ?? (monitoring.prometheus.externalURL.isEmpty ? nil : monitoring.prometheus.externalURL),
             alertmanager: environment["EMMY_ALERTMANAGER_URL"] ?? (monitoring.alertmanager.externalURL.isEmpty ? nil : monitoring.alertmanager.externalURL))
-        var password: String?
-        if case .postgres(let settings) = config.database {
-            // Read here, from its file or the environment; it goes to the server only, never to a log.
-            do { password = try settings.password(environment: environment) } catch {
-                throw CommandFailure.environment("app.database: \(error)")
-            }
-        }
+        let password = try StoreAccess.password(for: config)
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         let logger = Logger(label: "emmyapp")
         let listening = NIOLockedValueBox(false)

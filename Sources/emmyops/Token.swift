@@ -10,14 +10,17 @@ extension EmmyOps {
             subcommands: [Create.self, List.self, Revoke.self])
 
         struct Location: ParsableArguments {
+            @Option(name: .long, help: ArgumentHelp("Path to the spec whose app.database holds the tokens (default: ./emmy.yaml when present, else SQLite under --data-dir).", valueName: "file"))
+            var spec: String?
+
             @Option(name: .long, help: ArgumentHelp("EmmyApp's data directory.", valueName: "dir"))
             var dataDir: String = ServerEnvironment.current.dataDirectory()
 
-            func store() throws -> TokenStore {
-                do {
-                    return TokenStore(database: try AppDatabase.open(directory: dataDir))
-                } catch {
-                    throw CommandFailure.environment("cannot open the database in \(dataDir): \(error)")
+            /// Runs `body` on the token store of the engine the spec names, as `serve` opens it.
+            func withStore<Result: Sendable>(_ body: @Sendable (TokenStore) async throws -> Result) async throws -> Result {
+                let options = try ServerOptions.parse(spec.map { ["--spec", $0] } ?? [])
+                return try await StoreAccess.with(spec: try options.loadSpec(), dataDirectory: dataDir) { store in
+                    try await body(TokenStore(database: store))
                 }
             }
         }
@@ -30,7 +33,7 @@ extension EmmyOps {
 
             func run() async throws {
                 do {
-                    let token = try await location.store().create(name: name)
+                    let token = try await location.withStore { try await $0.create(name: name) }
                     if output.json { try output.print(["name": name, "token": token]) } else { print(token) }
                 } catch let failure as CommandFailure {
                     throw failure
@@ -53,7 +56,7 @@ extension EmmyOps {
             }
 
             func run() async throws {
-                let tokens = try await location.store().list()
+                let tokens = try await location.withStore { try await $0.list() }
                 if output.json {
                     try output.print(tokens.map { Listed(name: $0.name, id: $0.id, createdAt: DateText.iso8601($0.createdAt),
                                                          revokedAt: $0.revokedAt.map(DateText.iso8601)) })
@@ -73,7 +76,7 @@ extension EmmyOps {
             @OptionGroup var output: FormatOption
 
             func run() async throws {
-                guard try await location.store().revoke(name) else {
+                guard try await location.withStore({ try await $0.revoke(name) }) else {
                     throw CommandFailure.problem("no active token named `\(name)`")
                 }
                 if output.json { try output.print(["revoked": name]) } else { print("revoked \(name)") }

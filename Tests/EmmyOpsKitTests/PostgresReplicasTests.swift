@@ -257,6 +257,15 @@ struct PostgresReplicasTests {
             let after = try replicas.post("{\"message\":\"Hi\",\"contacts\":[{\"phone\":\"\(stopped)\"},{\"phone\":\"+254729999002\"}]}",
                                           to: replicas.url(2))
             #expect(after["accepted"] as? Int == 1 && after["rejected"] as? Int == 1, "\(after)")
+
+            // A token made with `emmyops token` goes where the spec says: the shared PostgreSQL,
+            // not a SQLite file of the machine it runs on.
+            let elsewhere = dir.appendingPathComponent("token-cli").path
+            let created = try CLI.run(["token", "create", "ops", "--spec", replicas.specPath, "--data-dir", elsewhere], in: dir)
+            #expect(created.status == 0 && created.stdout.count > 20, "\(created.stdout)\(created.stderr)")
+            let listed = try CLI.run(["token", "list", "--spec", replicas.specPath, "--data-dir", dir.appendingPathComponent("other").path], in: dir)
+            #expect(listed.status == 0 && listed.stdout.hasPrefix("ops\t"), "\(listed.stdout)\(listed.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: elsewhere + "/emmy.sqlite"))
         }
     }
 
