@@ -1,0 +1,1 @@
+../../../Sources/EmmyOpsKit/Render/PostgresExporter.swift
