@@ -36,6 +36,9 @@ final class TwilioTestServer: @unchecked Sendable {
 
     private let lock = NSLock()
     private var messages: [Stored] = []
+    /// Where each sid is in `messages`: a callback finds its message without scanning them all,
+    /// which under the lock stalled every request once 100,000 messages were stored.
+    private var positions: [String: Int] = [:]
     private var acceptCounts: [String: Int] = [:]
     private var _fault: Fault = .none
     private var _requests = 0
@@ -182,6 +185,7 @@ final class TwilioTestServer: @unchecked Sendable {
         let sid = "SM" + (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         let stored = Stored(sid: sid, to: to, from: from, body: text, status: "queued", created: Date())
         locked {
+            positions[sid] = messages.count
             messages.append(stored)
             acceptCounts[to + "\n" + text, default: 0] += 1
         }
@@ -225,7 +229,7 @@ final class TwilioTestServer: @unchecked Sendable {
         let parameters = [("MessageSid", callback.sid), ("MessageStatus", "delivered"), ("To", callback.to), ("From", callback.from),
                           ("AccountSid", accountSID)]
         locked {
-            if let index = messages.lastIndex(where: { $0.sid == callback.sid }) {
+            if let index = positions[callback.sid] {
                 messages[index].status = "delivered"
                 messages[index].sent = messages[index].sent ?? Date()
             }
