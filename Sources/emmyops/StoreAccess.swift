@@ -2,6 +2,7 @@ import EmmyApp
 import EmmyOpsKit
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// The store the spec names, for the commands besides `serve` that read or write EmmyApp's data
 /// (`token`): the SQLite file under the data directory, or the spec's PostgreSQL, which every
@@ -25,22 +26,15 @@ enum StoreAccess {
         let config = app.serverConfig(host: "127.0.0.1", port: app.port, dataDirectory: dataDirectory)
         let password = try password(for: config)
         let logger = Logger(label: "emmyops") { _ in SwiftLogNoOpLogHandler() }
-        let opened = ManagedFlag()
+        // Set once the store is open, so only its own failures read as "cannot open" (as in serve).
+        let opened = NIOLockedValueBox(false)
         do {
             return try await EmmyServer.withStore(config: config, password: password, logger: logger) { store in
-                opened.set()
+                opened.withLockedValue { $0 = true }
                 return try await body(store)
             }
-        } catch where !opened.isSet {
+        } catch where !opened.withLockedValue({ $0 }) {
             throw CommandFailure.environment("cannot open the database (\(config.database)): \(error)")
         }
-    }
-
-    /// Whether the store opened, so only its failures read as "cannot open".
-    private final class ManagedFlag: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = false
-        func set() { lock.withLock { value = true } }
-        var isSet: Bool { lock.withLock { value } }
     }
 }
