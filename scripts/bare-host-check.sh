@@ -47,6 +47,8 @@ inside /bin/sh -c '! ls /usr/lib/swift /usr/bin/swift 2>/dev/null' >/dev/null ||
 
 version=$(in_work "./emmyops --version") || fail "--version did not run: $version"
 echo "bare-host-check: --version: $version"
+# release.sh stamps the commit and build time; a binary that lost the stamp cannot be traced.
+case $version in *"(commit "*", built "*")") ;; *) fail "--version names no commit and build time: $version" ;; esac
 in_work "./emmyops init --dir site >/dev/null" || fail "init"
 in_work "cd site && ../emmyops validate --tools off >/dev/null" || fail "validate"
 in_work "cd site && ../emmyops render all --out rendered >/dev/null" || fail "render all"

@@ -35,7 +35,16 @@ mkdir -p "$out"
 artifact="$out/emmyops-linux-x86_64"
 rm -f "$artifact" "$artifact.debug" "$artifact.sha256"
 objcopy --only-keep-debug "$built" "$artifact.debug"
-objcopy --strip-debug --strip-unneeded --add-gnu-debuglink="$artifact.debug" "$built" "$artifact"
+# The build stamp `emmyops --version` prints (Sources/EmmyOpsKit/System/BuildStamp.swift): an
+# unloaded section added after linking, so stamping needs no rebuild. SOURCE_DATE_EPOCH, when
+# set, fixes the time for reproducible builds.
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+if [ "$commit" != unknown ] && ! git diff --quiet HEAD -- 2>/dev/null; then commit="$commit-dirty"; fi
+stamp=$(mktemp)
+trap 'rm -f "$stamp"' EXIT
+printf 'commit=%s\nbuilt=%s\n' "$commit" "$(date -u ${SOURCE_DATE_EPOCH:+-d @$SOURCE_DATE_EPOCH} +%Y-%m-%dT%H:%M:%SZ)" >"$stamp"
+objcopy --strip-debug --strip-unneeded --add-gnu-debuglink="$artifact.debug" \
+  --add-section .emmyops.stamp="$stamp" --set-section-flags .emmyops.stamp=readonly "$built" "$artifact"
 chmod 755 "$artifact"
 
 # No library of the Swift toolchain may be loaded at run time.
@@ -44,4 +53,4 @@ if ldd "$artifact" | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntim
   exit 1
 fi
 (cd "$out" && sha256sum "$(basename "$artifact")" >"$(basename "$artifact").sha256")
-echo "release.sh: $artifact ($(du -m "$artifact" | cut -f1) MiB; debug symbols $(du -m "$artifact.debug" | cut -f1) MiB)"
+echo "release.sh: $artifact ($(du -m "$artifact" | cut -f1) MiB; debug symbols $(du -m "$artifact.debug" | cut -f1) MiB): $("$artifact" --version)"

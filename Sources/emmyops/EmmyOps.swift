@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmmyOpsKit
 
 /// The emmyops command: a dispatch table of subcommands, one per file.
 @main
@@ -24,7 +25,7 @@ struct EmmyOps: AsyncParsableCommand {
         switch CommandLineFront.settle(Array(CommandLine.arguments.dropFirst())) {
         case .parse(let settled): arguments = settled
         case .version:
-            print(EmmyOpsVersion.current)
+            print(EmmyOpsVersion.line)
             return
         case .unknownCommand(let message):
             Output.error(message)
@@ -49,4 +50,11 @@ struct EmmyOps: AsyncParsableCommand {
 
 enum EmmyOpsVersion {
     static let current = "0.1.0"
+
+    /// What `--version` prints: the version, then the commit and build time `scripts/release.sh`
+    /// stamped into a release artifact, so a host's binary can be traced to its source.
+    static var line: String {
+        guard let stamp = BuildStamp.current() else { return "\(current) (development build, not stamped by scripts/release.sh)" }
+        return "\(current) (commit \(stamp.commit), built \(stamp.built))"
+    }
 }
