@@ -25,11 +25,10 @@ public enum HTTPProbe {
     /// Sends one request and reads the whole answer (bodies are capped at 8 MiB).
     public static func request(_ urlString: String, method: String = "GET", body: String? = nil,
                                contentType: String = "application/json", timeout: Double = 5) -> Result<Response, Failure> {
-        guard let url = URL(string: urlString), url.scheme == "http", var host = url.host else {
+        // An IPv6 literal's host (`http://[::1]:9100/`) comes without its brackets.
+        guard let url = URL(string: urlString), url.scheme == "http", let host = url.host else {
             return .failure(Failure(description: "`\(urlString)` is not an http:// URL"))
         }
-        // An IPv6 literal (`http://[::1]:9100/`) is resolved without its brackets.
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let port = url.port ?? 80
         var path = url.path.isEmpty ? "/" : url.path
         if let query = url.query { path += "?" + query }
