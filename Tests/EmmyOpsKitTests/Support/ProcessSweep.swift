@@ -35,9 +35,13 @@ enum ProcessSweep {
 
     /// Live processes (not this one) whose command line contains `text`, from /proc.
     static func naming(_ text: String) -> [Int32] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
-            pid != getpid() && ProcessTable.isAlive(pid) && (ProcessTable.arguments(pid)?.joined(separator: " ").contains(text) ?? false)
-        }
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { names($0, text) }
+    }
+
+    /// Whether `pid` is alive, not this process, and its command line contains `text`: a pid
+    /// read from a file may since belong to anything.
+    static func names(_ pid: Int32, _ text: String) -> Bool {
+        pid != getpid() && ProcessTable.isAlive(pid) && (ProcessTable.arguments(pid)?.joined(separator: " ").contains(text) ?? false)
     }
 
     /// What `pgrep -a -f` finds for `text` taken literally: one `pid command line` per process.

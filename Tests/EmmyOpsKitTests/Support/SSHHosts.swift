@@ -165,8 +165,10 @@ final class SSHHosts {
         }
         // Supervisors first and alone: a `serve` stopped under a live supervisor is restarted.
         // The grace covers a supervisor's drain (the specs' drain_timeout) with room to spare.
-        ProcessSweep.stop(recorded, grace: 15)
-        ProcessSweep.stop(children, grace: 5)
+        // Each recorded pid must still name the fleet's folder (nginx and the daemons name
+        // their prefix or configuration there): a stale file's pid may be another test's.
+        ProcessSweep.stop(recorded.filter { ProcessSweep.names($0, dir.path) }, grace: 15)
+        ProcessSweep.stop(children.filter { ProcessSweep.names($0, dir.path) }, grace: 5)
         for host in hosts {
             kill(host.sshd, SIGTERM)
             var status: Int32 = 0
