@@ -37,6 +37,8 @@ command -v objcopy >/dev/null || need+=(binutils)
 [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 # The PostgreSQL engine's tests start their own throw-away cluster (initdb + pg_ctl).
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+# The simulated hosts' shutdown proves with pgrep that nothing of a test fleet still runs.
+command -v pgrep >/dev/null || need+=(procps)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -20,20 +20,9 @@ struct ServerEnvironment {
 
     func dataDirectory(_ flag: String? = nil) -> String { flag ?? variables["EMMY_DATA_DIR"] ?? Self.defaultDataDirectory }
 
-    /// The spec's `app` section with EMMY_DATABASE, EMMY_DATABASE_TLS and
-    /// EMMY_DATABASE_PASSWORD_FILE over its `database*` keys: the rendered compose file points
-    /// the app at its own `postgres` service this way. A bad value stops the start (exit 2).
+    /// The spec's `app` section with EMMY_DATABASE* over its `database*` keys
+    /// (`AppConfig.overridingDatabase`). A bad value stops the start (exit 2).
     func app(_ app: AppConfig) throws -> AppConfig {
-        var app = app
-        if let dsn = variables["EMMY_DATABASE"] { app.database = dsn }
-        if let text = variables["EMMY_DATABASE_TLS"] {
-            guard let mode = PostgresSettings.TLSMode(rawValue: text) else {
-                throw CommandFailure.environment("EMMY_DATABASE_TLS: `\(text)` is not one of \(PostgresSettings.TLSMode.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            app.databaseTLS = mode
-        }
-        if let file = variables["EMMY_DATABASE_PASSWORD_FILE"] { app.databasePasswordFile = file }
-        do { _ = try app.databaseChoice() } catch { throw CommandFailure.environment("EMMY_DATABASE: \(error)") }
-        return app
+        do { return try app.overridingDatabase(from: variables) } catch { throw CommandFailure.environment("\(error)") }
     }
 }

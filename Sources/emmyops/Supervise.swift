@@ -75,7 +75,7 @@ extension EmmyOps {
             switch host {
             case "0.0.0.0", "": "127.0.0.1"
             case "::": "[::1]"
-            default: host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+            default: HostPort.host(host)
             }
         }
     }

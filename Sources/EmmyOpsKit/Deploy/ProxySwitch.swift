@@ -27,7 +27,7 @@ public struct ProxySwitch: Sendable {
         var metricsServer = ""
         if let metricsListener {
             metricsServer = "\n" + (try TemplateLibrary.render("nginx/metrics-listener.conf", [
-                "address": metricsListener.address, "port": metricsListener.port, "allow": scrapers, "metricsPath": metricsPath,
+                "address": HostPort.host(metricsListener.address), "port": metricsListener.port, "allow": scrapers, "metricsPath": metricsPath,
             ] as [String: Any]))
         }
         var context: [String: Any] = [

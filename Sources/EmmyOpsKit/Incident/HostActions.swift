@@ -86,7 +86,7 @@ public struct LocalHostActions: HostActions {
     }
 
     public func pauseSending(_ target: IncidentTarget, reason: String, onlyIfAuthRefused: Bool) async throws -> SendingSwitch.Outcome {
-        try SendingSwitch.pause(target, reason: reason, who: "emmyops-incident", onlyIfAuthRefused: onlyIfAuthRefused)
+        try await SendingSwitch.pause(target, reason: reason, who: "emmyops-incident", onlyIfAuthRefused: onlyIfAuthRefused)
     }
 
     public func resumeSending(_ target: IncidentTarget) async throws -> SendingSwitch.Outcome {

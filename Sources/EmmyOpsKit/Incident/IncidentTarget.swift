@@ -23,6 +23,12 @@ public struct IncidentTarget: Sendable {
     /// The app's data directory (`supervise --data-dir`), shared by every release.
     public var appDataDirectory: String { layout.shared }
     public var database: String { appDataDirectory + "/emmy.sqlite" }
+    /// The environment the host's app reads its settings from: deploy starts every release with
+    /// `<root>/shared/secrets.env` (where `secrets push` puts EMMY_DATABASE_PASSWORD), an app
+    /// started by hand has its starter's, taken here as this process's; the file wins.
+    public var appEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.merging(HostActivation.secrets(layout.secrets)) { _, secret in secret }
+    }
 
     /// Whether this host is this machine: its actions run in this process, not over SSH. A
     /// loopback address with an SSH port other than 22 is another machine reached through a

@@ -1,6 +1,7 @@
 import EmmyApp
 import Foundation
 import GRDB
+import Logging
 
 /// Pausing and resuming a host's sending (EmmyApp's `SendingPause` marker in the app's data
 /// directory), and the evidence automation needs before it pauses.
@@ -42,24 +43,49 @@ public enum SendingSwitch {
     /// How far back failures count as evidence: the high failure rate alert's window.
     public static let evidenceWindow: TimeInterval = 15 * 60
 
-    /// Messages whose last attempt within the window failed with an auth refusal, by code;
-    /// the app's database opened read-only, so it is safe while the app writes.
-    public static func authRefusals(database path: String, now: Date = Date()) throws -> [String: Int] {
+    /// Messages whose last attempt within the window failed with an auth refusal, by code, read
+    /// from the store the host's app uses: the spec's `app.database` with the EMMY_DATABASE*
+    /// variables and the password the app itself reads (`IncidentTarget.appEnvironment`).
+    /// Read-only on both engines, and without migrations: the app owns its schema.
+    public static func authRefusals(_ target: IncidentTarget, now: Date = Date()) async throws -> [String: Int] {
+        let environment = target.appEnvironment
+        let since = now.addingTimeInterval(-evidenceWindow)
+        switch try target.spec.app.overridingDatabase(from: environment).databaseChoice() {
+        case .sqlite:
+            return try authRefusals(database: target.database, since: since)
+        case .postgres(let settings):
+            let password = try settings.password(environment: environment)
+            // The query's failure is thrown to the step that asked; the pool has nobody to tell
+            // about its connections in a one-line command.
+            let quiet = Logger(label: "emmyops.incident.evidence") { _ in SwiftLogNoOpLogHandler() }
+            do {
+                return try await PostgresEngine.withReading(settings: settings, password: password, logger: quiet) { engine in
+                    try await PostgresStore(engine: engine).providerRefusals(codes: authRefusedCodes, since: since)
+                }
+            } catch {
+                // postgres-nio's own description hides the server's message; the reflection has it.
+                throw HostActionFailure("cannot read the failures in \(settings.dsn): \(String(reflecting: error))")
+            }
+        }
+    }
+
+    /// The SQLite file opened read-only, so it is safe while the app writes; no file, no evidence.
+    static func authRefusals(database path: String, since: Date) throws -> [String: Int] {
         guard FileManager.default.fileExists(atPath: path) else { return [:] }
         var configuration = Configuration()
         configuration.readonly = true
         return try DatabaseQueue(path: path, configuration: configuration).read { db in
-            try ProviderRefusals.count(codes: authRefusedCodes, since: now.addingTimeInterval(-evidenceWindow), in: db)
+            try ProviderRefusals.count(codes: authRefusedCodes, since: since, in: db)
         }
     }
 
     /// Pauses `target`'s sending; with `onlyIfAuthRefused`, only when its recent failures show
     /// the provider refusing the credentials.
-    public static func pause(_ target: IncidentTarget, reason: String, who: String, onlyIfAuthRefused: Bool, now: Date = Date()) throws -> Outcome {
+    public static func pause(_ target: IncidentTarget, reason: String, who: String, onlyIfAuthRefused: Bool, now: Date = Date()) async throws -> Outcome {
         let pause = SendingPause(dataDirectory: target.appDataDirectory)
         var why = reason
         if onlyIfAuthRefused {
-            let refusals = try authRefusals(database: target.database, now: now)
+            let refusals = try await authRefusals(target, now: now)
             guard !refusals.isEmpty else {
                 return Outcome(changed: false, detail: "not paused: no auth refusal (\(authRefusedCodes.joined(separator: ", "))) among the failures of the last \(Int(evidenceWindow / 60)) minutes, so the provider is failing for another reason and the app's retries cover it")
             }

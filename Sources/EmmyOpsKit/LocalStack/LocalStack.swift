@@ -120,7 +120,7 @@ public struct LocalStack: Sendable {
 
         var supervise = [emmyops, "supervise", "--data-dir", dataDirectory, "--host", appHost, "--port", "\(appPort)"]
         if let specFile { supervise += ["--spec", specFile] }
-        let app = "http://\(appHost.contains(":") ? "[\(appHost)]" : appHost):\(appPort)"
+        let app = "http://" + HostPort.join(appHost, appPort)
         let probe = ["0.0.0.0", "::", ""].contains(appHost) ? "http://127.0.0.1:\(appPort)" : app
         services.append(Service(name: "app", argv: supervise, readyURL: probe + spec.app.healthPath, url: app + "/", logFile: log("app")))
 

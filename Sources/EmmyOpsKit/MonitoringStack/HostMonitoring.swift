@@ -48,7 +48,7 @@ public struct HostMonitoring {
         }
 
         let m = spec.monitoring
-        let alertmanager = FleetTopology.fleetAddress(host) + ":\(m.alertmanager.port)"
+        let alertmanager = HostPort.join(FleetTopology.fleetAddress(host), m.alertmanager.port)
         let prometheus = "127.0.0.1:\(m.prometheus.port)"
         let next = try installIncoming()
         let old = try? FileManager.default.destinationOfSymbolicLink(atPath: layout.current)

@@ -15,9 +15,8 @@ public struct PostgresExporterLaunch: Sendable, Hashable {
     /// file whose first line is the password, nil to connect without one.
     public init(settings: PostgresSettings, listen: String, passwordFile: String?) {
         arguments = ["--web.listen-address=\(listen)"]
-        let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
         environment = [
-            "DATA_SOURCE_URI": "\(host):\(settings.port)/\(settings.database)?sslmode=\(Self.sslmode(settings.tls))",
+            "DATA_SOURCE_URI": "\(HostPort.join(settings.host, settings.port))/\(settings.database)?sslmode=\(Self.sslmode(settings.tls))",
             "DATA_SOURCE_USER": settings.user,
         ]
         if let passwordFile { environment["DATA_SOURCE_PASS_FILE"] = passwordFile }

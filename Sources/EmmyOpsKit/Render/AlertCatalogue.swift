@@ -21,8 +21,8 @@ public struct AlertCatalogue: Sendable {
     public static let nodeJob = "node"
 
     /// Instance label used in test series for the app and the host.
-    var appInstance: String { "\(spec.hosts.first?.address ?? "127.0.0.1"):\(spec.app.port)" }
-    var nodeInstance: String { "\(spec.hosts.first?.address ?? "127.0.0.1"):\(spec.monitoring.nodeExporter.port)" }
+    var appInstance: String { HostPort.join(spec.hosts.first?.address ?? "127.0.0.1", spec.app.port) }
+    var nodeInstance: String { HostPort.join(spec.hosts.first?.address ?? "127.0.0.1", spec.monitoring.nodeExporter.port) }
     var job: String { spec.appJob }
 
     private func buildAlerts() -> [AlertDefinition] {
@@ -115,7 +115,7 @@ public struct AlertCatalogue: Sendable {
     /// whatever the app's probe says.
     private func postgresDown(_ settings: AlertSettings) -> AlertDefinition {
         let metric = MetricCatalogue.postgresUp
-        let labels = [("job", PostgresExporter.job), ("instance", "\(spec.hosts.first?.address ?? "127.0.0.1"):\(PostgresExporter.port)")]
+        let labels = [("job", PostgresExporter.job), ("instance", HostPort.join(spec.hosts.first?.address ?? "127.0.0.1", PostgresExporter.port))]
         return definition(settings, "PostgresDown", "emmy-app", "\(sel(metric, "job=\"\(PostgresExporter.job)\"")) == 0",
             "PostgreSQL does not answer postgres_exporter.",
             "postgres_exporter at {{ $labels.instance }} has not reached PostgreSQL for more than \(settings.for).",

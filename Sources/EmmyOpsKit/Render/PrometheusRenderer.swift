@@ -56,7 +56,7 @@ public enum PrometheusRenderer {
     static func incidentTarget(_ spec: Spec) -> String? {
         guard spec.incident.webhook != nil else { return nil }
         let (host, port) = spec.incident.listenAddress
-        return "\(["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host):\(port)"
+        return HostPort.join(["0.0.0.0", "::", ""].contains(host) ? "127.0.0.1" : host, port)
     }
 
     public static func config(_ spec: Spec, topology: Topology, rulesGlob: String = "rules/*.yml") -> String {

@@ -11,6 +11,32 @@ extension AppConfig {
         guard database != "sqlite" else { return .sqlite }
         return .postgres(try PostgresSettings(dsn: database, tls: databaseTLS, passwordFile: databasePasswordFile))
     }
+
+    /// A variable of `overridingDatabase(from:)` whose value cannot be used.
+    public struct DatabaseVariableError: Error, Sendable, CustomStringConvertible {
+        public var variable: String
+        public var problem: String
+        public var description: String { "\(variable): \(problem)" }
+    }
+
+    /// This section with EMMY_DATABASE, EMMY_DATABASE_TLS and EMMY_DATABASE_PASSWORD_FILE from
+    /// `environment` over its `database*` keys, as the app reads them at start (the rendered
+    /// compose file points the app at its own `postgres` service this way); what reads the
+    /// app's data beside it must read the same ones to find the same store.
+    public func overridingDatabase(from environment: [String: String]) throws(DatabaseVariableError) -> AppConfig {
+        var app = self
+        if let dsn = environment["EMMY_DATABASE"] { app.database = dsn }
+        if let text = environment["EMMY_DATABASE_TLS"] {
+            guard let mode = PostgresSettings.TLSMode(rawValue: text) else {
+                throw DatabaseVariableError(variable: "EMMY_DATABASE_TLS",
+                                            problem: "`\(text)` is not one of \(PostgresSettings.TLSMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            app.databaseTLS = mode
+        }
+        if let file = environment["EMMY_DATABASE_PASSWORD_FILE"] { app.databasePasswordFile = file }
+        do { _ = try app.databaseChoice() } catch { throw DatabaseVariableError(variable: "EMMY_DATABASE", problem: "\(error)") }
+        return app
+    }
 }
 
 // MARK: - Schema

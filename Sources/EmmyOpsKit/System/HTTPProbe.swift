@@ -25,6 +25,7 @@ public enum HTTPProbe {
     /// Sends one request and reads the whole answer (bodies are capped at 8 MiB).
     public static func request(_ urlString: String, method: String = "GET", body: String? = nil,
                                contentType: String = "application/json", timeout: Double = 5) -> Result<Response, Failure> {
+        // An IPv6 literal's host (`http://[::1]:9100/`) comes without its brackets.
         guard let url = URL(string: urlString), url.scheme == "http", let host = url.host else {
             return .failure(Failure(description: "`\(urlString)` is not an http:// URL"))
         }
@@ -49,7 +50,7 @@ public enum HTTPProbe {
         guard connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
             return .failure(Failure(description: "connect to \(host):\(port): \(String(cString: strerror(errno)))"))
         }
-        var head = "\(method) \(path) HTTP/1.0\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
+        var head = "\(method) \(path) HTTP/1.0\r\nHost: \(HostPort.join(host, port))\r\nConnection: close\r\n"
         if let body {
             head += "Content-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n"
         }

@@ -20,7 +20,9 @@ public struct FleetTopology: Sendable {
         public var host: Host
         public var address: String
         public var port: Int
-        public var target: String { "\(address):\(port)" }
+        /// `address:port`, an IPv6 address in brackets: what Prometheus scrapes and the
+        /// exporters listen on.
+        public var target: String { HostPort.join(address, port) }
     }
 
     /// A port the firewall opens between the fleet's hosts, and why.

@@ -133,21 +133,66 @@ final class SSHHosts {
         try? HTTPProbe.request("http://127.0.0.1:\(host.httpPort)\(path)", timeout: 3).get().status
     }
 
-    /// Stops every release and nginx the deploys started on the hosts, then the sshd processes.
+    /// Stops everything the tests' deploys started on the hosts, waiting until each process is
+    /// gone, then the sshd processes, and proves it: afterwards `pgrep -f` finds nothing that
+    /// names the fleet's folder (a failed test says what). First what the hosts record:
+    /// - the release supervisors (`<root>/shared/run/*.json`); each drains and stops its `serve`;
+    /// - the monitoring daemons `deploy --monitoring` started (`<root>/monitoring/run/*.pid`);
+    /// - nginx.
+    /// Then a `serve` whose supervisor died without stopping it (its pid is in the supervisor's
+    /// state), and whatever else still names the fleet's folder in its command line: a release
+    /// that a rollback left running because it no longer looked like one (a test's wrapper
+    /// script runs the real binary under another argv, so the host's own check refuses to
+    /// signal it), an SSH connection master.
     func shutdown() {
+        var recorded: [Int32] = []
+        var children: [Int32] = []
         for host in hosts {
             let layout = ReleaseLayout(root: host.root)
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: layout.run)) ?? []
-            for file in files where file.hasSuffix(".json") && file != "active.json" {
-                if let state = ReleaseState.read(layout.run + "/" + file) { ReleaseProcess.stop(pid: state.pid, grace: 3) }
+            for file in Self.files(in: layout.run, suffix: ".json") where file != "active.json" {
+                if let state = ReleaseState.read(layout.run + "/" + file) { recorded.append(state.pid) }
             }
-            let proxy = ProxySwitch(nginx: "nginx", prefix: host.root + "/shared/nginx", drainTimeout: 1)
-            if let master = proxy.masterPID() { kill(master, SIGTERM) }
+            for file in Self.files(in: layout.run + "/supervise", suffix: ".json") {
+                if let data = FileManager.default.contents(atPath: layout.run + "/supervise/" + file),
+                   let child = (try? SupervisorState.decode(data))?.childPID { children.append(child) }
+            }
+            let monitoring = MonitoringLayout(root: host.root)
+            for file in Self.files(in: monitoring.run, suffix: ".pid") {
+                if let text = try? String(contentsOfFile: monitoring.run + "/" + file, encoding: .utf8),
+                   let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) { recorded.append(pid) }
+            }
+            if let master = ProxySwitch(nginx: "nginx", prefix: host.root + "/shared/nginx", drainTimeout: 1).masterPID() { recorded.append(master) }
+        }
+        // Supervisors first and alone: a `serve` stopped under a live supervisor is restarted.
+        // The grace covers a supervisor's drain (the specs' drain_timeout) with room to spare.
+        // Each recorded pid must still name the fleet's folder (nginx and the daemons name
+        // their prefix or configuration there): a stale file's pid may be another test's.
+        ProcessSweep.stop(recorded.filter { ProcessSweep.names($0, dir.path) }, grace: 15)
+        ProcessSweep.stop(children.filter { ProcessSweep.names($0, dir.path) }, grace: 5)
+        for host in hosts {
             kill(host.sshd, SIGTERM)
             var status: Int32 = 0
             waitpid(host.sshd, &status, 0)
         }
+        // What no host recorded: supervisors again first, so none restarts a child stopped here.
+        let unrecorded = ProcessSweep.naming(dir.path)
+        if !unrecorded.isEmpty {
+            print("SSHHosts: stopping \(unrecorded.count) process(es) of the fleet that no host recorded: " +
+                  unrecorded.map { (ProcessTable.arguments($0) ?? []).prefix(2).joined(separator: " ") }.joined(separator: ", "))
+            ProcessSweep.stop(unrecorded.filter { ProcessTable.arguments($0)?.dropFirst().first == "supervise" }, grace: 15)
+            ProcessSweep.stop(ProcessSweep.naming(dir.path), grace: 10)
+        }
+        do {
+            let left = try ProcessSweep.pgrep(dir.path)
+            if !left.isEmpty { Issue.record("still running after the fleet's shutdown:\n\(left.joined(separator: "\n"))") }
+        } catch {
+            Issue.record("cannot check what is left of the fleet: \(error)")
+        }
         try? FileManager.default.removeItem(at: dir)
+    }
+
+    private static func files(in directory: String, suffix: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(suffix) }
     }
 
     func logs() -> String {

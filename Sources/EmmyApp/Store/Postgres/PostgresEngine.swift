@@ -17,14 +17,17 @@ public struct PostgresEngine: Sendable, Service {
     /// `max_connections` of 100, with room for an operator's psql and a backup.
     public static let defaultMaximumConnections = 20
 
+    /// `readOnly`: every transaction of the pool's sessions is read-only (the server refuses
+    /// writes), for readers beside the app that must change nothing.
     public init(settings: PostgresSettings, password: String?, logger: Logger,
-                maximumConnections: Int = PostgresEngine.defaultMaximumConnections) {
+                maximumConnections: Int = PostgresEngine.defaultMaximumConnections, readOnly: Bool = false) {
         var configuration = PostgresClient.Configuration(host: settings.host, port: settings.port, username: settings.user,
                                                          password: password, database: settings.database, tls: Self.tls(settings.tls))
         configuration.options.maximumConnections = maximumConnections
         // A replica that cannot reach the server must say so within a health check's patience.
         configuration.options.connectTimeout = .seconds(5)
         configuration.options.additionalStartupParameters = [("application_name", "emmyapp")]
+            + (readOnly ? [("default_transaction_read_only", "on")] : [])
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
     }
@@ -42,13 +45,32 @@ public struct PostgresEngine: Sendable, Service {
         _ body: @Sendable (PostgresEngine) async throws -> Result
     ) async throws -> Result {
         let engine = PostgresEngine(settings: settings, password: password, logger: logger, maximumConnections: maximumConnections)
-        let pool = Task { await engine.client.run() }
-        // The pool stops however the body ends (returns, throws, is cancelled), and is waited
-        // for: a pool left running would keep its connections and this call's caller waiting.
-        do {
+        return try await engine.withPool {
             // A server that cannot be reached must fail the start, not hang it.
             try await engine.answered(within: startTimeout) { try await PostgresMigrator(migrations: migrations).migrate(engine) }
-            let result = try await body(engine)
+            return try await body(engine)
+        }
+    }
+
+    /// Runs a read-only pool of one connection for `body`, without migrating: for a reader in
+    /// another process than the app (`emmyops incident` reading its evidence), which must not
+    /// change the schema or anything else under the app. `body` must answer within `timeout`:
+    /// the pool waits a minute for a server it cannot reach.
+    public static func withReading<Result: Sendable>(
+        settings: PostgresSettings, password: String?, logger: Logger, timeout: Duration = .seconds(30),
+        _ body: @escaping @Sendable (PostgresEngine) async throws -> Result
+    ) async throws -> Result {
+        let engine = PostgresEngine(settings: settings, password: password, logger: logger, maximumConnections: 1, readOnly: true)
+        return try await engine.withPool { try await engine.answered(within: timeout) { try await body(engine) } }
+    }
+
+    /// Runs the pool for the duration of `body`. The pool stops however the body ends (returns,
+    /// throws, is cancelled), and is waited for: a pool left running would keep its connections
+    /// and this call's caller waiting.
+    private func withPool<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+        let pool = Task { await client.run() }
+        do {
+            let result = try await body()
             pool.cancel()
             await pool.value
             return result
