@@ -1,0 +1,1 @@
+../../../Sources/EmmyOpsKit/System/HostPort.swift
