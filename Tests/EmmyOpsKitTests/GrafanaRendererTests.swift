@@ -22,6 +22,33 @@ import Testing
         panels(dashboard).flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
     }
 
+    /// What `JSONEncoder` writes for a dashboard; `Dashboard.json()` must write the same bytes.
+    private func encoded(_ dashboard: Dashboard) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(dashboard), as: UTF8.self) + "\n"
+    }
+
+    @Test func dashboardTextIsJSONEncoders() throws {
+        let spec = try TerraformFixture.example()
+        for dashboard in GrafanaRenderer.dashboards(spec, AlertCatalogue(spec: spec)) {
+            #expect(try dashboard.json() == encoded(dashboard), "\(dashboard.uid)")
+        }
+        // Escapes, slashes, non-ASCII, fractions, nil optionals and empty lists as JSONEncoder writes them.
+        let odd = "say \"hi\" \\ back/slash\n\r\t\u{08}\u{0C}\u{01}\u{1F}\u{7F} é 🙂 \u{2028}"
+        var dashboard = Dashboard(uid: odd, title: "", description: odd, templating: .init(list: []), panels: [])
+        #expect(try dashboard.json() == encoded(dashboard))
+        dashboard.tags = []
+        dashboard.panels = [Panel(id: 7, type: odd, title: odd, description: "", gridPos: GridPos(h: 0, w: -1, x: 2, y: 3),
+                                  fieldConfig: FieldConfig(unit: odd, min: 0.5, max: -2.25), options: nil,
+                                  targets: [Target("A", odd, legend: "{{x}}")])]
+        dashboard.templating.list = [.datasource(defaultUID: odd), .labelValues("job", label: odd, query: odd, selected: odd),
+                                     .labelValues("instance", label: "", query: "", selected: nil)]
+        #expect(try dashboard.json() == encoded(dashboard))
+        dashboard.panels[0].fieldConfig = FieldConfig(unit: "", min: 100, max: 0.001)
+        #expect(try dashboard.json() == encoded(dashboard))
+    }
+
     @Test func rendersEveryFileAtItsPath() {
         let paths = GrafanaRenderer.render(Spec()).map(\.path)
         #expect(paths == [

@@ -51,6 +51,15 @@ import Testing
         #expect(YAMLValue.quote("line\nbreak") == "\"line\\nbreak\"")
     }
 
+    /// The scalar check finds what the character check it replaced found: line breaks
+    /// (`Character.isNewline`, `\r\n` included) and ASCII controls, whatever follows them.
+    @Test(arguments: ["plain", "a\tb", "a\rb", "a\r\nb", "a\u{0B}b", "a\u{0C}b", "a\u{85}b", "a\u{2028}b", "a\u{2029}b", "\u{01}\u{301}",
+                      "e\u{301}\n", "a\u{7F}b", "\u{1B}[0m", "é", "🙂\u{200D}🙂", "\u{A0}", "", "x\u{0}"])
+    func yamlLineBreakCheckMatchesCharacters(_ text: String) {
+        let byCharacter = text.contains { $0.isNewline || ($0.asciiValue.map { $0 < 0x20 } ?? false) }
+        #expect(YAMLValue.holdsLineBreakOrControl(text) == byCharacter, "\(text.unicodeScalars.map { $0.value })")
+    }
+
     @Test func unifiedDiffShowsOnlyTheChange() {
         let old = (1...20).map { "line \($0)" }.joined(separator: "\n") + "\n"
         let new = old.replacingOccurrences(of: "line 10\n", with: "line ten\n")

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The subset of Grafana's dashboard JSON model (schema 39) that emmyops renders.
 ///
 /// Optionals left `nil` are omitted from the JSON, so Grafana applies its own defaults there.
@@ -28,12 +26,19 @@ struct Dashboard: Codable, Equatable {
     }
 
     /// The JSON Grafana provisions: sorted keys and a trailing newline, so renders are byte-stable.
+    /// Written by `JSONText`, which writes what `JSONEncoder` writes for this `Codable` model
+    /// (`GrafanaRendererTests` compares them), without its run-time cost.
     func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // Every field is a plain string, number, bool or array of those: encoding cannot fail.
-        let data = try! encoder.encode(self)
-        return String(decoding: data, as: UTF8.self) + "\n"
+        jsonText.pretty + "\n"
+    }
+
+    var jsonText: JSONText {
+        .object([("uid", .string(uid)), ("title", .string(title)), ("description", .string(description)),
+                 ("tags", .array(tags.map(JSONText.string))), ("editable", .bool(editable)), ("graphTooltip", .int(graphTooltip)),
+                 ("schemaVersion", .int(schemaVersion)), ("refresh", .string(refresh)),
+                 ("time", .object([("from", .string(time.from)), ("to", .string(time.to))])), ("timezone", .string(timezone)),
+                 ("templating", .object([("list", .array(templating.list.map(\.jsonText)))])),
+                 ("panels", .array(panels.map(\.jsonText)))])
     }
 }
 
@@ -43,6 +48,8 @@ struct DataSourceRef: Codable, Equatable {
     var uid: String
 
     static let variable = DataSourceRef(type: "prometheus", uid: "${datasource}")
+
+    var jsonText: JSONText { .object([("type", .string(type)), ("uid", .string(uid))]) }
 }
 
 /// A dashboard variable: the data source picker or a `label_values` query.
@@ -77,6 +84,13 @@ struct TemplateVariable: Codable, Equatable {
                                 datasource: .variable, current: current, multi: true, includeAll: true,
                                 allValue: ".+", refresh: 2, sort: 1)
     }
+
+    var jsonText: JSONText {
+        .object([("name", .string(name)), ("label", .string(label)), ("type", .string(type)), ("query", .string(query)),
+                 ("definition", definition.map(JSONText.string)), ("datasource", datasource?.jsonText), ("current", current?.jsonText),
+                 ("multi", multi.map(JSONText.bool)), ("includeAll", includeAll.map(JSONText.bool)), ("allValue", allValue.map(JSONText.string)),
+                 ("refresh", .int(refresh)), ("regex", .string(regex)), ("sort", sort.map(JSONText.int)), ("hide", .int(hide))])
+    }
 }
 
 /// A variable's selected option(s): a single value, or a list when the variable is multi-value.
@@ -101,7 +115,16 @@ struct Selection: Codable, Equatable {
             case .many(let list): try container.encode(list)
             }
         }
+
+        var jsonText: JSONText {
+            switch self {
+            case .one(let text): .string(text)
+            case .many(let list): .array(list.map(JSONText.string))
+            }
+        }
     }
+
+    var jsonText: JSONText { .object([("selected", .bool(selected)), ("text", text.jsonText), ("value", value.jsonText)]) }
 }
 
 struct Panel: Codable, Equatable {
@@ -125,6 +148,14 @@ struct Panel: Codable, Equatable {
 
         /// Every series under the cursor, largest first: the usual need when comparing instances.
         static let sharedTooltip = Options(tooltip: Tooltip(mode: "multi", sort: "desc"))
+
+        var jsonText: JSONText { .object([("tooltip", .object([("mode", .string(tooltip.mode)), ("sort", .string(tooltip.sort))]))]) }
+    }
+
+    var jsonText: JSONText {
+        .object([("id", .int(id)), ("type", .string(type)), ("title", .string(title)), ("description", .string(description)),
+                 ("datasource", datasource.jsonText), ("gridPos", gridPos.jsonText), ("fieldConfig", fieldConfig.jsonText),
+                 ("options", options?.jsonText), ("targets", .array(targets.map(\.jsonText)))])
     }
 }
 
@@ -133,6 +164,8 @@ struct GridPos: Codable, Equatable {
     var w: Int
     var x: Int
     var y: Int
+
+    var jsonText: JSONText { .object([("h", .int(h)), ("w", .int(w)), ("x", .int(x)), ("y", .int(y))]) }
 }
 
 /// Field defaults only; Grafana fills in an empty `overrides` list when loading.
@@ -148,6 +181,11 @@ struct FieldConfig: Codable, Equatable {
     init(unit: String, min: Double? = nil, max: Double? = nil) {
         defaults = Defaults(unit: unit, min: min, max: max)
     }
+
+    var jsonText: JSONText {
+        .object([("defaults", .object([("unit", .string(defaults.unit)), ("min", defaults.min.map(JSONText.double)),
+                                       ("max", defaults.max.map(JSONText.double))]))])
+    }
 }
 
 struct Target: Codable, Equatable {
@@ -161,5 +199,10 @@ struct Target: Codable, Equatable {
         self.refId = refId
         self.expr = expr
         self.legendFormat = legend
+    }
+
+    var jsonText: JSONText {
+        .object([("refId", .string(refId)), ("expr", .string(expr)), ("legendFormat", .string(legendFormat)),
+                 ("datasource", datasource.jsonText), ("range", .bool(range))])
     }
 }

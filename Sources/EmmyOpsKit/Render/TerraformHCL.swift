@@ -111,7 +111,8 @@ enum HCL {
         var run: [(String, String)] = []
         func flush() {
             let width = run.map(\.0.count).max() ?? 0
-            for (name, value) in run { lines.append("\(pad)\(name.padding(toLength: width, withPad: " ", startingAt: 0)) = \(value)") }
+            // Padded in Swift: Foundation's padding(toLength:) goes through NSString.
+            for (name, value) in run { lines.append(pad + name + String(repeating: " ", count: width - name.count) + " = " + value) }
             run = []
         }
         for item in items {

@@ -122,7 +122,7 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
     /// Plain when unambiguous, single-quoted when it holds no `'`, else double-quoted.
     public static func quote(_ text: String) -> String {
         if isPlainSafe(text) { return text }
-        if !text.utf8.contains(UInt8(ascii: "'")), !text.contains(where: { $0.isNewline || ($0.asciiValue.map { $0 < 0x20 } ?? false) }) {
+        if !text.utf8.contains(UInt8(ascii: "'")), !holdsLineBreakOrControl(text) {
             return "'\(text)'"
         }
         var out = "\""
@@ -138,6 +138,15 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
             }
         }
         return out + "\""
+    }
+
+    /// Whether any character is a line break (`Character.isNewline`) or an ASCII control
+    /// character. Checked on scalars, not characters: every one of those scalars is a control
+    /// that stands as a character of its own (grapheme breaking never joins it to a neighbour,
+    /// `\r\n` aside, which `\r` finds), and breaking the text into characters was a tenth of
+    /// rendering the rule tests, whose PromQL strings all come through here.
+    static func holdsLineBreakOrControl(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x85 || $0.value == 0x2028 || $0.value == 0x2029 }
     }
 
     /// ASCII only: a letter, `/` or `_` first, then letters, digits and `_./@+-`; not a word

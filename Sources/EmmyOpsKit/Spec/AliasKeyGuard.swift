@@ -4,6 +4,7 @@ extension InputGuard {
     /// Stands in for `*` in the copy `composeScreeningAliasKeys` composes: a private-use
     /// character, one character for one, so every line and column of the copy is the original's.
     static let aliasStandIn: Character = "\u{E000}"
+    private static let aliasStandInScalar: Unicode.Scalar = "\u{E000}"
 
     /// Composes the YAML after finding any alias used as a mapping key or anywhere inside one,
     /// however the key is written: `*a: 1`, `{[*a7]: 1}`, `{*a}`, `[{k: *a}: 1]`, `? [*a]`.
@@ -25,19 +26,36 @@ extension InputGuard {
     /// line), that is the copy's with every stand-in turned back into `*`, so the text is
     /// parsed once, not twice (a tenth of loading a spec).
     static func composeScreeningAliasKeys(_ text: String) throws -> AliasScreen {
-        guard text.contains("*") else { return .composed(try Yams.compose(yaml: text)) }
+        // Bytes and scalars, not characters (Foundation's substring search goes through
+        // NSString): where these tests find more than a character test would, they only take
+        // the slower, equally correct way.
+        guard text.utf8.contains(UInt8(ascii: "*")) else { return .composed(try compose(text)) }
         let copy = String(text.map { $0 == "*" ? aliasStandIn : $0 })
         let root: Node?
         do {
-            root = try Yams.compose(yaml: copy)
+            root = try compose(copy)
         } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
             // `{*a: 1, *a: 2}`: name the keys as they were written, not with the stand-in.
             throw YamlError.duplicatedKeysInMapping(duplicates: duplicates.map { String($0.map { $0 == aliasStandIn ? "*" : $0 }) },
                                                     context: context)
         }
         if let (line, column) = root.flatMap({ firstAliasInKey($0, inKey: false) }) { return .aliasInKey(line: line, column: column) }
-        if !text.contains(aliasStandIn), let root, let original = restoringStars(root) { return .composed(original) }
-        return .composed(try Yams.compose(yaml: text))
+        if !text.unicodeScalars.contains(aliasStandInScalar), let root, let original = restoringStars(root) { return .composed(original) }
+        return .composed(try compose(text))
+    }
+
+    /// Composes without Yams' implicit tag rules: the spec reader reads every scalar's text
+    /// itself (`NodeReader`), so the only use of a resolved tag is Yams telling mapping keys
+    /// apart while it checks for duplicates. The default resolver compiles seven
+    /// NSRegularExpressions at first use (ICU's regex tables with them) and matches them against
+    /// every key it hashes: a third of composing the example spec, for tags nothing reads. With
+    /// no rules, keys are told apart by their text, as the spec reader sees them (`1` and `"1"`
+    /// in one mapping are now a duplicate for Yams; the schema check refused them anyway).
+    /// The constructor builds nothing (nodes are never converted with `Node.any`; the default
+    /// one builds its tables on every parse), and UTF-8 is the text's own encoding (`.default`
+    /// reads the environment on every parse).
+    private static func compose(_ text: String) throws -> Node? {
+        try Yams.compose(yaml: text, .basic, Constructor([:], [:], [:]), .utf8)
     }
 
     /// What `composeScreeningAliasKeys` found.
