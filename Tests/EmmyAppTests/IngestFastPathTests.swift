@@ -117,4 +117,32 @@ import Testing
         #expect(phone.nationalNumber == national)
         #expect(phone.description == e164)
     }
+
+    // MARK: The insert's text arena
+
+    /// Bodies long enough to grow the arena several times, texts of every shape, and a count
+    /// that leaves single-row statements after the 64-row ones: each stored text is the one given.
+    @Test func insertedTextsAreStoredExactly() async throws {
+        let store = try AppDatabase.inMemory()
+        let batch = UUID().uuidString.lowercased()
+        try await store.createBatch(NewBatch(id: batch, createdAt: Date(), source: "csv", template: "t", client: nil, fileName: nil))
+        let bodies = ["Hi", String(repeating: "long body ", count: 160), "Привет, мир 👋", "x"]
+        let messages = (0..<(2 * MessageInserter.rowsPerStatement + 5)).map { index in
+            let body = bodies[index % bodies.count] + " \(index)"
+            return ValidatedMessage(position: index + 2, phone: "+2547\(10_000_000 + index)", body: body, bodyHash: ContactValidator.hash(body),
+                                    encoding: index % 2 == 0 ? .gsm7 : .ucs2, segments: 1 + index % 3, raw: .none)
+        }
+        let keys = messages.map { DedupeKey(phone: $0.phone, bodyHash: $0.bodyHash) }
+        let chunk = IngestChunk(batchID: batch, now: Date(), candidates: messages, keys: keys, recent: nil, rejections: [])
+        _ = try await store.storeChunk(chunk) { _, _ in ScreenedChunk(queue: Array(zip(messages, keys)), rejections: []) }
+        let stored = try await store.messages(MessageQuery(batchID: batch, order: .row))
+        #expect(stored.count == messages.count)
+        for (record, message) in zip(stored, messages) {
+            #expect(record.row == message.position)
+            #expect(record.phone == message.phone)
+            #expect(record.body == message.body)
+            #expect(record.encoding == message.encoding.rawValue)
+            #expect(record.segments == message.segments)
+        }
+    }
 }
