@@ -52,8 +52,13 @@ public struct CSVParser: Sendable {
     /// False for a scan that only checks the file's shape: fields are counted, never kept.
     private let keepsFields: Bool
     private var state = State.fieldStart
-    private var field: [UInt8] = []
-    private var fields: [[UInt8]] = []
+    /// The current record's kept bytes, fields back to back: one buffer reused for every
+    /// record instead of an array per field.
+    private var recordBytes: [UInt8] = []
+    /// Where each kept field of the current record ends in `recordBytes`.
+    private var fieldEnds: [Int] = []
+    /// Where the current field starts in `recordBytes`.
+    private var fieldStart = 0
     private var fieldCount = 0
     private var row = 1
     private var overlong = false
@@ -85,7 +90,10 @@ public struct CSVParser: Sendable {
     /// Parses `bytes` and returns every record they complete, in order.
     public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Result<Record, Problem>] {
         var out: [Result<Record, Problem>] = []
-        for byte in bytes { consume(byte, into: &out) }
+        let scanned: Void? = bytes.withContiguousStorageIfAvailable { consume($0, into: &out) }
+        if scanned == nil {
+            for byte in bytes { consume(byte, into: &out) }
+        }
         return out
     }
 
@@ -98,8 +106,40 @@ public struct CSVParser: Sendable {
             out.append(.failure(.unterminatedQuote(row: row)))
             return out
         }
-        if state != .fieldStart || !field.isEmpty || fieldCount > 0 { endRecord(into: &out) }
+        if state != .fieldStart || recordBytes.count > fieldStart || fieldCount > 0 { endRecord(into: &out) }
         return out
+    }
+
+    /// `consume(_:into:)` for a run of bytes: the plain stretches of a field (no separator, line
+    /// end or quote) are found in a tight loop and kept with one copy; the rest goes byte by byte.
+    private mutating func consume(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [Result<Record, Problem>]) {
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            let byte = bytes[index]
+            guard !atStart, !pendingCR else {
+                consume(byte, into: &out)
+                index += 1
+                continue
+            }
+            if state == .unquoted || (state == .fieldStart && byte != UInt8(ascii: "\"")) {
+                state = .unquoted
+                var end = index
+                while end < count, bytes[end] != UInt8(ascii: ","), bytes[end] != UInt8(ascii: "\n"), bytes[end] != UInt8(ascii: "\r") { end += 1 }
+                append(UnsafeBufferPointer(rebasing: bytes[index..<end]))
+                if end < count { consumeUnquoted(bytes[end], into: &out) }
+                index = end + 1
+            } else if state == .quoted {
+                var end = index
+                while end < count, bytes[end] != UInt8(ascii: "\"") { end += 1 }
+                append(UnsafeBufferPointer(rebasing: bytes[index..<end]))
+                if end < count { state = .quoteInQuoted }
+                index = end + 1
+            } else {
+                consume(byte, into: &out)
+                index += 1
+            }
+        }
     }
 
     private mutating func consume(_ byte: UInt8, into out: inout [Result<Record, Problem>]) {
@@ -157,11 +197,23 @@ public struct CSVParser: Sendable {
 
     private mutating func append(_ byte: UInt8) {
         guard keepsFields else { return }
-        if field.count >= maxFieldBytes {
+        if recordBytes.count - fieldStart >= maxFieldBytes {
             overlong = true
             return
         }
-        field.append(byte)
+        recordBytes.append(byte)
+    }
+
+    /// `append(_:)` for each byte of `run`, in one copy.
+    private mutating func append(_ run: UnsafeBufferPointer<UInt8>) {
+        guard keepsFields, !run.isEmpty else { return }
+        let room = max(0, maxFieldBytes - (recordBytes.count - fieldStart))
+        if run.count > room {
+            overlong = true
+            recordBytes.append(contentsOf: UnsafeBufferPointer(rebasing: run[..<room]))
+        } else {
+            recordBytes.append(contentsOf: run)
+        }
     }
 
     /// Reports a too-wide record as soon as it crosses the limit, so a scan refuses a
@@ -169,15 +221,23 @@ public struct CSVParser: Sendable {
     private mutating func endField(into out: inout [Result<Record, Problem>]) {
         fieldCount += 1
         if fieldCount == maxColumns + 1 { out.append(.failure(.tooManyColumns(row: row, limit: maxColumns))) }
-        if keepsFields && fieldCount <= maxColumns { fields.append(field) }
-        field.removeAll(keepingCapacity: true)
+        if keepsFields {
+            if fieldCount <= maxColumns {
+                fieldEnds.append(recordBytes.count)
+            } else {
+                recordBytes.removeSubrange(fieldStart...)
+            }
+            fieldStart = recordBytes.count
+        }
         state = .fieldStart
     }
 
     private mutating func endRecord(into out: inout [Result<Record, Problem>]) {
         endField(into: &out)
         defer {
-            fields.removeAll(keepingCapacity: true)
+            recordBytes.removeAll(keepingCapacity: true)
+            fieldEnds.removeAll(keepingCapacity: true)
+            fieldStart = 0
             fieldCount = 0
             overlong = false
             row += 1
@@ -187,14 +247,20 @@ public struct CSVParser: Sendable {
             out.append(.failure(.fieldTooLong(row: row, limit: maxFieldBytes)))
             return
         }
-        var decoded: [String] = []
-        decoded.reserveCapacity(fields.count)
-        for bytes in fields {
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                out.append(.failure(.notUTF8(row: row)))
-                return
+        let decoded = recordBytes.withUnsafeBufferPointer { bytes -> [String]? in
+            var decoded: [String] = []
+            decoded.reserveCapacity(fieldEnds.count)
+            var start = 0
+            for end in fieldEnds {
+                guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) else { return nil }
+                decoded.append(text)
+                start = end
             }
-            decoded.append(text)
+            return decoded
+        }
+        guard let decoded else {
+            out.append(.failure(.notUTF8(row: row)))
+            return
         }
         out.append(.success(Record(row: row, fields: decoded)))
     }

@@ -87,7 +87,7 @@ public struct CSVTable: Sendable {
                     out.append(.failure(.ragged(row: record.row, expected: header.count, got: record.fields.count, fields: record.fields)))
                     continue
                 }
-                var values: [String: String] = [:]
+                var values = [String: String](minimumCapacity: header.count)  // no rehash as it fills
                 for (name, value) in zip(header, record.fields) where !name.isEmpty {
                     values[name] = value.trimmingWhitespace()
                 }

@@ -90,6 +90,7 @@ public struct MessageTemplate: Sendable, Hashable {
     /// An empty value counts as missing: "Hello {name}" must not become "Hello ".
     public func render(_ values: [String: String]) throws(RenderError) -> String {
         var out = ""
+        out.reserveCapacity(64)  // one allocation for a typical SMS body instead of several
         for part in parts {
             switch part {
             case .text(let text): out += text
@@ -100,8 +101,11 @@ public struct MessageTemplate: Sendable, Hashable {
             // Stop early: a 1 MB placeholder value must not be copied whole before refusing it.
             if out.utf8.count > MessageTemplate.maximumLength * 4 { throw .tooLong(length: out.count) }
         }
-        let length = out.count
-        if length > MessageTemplate.maximumLength { throw .tooLong(length: length) }
+        // Characters never outnumber UTF-8 bytes: count graphemes only when the bytes could be too many.
+        if out.utf8.count > MessageTemplate.maximumLength {
+            let length = out.count
+            if length > MessageTemplate.maximumLength { throw .tooLong(length: length) }
+        }
         return out
     }
 }

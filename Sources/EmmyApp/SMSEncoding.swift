@@ -19,6 +19,15 @@ public struct SMSEncoding: Sendable, Hashable {
 
     /// Analyses `text` as a carrier would encode it.
     public init(_ text: String) {
+        // Nearly every body is short GSM-7 ASCII: one pass over the bytes decides it, with no
+        // per-character cost list (which only matters when the body needs several parts).
+        if let septets = Self.asciiSeptets(text), septets <= 160 {
+            scheme = .gsm7
+            units = septets
+            segments = 1
+            nonGSMCharacters = []
+            return
+        }
         // Carriers encode Unicode scalars, not grapheme clusters: "\r\n" is two GSM
         // characters, and a decomposed "é" (e + combining accent) is not GSM at all.
         var septets = 0
@@ -55,6 +64,21 @@ public struct SMSEncoding: Sendable, Hashable {
             segments = SMSEncoding.segments(unitCosts, single: 70, part: 67)
         }
         nonGSMCharacters = nonGSM
+    }
+
+    /// The septets of a text made only of ASCII characters that GSM-7 has; nil otherwise.
+    private static func asciiSeptets(_ text: String) -> Int? {
+        var text = text
+        return text.withUTF8 { bytes -> Int? in
+            var septets = 0
+            for byte in bytes {
+                guard byte < 128 else { return nil }
+                let cost = Int(asciiCost[Int(byte)])
+                guard cost > 0 else { return nil }
+                septets += cost
+            }
+            return septets
+        }
     }
 
     /// Packs indivisible items of the given costs into parts of `part` units, unless the whole

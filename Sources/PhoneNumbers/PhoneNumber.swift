@@ -19,15 +19,29 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible 
         self.phoneExtension = phoneExtension
     }
 
-    /// Builds the strings straight from digit values (the parser's hot path).
+    /// Builds the strings straight from digit values (the parser's hot path): the ASCII is
+    /// written into one stack buffer and each string is made from a slice of it, with no
+    /// intermediate array and no generic decoding of a lazy sequence.
     init(countryCode: Int, nationalDigits: UnsafeBufferPointer<UInt8>, region: String, extensionDigits: [UInt8]) {
-        var ascii: [UInt8] = [UInt8(ascii: "+")]
-        ascii.reserveCapacity(4 + nationalDigits.count)
-        ascii += String(countryCode).utf8
-        ascii += nationalDigits.lazy.map { $0 + UInt8(ascii: "0") }
-        self.e164 = String(decoding: ascii, as: UTF8.self)
+        // Room for `+` and any Int's digits (a calling code has at most 3).
+        let (e164, national) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21 + nationalDigits.count) { ascii in
+            var code = countryCode, codeDigits = 0
+            repeat { codeDigits += 1; code /= 10 } while code > 0
+            ascii[0] = UInt8(ascii: "+")
+            code = countryCode
+            for index in stride(from: codeDigits, to: 0, by: -1) {
+                ascii[index] = UInt8(ascii: "0") + UInt8(code % 10)
+                code /= 10
+            }
+            let start = 1 + codeDigits
+            for (offset, digit) in nationalDigits.enumerated() { ascii[start + offset] = digit + UInt8(ascii: "0") }
+            let end = start + nationalDigits.count
+            return (String(decoding: UnsafeBufferPointer(rebasing: ascii[..<end]), as: UTF8.self),
+                    String(decoding: UnsafeBufferPointer(rebasing: ascii[start..<end]), as: UTF8.self))
+        }
+        self.e164 = e164
         self.countryCode = countryCode
-        self.nationalNumber = String(decoding: nationalDigits.lazy.map { $0 + UInt8(ascii: "0") }, as: UTF8.self)
+        self.nationalNumber = national
         self.region = region
         self.phoneExtension = extensionDigits.isEmpty
             ? nil : String(decoding: extensionDigits.lazy.map { $0 + UInt8(ascii: "0") }, as: UTF8.self)

@@ -8,6 +8,8 @@ struct MessageInserter {
 
     private let wide: StatementBinder
     private let narrow: StatementBinder
+    /// The texts of the execution being bound; outlives both statements' last step.
+    private let arena = TextArena()
 
     /// Prepares the statements for one write transaction; `batchID` and `now` are bound once.
     init(batchID: String, now: Double, in db: Database) throws {
@@ -20,16 +22,24 @@ struct MessageInserter {
     func insert(_ messages: [(ValidatedMessage, DedupeKey)]) throws -> Int {
         var index = 0
         while messages.count - index >= Self.rowsPerStatement {
-            for slot in 0..<Self.rowsPerStatement { Self.bind(messages[index + slot], slot: slot, to: wide) }
+            let rows = messages[index..<(index + Self.rowsPerStatement)]
+            arena.reset(holding: Self.textBytes(rows))
+            for slot in 0..<Self.rowsPerStatement { bind(messages[index + slot], slot: slot, to: wide) }
             try wide.step()
             index += Self.rowsPerStatement
         }
         while index < messages.count {
-            Self.bind(messages[index], slot: 0, to: narrow)
+            arena.reset(holding: Self.textBytes(messages[index...index]))
+            bind(messages[index], slot: 0, to: narrow)
             try narrow.step()
             index += 1
         }
         return messages.count
+    }
+
+    /// The bytes of the text parameters of these rows (`bind` stores exactly these).
+    private static func textBytes(_ rows: ArraySlice<(ValidatedMessage, DedupeKey)>) -> Int {
+        rows.reduce(0) { $0 + $1.0.phone.utf8.count + $1.0.body.utf8.count + $1.0.encoding.rawValue.utf8.count }
     }
 
     /// Parameters ?1 (batch) and ?2 (time) are shared; each row has seven of its own after them.
@@ -50,15 +60,15 @@ struct MessageInserter {
         return binder
     }
 
-    private static func bind(_ entry: (ValidatedMessage, DedupeKey), slot: Int, to binder: StatementBinder) {
+    private func bind(_ entry: (ValidatedMessage, DedupeKey), slot: Int, to binder: StatementBinder) {
         let (message, key) = entry
-        let p = shared + Int32(slot) * perRow
+        let p = Self.shared + Int32(slot) * Self.perRow
         binder.bind(p + 1, message.position)
-        binder.bind(p + 2, message.phone)
-        binder.bind(p + 3, message.body)
+        binder.bind(p + 2, inPlace: arena.store(message.phone))
+        binder.bind(p + 3, inPlace: arena.store(message.body))
         binder.bind(p + 4, message.bodyHash)
         binder.bind(p + 5, key.value)
-        binder.bind(p + 6, message.encoding.rawValue)
+        binder.bind(p + 6, inPlace: arena.store(message.encoding.rawValue))
         binder.bind(p + 7, message.segments)
     }
 }
