@@ -1,5 +1,6 @@
 @testable import EmmyApp
 import Foundation
+import GRDB
 import PhoneNumbers
 import Testing
 
@@ -118,17 +119,17 @@ import Testing
         #expect(phone.description == e164)
     }
 
-    // MARK: The insert's text arena
+    // MARK: The insert through emmy_message_rows
 
-    /// Bodies long enough to grow the arena several times, texts of every shape, and a count
-    /// that leaves single-row statements after the 64-row ones: each stored text is the one given.
+    /// Long bodies, texts of every shape (multi-byte, emoji, empty): each stored text is the one
+    /// given, and row ids follow the order the messages were handed over.
     @Test func insertedTextsAreStoredExactly() async throws {
         let store = try AppDatabase.inMemory()
         let batch = UUID().uuidString.lowercased()
         try await store.createBatch(NewBatch(id: batch, createdAt: Date(), source: "csv", template: "t", client: nil, fileName: nil))
         let bodies = ["Hi", String(repeating: "long body ", count: 160), "Привет, мир 👋", "x"]
-        let messages = (0..<(2 * MessageInserter.rowsPerStatement + 5)).map { index in
-            let body = bodies[index % bodies.count] + " \(index)"
+        let messages = (0..<133).map { index in
+            let body = index == 7 ? "" : bodies[index % bodies.count] + " \(index)"
             return ValidatedMessage(position: index + 2, phone: "+2547\(10_000_000 + index)", body: body, bodyHash: ContactValidator.hash(body),
                                     encoding: index % 2 == 0 ? .gsm7 : .ucs2, segments: 1 + index % 3, raw: .none)
         }
@@ -144,5 +145,39 @@ import Testing
             #expect(record.encoding == message.encoding.rawValue)
             #expect(record.segments == message.segments)
         }
+        #expect(stored.map(\.id) == stored.map(\.id).sorted() && Set(stored.map(\.id)).count == stored.count)
+    }
+
+    /// The table reads only a pointer bound by `MessageInserter`: SQL text gets no rows, and
+    /// without its argument no plan at all.
+    @Test func rowsTableReadsNothingWithoutABoundPointer() async throws {
+        let store = try AppDatabase.inMemory()
+        let counts = try await store.writer.write { db in
+            [try Int.fetchOne(db, sql: "SELECT count(*) FROM \(MessageRowsTable.name)(NULL)"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM \(MessageRowsTable.name)(x'00000000000000000000')"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM \(MessageRowsTable.name)(?)", arguments: [12345])]
+        }
+        #expect(counts == [0, 0, 0])
+        await #expect(throws: DatabaseError.self) {
+            try await store.writer.write { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(MessageRowsTable.name)") }
+        }
+    }
+
+    /// A message the schema refuses (a CHECK on the phone) fails the whole transaction: none of
+    /// the chunk's rows is stored, as with the row-by-row insert.
+    @Test func aRowTheSchemaRefusesStoresNoneOfTheChunk() async throws {
+        let store = try AppDatabase.inMemory()
+        let batch = UUID().uuidString.lowercased()
+        try await store.createBatch(NewBatch(id: batch, createdAt: Date(), source: "csv", template: "t", client: nil, fileName: nil))
+        let messages = (0..<10).map { index in
+            ValidatedMessage(position: index + 2, phone: index == 6 ? "254710000006" : "+2547\(10_000_000 + index)", body: "Hi",
+                             bodyHash: ContactValidator.hash("Hi"), encoding: .gsm7, segments: 1, raw: .none)
+        }
+        let keys = messages.map { DedupeKey(phone: $0.phone, bodyHash: $0.bodyHash) }
+        let chunk = IngestChunk(batchID: batch, now: Date(), candidates: messages, keys: keys, recent: nil, rejections: [])
+        await #expect(throws: DatabaseError.self) {
+            _ = try await store.storeChunk(chunk) { _, _ in ScreenedChunk(queue: Array(zip(messages, keys)), rejections: []) }
+        }
+        #expect(try await store.messages(MessageQuery(batchID: batch, order: .row)).isEmpty)
     }
 }

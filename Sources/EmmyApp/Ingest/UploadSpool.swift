@@ -106,8 +106,14 @@ final class UploadSpool {
             if case .failure(let problem)? = shape.finish().first { throw APIError(csvProblem: .parse(problem)) }
             form.records = shape.recordsEnded
         }
-        try handle.synchronize()
         return form
+    }
+
+    /// Flushes the file to the disk, for a spool kept beyond its request (a draft). An upload's
+    /// spool is read back by the same request and deleted: nothing ever reads it after a crash,
+    /// so it is not synced (the batch's own commit is what a 202 makes durable).
+    func makeDurable() throws {
+        try handle.synchronize()
     }
 
     /// A parameter of a Content-Disposition header (`name`, `filename`), unquoted.

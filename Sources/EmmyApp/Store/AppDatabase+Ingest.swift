@@ -21,8 +21,10 @@ extension AppDatabase {
             for start in stride(from: 0, to: values.count, by: 500) {
                 let slice = values[start..<min(values.count, start + 500)]
                 let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                let rows = try Row.fetchCursor(db, sql: "SELECT phone, body_hash FROM message WHERE dedupe_key IN (\(marks)) AND created_at >= ?",
-                                               arguments: StatementArguments(slice.map { $0 as any DatabaseValueConvertible } + [cutoff]))
+                // Cached: every full slice has the same text, and parsing 500 placeholders costs
+                // more than running the query (a third of this reader's time at 100,000 rows).
+                let query = try db.cachedStatement(sql: "SELECT phone, body_hash FROM message WHERE dedupe_key IN (\(marks)) AND created_at >= ?")
+                let rows = try Row.fetchCursor(query, arguments: StatementArguments(slice.map { $0 as any DatabaseValueConvertible } + [cutoff]))
                 while let row = try rows.next() {
                     found.insert(DedupeKey(phone: row["phone"], bodyHash: row["body_hash"]))
                 }

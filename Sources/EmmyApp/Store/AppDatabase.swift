@@ -44,6 +44,8 @@ public struct AppDatabase: AppStore {
     public init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
         try Self.migrator.migrate(writer)
+        // Only the writer inserts messages, so only its connection needs the table they are read from.
+        try writer.writeWithoutTransaction { try MessageRowsTable.register(on: $0) }
     }
 
     /// Named migrations; a shipped migration is never edited, only followed by a new one.

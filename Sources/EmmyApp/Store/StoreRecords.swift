@@ -48,6 +48,22 @@ public struct RecentMessages: Sendable {
     public var watermark: Int64
     /// The window's start the read used: the write rechecks against the same one.
     public var since: Date
+
+    /// What several lookups of one write transaction found, as one: every pair any of them
+    /// found, the earliest snapshot (the write rechecks everything committed after it) and the
+    /// earliest window start. Nil when there were none (duplicates are not checked).
+    static func merging(_ lookups: [Task<RecentMessages, any Error>]) async throws -> RecentMessages? {
+        var merged: RecentMessages?
+        for lookup in lookups {
+            let found = try await lookup.value
+            guard var sum = merged else { merged = found; continue }
+            sum.keys.formUnion(found.keys)
+            sum.watermark = min(sum.watermark, found.watermark)
+            sum.since = min(sum.since, found.since)
+            merged = sum
+        }
+        return merged
+    }
 }
 
 /// One write transaction of an ingest.

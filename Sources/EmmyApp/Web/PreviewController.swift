@@ -59,6 +59,7 @@ struct PreviewController: Sendable {
             guard form.sawFile else { throw APIError.badRequest("no_file", "choose a CSV file to upload", field: "csvFile") }
             draft = DraftStore.Draft(message: form.fields["message"] ?? "", region: form.fields["default_region"] ?? "",
                                      phoneColumn: form.fields["phone_column"] ?? "", created: now, fileName: form.fileName)
+            try spool.makeDurable()
             draftID = try drafts.create(from: spool.url, draft: draft)
         } else if type.hasPrefix("application/x-www-form-urlencoded") {
             let fields = FormFields(String(buffer: try await request.collectBody(upTo: WebGuardMiddleware.maxFormBytes)))
