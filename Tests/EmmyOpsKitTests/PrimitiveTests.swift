@@ -60,6 +60,39 @@ import Testing
         #expect(YAMLValue.holdsLineBreakOrControl(text) == byCharacter, "\(text.unicodeScalars.map { $0.value })")
     }
 
+    /// The plain check reads bytes without copies and lowercases only words short enough to be
+    /// reserved: it answers as the check it replaced (below) on every word of the golden
+    /// renderings and on the edge cases.
+    @Test func yamlPlainCheckMatchesTheCopyingCheck() throws {
+        func reference(_ text: String) -> Bool {
+            let durationBytes = Array(text.utf8)
+            if let first = durationBytes.first, let last = durationBytes.last, UInt8(ascii: "0")...UInt8(ascii: "9") ~= first,
+               "ywdhms".utf8.contains(last),
+               durationBytes.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")) ~= $0 || "ywdhms".utf8.contains($0) }) {
+                return true
+            }
+            func letter(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")) ~= byte | 0x20 }
+            let bytes = text.utf8
+            guard let first = bytes.first, letter(first) || first == UInt8(ascii: "/") || first == UInt8(ascii: "_") else { return false }
+            guard bytes.allSatisfy({ letter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")) ~= $0 || "_./@+-".utf8.contains($0) }) else { return false }
+            let reserved: Set<String> = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"]
+            return !reserved.contains(text.lowercased()) && !text.hasSuffix(":") && Double(text) == nil
+        }
+        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+        var words: Set<String> = ["", "y", "Y", "n", "NO", "On", "oFF", "TRUE", "False", "nulL", "~", "inf", "INF", "Infinity", "nan", "NaN",
+                                  "infinity5", "nanx", "e5", "E", "1h30m", "15s", "0s", "5", "5x", "s5", "m", "1y2w3d4h5m6s", "0x10", "_x",
+                                  "/path/to", "a:b", "a:", "-x", "é", "yes1", "yesno", "a.b@c+d-e_f/g", "Ymd", "ON.", "n/a"]
+        let enumerator = try #require(FileManager.default.enumerator(at: golden, includingPropertiesForKeys: nil))
+        for case let url as URL in enumerator {
+            guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
+            for word in text.split(whereSeparator: { " \n\t\"',:{}[]()=|".contains($0) }) { words.insert(String(word)) }
+        }
+        #expect(words.count > 500)
+        for word in words {
+            #expect(YAMLValue.isPlainSafe(word) == reference(word), "\(word)")
+        }
+    }
+
     @Test func unifiedDiffShowsOnlyTheChange() {
         let old = (1...20).map { "line \($0)" }.joined(separator: "\n") + "\n"
         let new = old.replacingOccurrences(of: "line 10\n", with: "line ten\n")
