@@ -93,6 +93,21 @@ import Testing
         }
     }
 
+    /// The literal-block check finds lines among the bytes: it answers as the character check
+    /// it replaced on blank, spaced, accented, CR LF and tabbed texts.
+    @Test(arguments: ["a\nb", "a\n\nb", "a\n  \nb", "a\n \u{301}\nb", "a\n\t\nb", "a\n ", "a\n  x\n", "a\r\nb", " a\nb", "\na", "a\n\n\n",
+                      "é\n  é", "a\u{7F}\nb", "x\n\u{FEFF}", "🙂\n \n", "a\n \n", "", "a"])
+    func yamlLiteralCheckMatchesCharacters(_ text: String) {
+        func reference(_ text: String) -> Bool {
+            guard !text.isEmpty, text.first != " ", !text.hasPrefix("\n") else { return false }
+            let printable = text.unicodeScalars.allSatisfy { $0 == "\n" || $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F && $0.value != 0xFEFF) }
+            let blankLines = text.split(separator: "\n", omittingEmptySubsequences: false).contains { !$0.isEmpty && $0.allSatisfy { $0 == " " } }
+            return printable && !blankLines
+        }
+        #expect(YAMLValue.canBeLiteral(text) == reference(text), "\(text.unicodeScalars.map { $0.value })")
+        #expect(YAMLValue.text(text) == (text.contains("\n") && reference(text) ? .literal(text) : .string(text)))
+    }
+
     @Test func unifiedDiffShowsOnlyTheChange() {
         let old = (1...20).map { "line \($0)" }.joined(separator: "\n") + "\n"
         let new = old.replacingOccurrences(of: "line 10\n", with: "line ten\n")

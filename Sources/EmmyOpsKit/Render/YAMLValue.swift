@@ -31,7 +31,7 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
     public static func strings(_ values: [String]) -> YAMLValue { .list(values.map(YAMLValue.string)) }
     /// A string: literal block style when it spans lines and a block can hold it exactly, else quoted.
     public static func text(_ value: String) -> YAMLValue {
-        value.contains("\n") && canBeLiteral(value) ? .literal(value) : .string(value)
+        value.utf8.contains(UInt8(ascii: "\n")) && canBeLiteral(value) ? .literal(value) : .string(value)
     }
 
     /// The document, ending in a newline, with `header` lines as comments on top.
@@ -51,13 +51,18 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
     }
 
     private func emit(into out: inout String, indent: Int, inList: Bool) {
-        let pad = String(repeating: " ", count: indent)
+        var pad: String { String(repeating: " ", count: indent) }
         switch self {
-        case .string(let text): out += YAMLValue.quote(text) + "\n"
-        case .raw(let text): out += text + "\n"
+        case .string(let text):
+            out += YAMLValue.quote(text)
+            out += "\n"
+        case .raw(let text):
+            out += text
+            out += "\n"
         case .literal(let text): YAMLValue.emitLiteral(text, into: &out, pad: pad)
         case .list(let items):
             if items.isEmpty { out += "[]\n"; return }
+            let pad = pad
             for (index, item) in items.enumerated() {
                 if index > 0 || !inList { out += pad }
                 out += "- "
@@ -65,6 +70,7 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
             }
         case .map(let pairs):
             if pairs.isEmpty { out += "{}\n"; return }
+            let pad = pad
             for (index, pair) in pairs.enumerated() {
                 if index > 0 || !inList { out += pad }
                 out += YAMLValue.quote(pair.key) + ":"
@@ -96,11 +102,23 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
     /// Whether a literal block reproduces `text` exactly: printable characters, tabs and line
     /// feeds only, no line that is only spaces (it would change the block's indentation) and no
     /// leading spaces on the first line.
+    ///
+    /// Lines are found among the bytes: with no CR (not printable here) a line feed is always
+    /// a character of its own, and a line is all spaces exactly when its bytes are.
     static func canBeLiteral(_ text: String) -> Bool {
         guard !text.isEmpty, text.first != " ", !text.hasPrefix("\n") else { return false }
-        let printable = text.unicodeScalars.allSatisfy { $0 == "\n" || $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F && $0.value != 0xFEFF) }
-        let blankLines = text.split(separator: "\n", omittingEmptySubsequences: false).contains { !$0.isEmpty && $0.allSatisfy { $0 == " " } }
-        return printable && !blankLines
+        guard text.unicodeScalars.allSatisfy({ $0 == "\n" || $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F && $0.value != 0xFEFF) }) else { return false }
+        var length = 0, spaces = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\n") {
+                if length > 0 && spaces == length { return false }
+                (length, spaces) = (0, 0)
+            } else {
+                length += 1
+                if byte == UInt8(ascii: " ") { spaces += 1 }
+            }
+        }
+        return !(length > 0 && spaces == length)
     }
 
     /// `|` (keep one final newline), `|-` (strip: no final newline) or `|+` (keep several), then
