@@ -40,7 +40,11 @@ import Testing
                      RenderedFile(path: "empty.txt", contents: ""), RenderedFile(path: "three.yml", contents: "3\n")]
         let writer = RenderWriter(root: dir)
         #expect(try writer.write(files).changed == files.map(\.path))
+        let manifest = dir.appendingPathComponent(RenderWriter.manifestName)
+        #expect(try String(contentsOf: manifest, encoding: .utf8) == files.map(\.path).sorted().joined(separator: "\n") + "\n")
+        try "a/one.yml\n".write(to: manifest, atomically: true, encoding: .utf8)
         #expect(try writer.write(files).changed == [])
+        #expect(try String(contentsOf: manifest, encoding: .utf8) == files.map(\.path).sorted().joined(separator: "\n") + "\n")
         try "one: 2\n".write(to: dir.appendingPathComponent("a/one.yml"), atomically: true, encoding: .utf8)
         try "twö \n".write(to: dir.appendingPathComponent("a/b/two.yml"), atomically: true, encoding: .utf8)
         try "x".write(to: dir.appendingPathComponent("empty.txt"), atomically: true, encoding: .utf8)
