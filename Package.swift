@@ -98,6 +98,11 @@ let package = Package(
             exclude: ["Golden"],
             resources: [.copy("Fixtures")]
         ),
+        // The executable's own reading of its arguments (DirectDispatch against ArgumentParser).
+        .testTarget(
+            name: "emmyopsTests",
+            dependencies: ["emmyops", "EmmyOpsKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(
             name: "EmmyAppTests",
             dependencies: [

@@ -28,7 +28,13 @@ scratch=.build/static-$config
 # --no-export-dynamic: swiftc exports every symbol of an executable, 61,000 of them in this one,
 # which the dynamic loader searches and --gc-sections must keep; nothing looks them up (the
 # debug symbols go to the .debug file anyway). 7 MiB smaller, about 2% less CPU per command.
-swift build -c "$config" --static-swift-stdlib --scratch-path "$scratch" --product emmyops -Xlinker --no-export-dynamic
+# -disable-concrete-type-metadata-mangled-name-accessors: compiled code asks for a generic type's
+# metadata (a dictionary's storage, say) through an accessor that passes the witness tables it
+# knows, instead of a mangled name the runtime demangles and whose requirements (Key: Hashable)
+# it proves by scanning the binary's 12,000 conformance records, once per new type: 8% less
+# time for `render all`, 7% for `validate --tools off`; 0.3 MiB more binary.
+swift build -c "$config" --static-swift-stdlib --scratch-path "$scratch" --product emmyops -Xlinker --no-export-dynamic \
+  -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors
 built="$scratch/$config/emmyops"
 
 mkdir -p "$out"

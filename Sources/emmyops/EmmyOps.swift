@@ -17,13 +17,21 @@ struct EmmyOps: AsyncParsableCommand {
                       Logs.self, Details.self, Lock.self, Audit.self, Secrets.self, Hosts.self, IncidentCommand.self, BackupCommand.self]
     )
 
-    /// Parses (ArgumentParser answers help, version and usage errors itself), runs, and sends
-    /// whatever the command threw through `ExitCodeMap`, the only place exit codes are chosen.
+    /// Parses (ArgumentParser answers help, version and usage errors itself; `DirectDispatch`
+    /// reads the plain arguments of the render commands), runs, and sends whatever the command
+    /// threw through `ExitCodeMap`, the only place exit codes are chosen.
     static func main() async {
         var command: any ParsableCommand
         let arguments: [String]
         switch CommandLineFront.settle(Array(CommandLine.arguments.dropFirst())) {
         case .parse(let settled): arguments = settled
+        case .render(let request):
+            do {
+                try request.run()
+            } catch {
+                exit(withError: ExitCodeMap.exit(for: error))
+            }
+            return
         case .version:
             print(EmmyOpsVersion.line)
             return

@@ -27,8 +27,10 @@ enum JSONOutput {
 struct FormatOption: ParsableArguments {
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
 
+    static let defaultFormat = Format.text
+
     @Option(name: .long, help: "text, or json (one document on stdout).")
-    var format: Format = .text
+    var format: Format = FormatOption.defaultFormat
 
     var json: Bool { format == .json }
 

@@ -18,19 +18,17 @@ extension EmmyOps {
             removed; files it never wrote are left alone.
             """)
 
+        static let defaultTarget = RenderTarget.all
+
         @Argument(help: ArgumentHelp("What to render: \(RenderTarget.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "target"))
-        var target: RenderTarget = .all
+        var target: RenderTarget = Render.defaultTarget
 
         @OptionGroup var specOptions: SpecOptions
         @OptionGroup var renderOptions: RenderOptions
 
-        func run() throws {
-            let spec = try specOptions.load()
-            if target == .terraform, spec.infrastructure == nil {
-                throw CommandFailure.problem("\(specOptions.spec) has no infrastructure section, so there is no Terraform to render; add `infrastructure:` (see `emmyops schema`)")
-            }
-            try renderOptions.run(target, spec: spec)
-        }
+        var request: RenderRequest { renderOptions.request(target, spec: specOptions) }
+
+        func run() throws { try request.run() }
     }
 
     struct RenderMonitoring: ParsableCommand {
@@ -40,20 +38,36 @@ extension EmmyOps {
         @OptionGroup var specOptions: SpecOptions
         @OptionGroup var renderOptions: RenderOptions
 
-        func run() throws {
-            try renderOptions.run(.monitoring, spec: specOptions.load())
-        }
+        var request: RenderRequest { renderOptions.request(.monitoring, spec: specOptions) }
+
+        func run() throws { try request.run() }
     }
 }
 
 struct RenderOptions: ParsableArguments {
+    static let defaultOut = "."
+
     @Option(name: .long, help: ArgumentHelp("Output directory.", valueName: "dir"))
-    var out: String = "."
+    var out: String = RenderOptions.defaultOut
 
     @Flag(name: .long, help: "Compare with the output directory instead of writing; exit 1 with a diff when they differ.")
     var check = false
 
     @OptionGroup var output: FormatOption
+
+    func request(_ target: RenderTarget, spec: SpecOptions) -> RenderRequest {
+        RenderRequest(target: target, spec: spec.spec, out: out, check: check, format: output.format)
+    }
+}
+
+/// What `render` or `render-monitoring` was asked, as plain values: what ArgumentParser decodes
+/// into the commands above, or `DirectDispatch` reads from plain arguments without it.
+struct RenderRequest: Equatable {
+    var target: RenderTarget
+    var spec: String
+    var out: String
+    var check: Bool
+    var format: FormatOption.Format
 
     /// `--format json`: what was written (or, with --check, what differs).
     struct Outcome: Encodable {
@@ -65,26 +79,31 @@ struct RenderOptions: ParsableArguments {
         var differing: [String]?
     }
 
-    func run(_ target: RenderTarget, spec: Spec) throws {
+    func run() throws {
+        let spec = try SpecOptions.load(path: self.spec)
+        if target == .terraform, spec.infrastructure == nil {
+            throw CommandFailure.problem("\(self.spec) has no infrastructure section, so there is no Terraform to render; add `infrastructure:` (see `emmyops schema`)")
+        }
+        let json = format == .json
         let files = target.render(spec)
         let writer = RenderWriter(root: URL(fileURLWithPath: out))
         if check {
             let differences = writer.check(files, owned: target.ownedFolders)
-            if output.json {
-                try output.print(Outcome(target: target.rawValue, out: out, files: files.count, differing: differences.map(\.path)))
+            if json {
+                try FormatOption.printJSON(Outcome(target: target.rawValue, out: out, files: files.count, differing: differences.map(\.path)))
             } else {
                 for difference in differences { print(difference.diff, terminator: "") }
             }
             if !differences.isEmpty {
                 throw CommandFailure.problem("\(differences.count) of \(files.count) rendered files differ from \(out); run `emmyops render \(target.rawValue) --out \(out)`")
             }
-            if !output.json { Output.note("\(files.count) files up to date in \(out)") }
+            if !json { Output.note("\(files.count) files up to date in \(out)") }
             return
         }
         do {
             let outcome = try writer.write(files, owned: target.ownedFolders)
-            if output.json {
-                try output.print(Outcome(target: target.rawValue, out: out, files: files.count, changed: outcome.changed, removed: outcome.removed))
+            if json {
+                try FormatOption.printJSON(Outcome(target: target.rawValue, out: out, files: files.count, changed: outcome.changed, removed: outcome.removed))
                 return
             }
             let removed = outcome.removed.isEmpty ? "" : ", \(outcome.removed.count) stale removed: \(outcome.removed.joined(separator: ", "))"

@@ -60,6 +60,54 @@ import Testing
         #expect(YAMLValue.holdsLineBreakOrControl(text) == byCharacter, "\(text.unicodeScalars.map { $0.value })")
     }
 
+    /// The plain check reads bytes without copies and lowercases only words short enough to be
+    /// reserved: it answers as the check it replaced (below) on every word of the golden
+    /// renderings and on the edge cases.
+    @Test func yamlPlainCheckMatchesTheCopyingCheck() throws {
+        func reference(_ text: String) -> Bool {
+            let durationBytes = Array(text.utf8)
+            if let first = durationBytes.first, let last = durationBytes.last, UInt8(ascii: "0")...UInt8(ascii: "9") ~= first,
+               "ywdhms".utf8.contains(last),
+               durationBytes.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")) ~= $0 || "ywdhms".utf8.contains($0) }) {
+                return true
+            }
+            func letter(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")) ~= byte | 0x20 }
+            let bytes = text.utf8
+            guard let first = bytes.first, letter(first) || first == UInt8(ascii: "/") || first == UInt8(ascii: "_") else { return false }
+            guard bytes.allSatisfy({ letter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")) ~= $0 || "_./@+-".utf8.contains($0) }) else { return false }
+            let reserved: Set<String> = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"]
+            return !reserved.contains(text.lowercased()) && !text.hasSuffix(":") && Double(text) == nil
+        }
+        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+        var words: Set<String> = ["", "y", "Y", "n", "NO", "On", "oFF", "TRUE", "False", "nulL", "~", "inf", "INF", "Infinity", "nan", "NaN",
+                                  "infinity5", "nanx", "e5", "E", "1h30m", "15s", "0s", "5", "5x", "s5", "m", "1y2w3d4h5m6s", "0x10", "_x",
+                                  "/path/to", "a:b", "a:", "-x", "é", "yes1", "yesno", "a.b@c+d-e_f/g", "Ymd", "ON.", "n/a"]
+        let enumerator = try #require(FileManager.default.enumerator(at: golden, includingPropertiesForKeys: nil))
+        for case let url as URL in enumerator {
+            guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
+            for word in text.split(whereSeparator: { " \n\t\"',:{}[]()=|".contains($0) }) { words.insert(String(word)) }
+        }
+        #expect(words.count > 500)
+        for word in words {
+            #expect(YAMLValue.isPlainSafe(word) == reference(word), "\(word)")
+        }
+    }
+
+    /// The literal-block check finds lines among the bytes: it answers as the character check
+    /// it replaced on blank, spaced, accented, CR LF and tabbed texts.
+    @Test(arguments: ["a\nb", "a\n\nb", "a\n  \nb", "a\n \u{301}\nb", "a\n\t\nb", "a\n ", "a\n  x\n", "a\r\nb", " a\nb", "\na", "a\n\n\n",
+                      "é\n  é", "a\u{7F}\nb", "x\n\u{FEFF}", "🙂\n \n", "a\n \n", "", "a"])
+    func yamlLiteralCheckMatchesCharacters(_ text: String) {
+        func reference(_ text: String) -> Bool {
+            guard !text.isEmpty, text.first != " ", !text.hasPrefix("\n") else { return false }
+            let printable = text.unicodeScalars.allSatisfy { $0 == "\n" || $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F && $0.value != 0xFEFF) }
+            let blankLines = text.split(separator: "\n", omittingEmptySubsequences: false).contains { !$0.isEmpty && $0.allSatisfy { $0 == " " } }
+            return printable && !blankLines
+        }
+        #expect(YAMLValue.canBeLiteral(text) == reference(text), "\(text.unicodeScalars.map { $0.value })")
+        #expect(YAMLValue.text(text) == (text.contains("\n") && reference(text) ? .literal(text) : .string(text)))
+    }
+
     @Test func unifiedDiffShowsOnlyTheChange() {
         let old = (1...20).map { "line \($0)" }.joined(separator: "\n") + "\n"
         let new = old.replacingOccurrences(of: "line 10\n", with: "line ten\n")

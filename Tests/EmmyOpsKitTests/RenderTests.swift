@@ -31,6 +31,31 @@ import Testing
         #expect(onDisk == Set(files.map(\.path)), "stale golden files: \(onDisk.subtracting(files.map(\.path)))")
     }
 
+    /// The writer leaves a file alone only when its bytes are the rendering's: equal length but
+    /// other bytes, another length, an empty rendering, a missing file all count.
+    @Test func writerRewritesExactlyTheFilesThatDiffer() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("writer-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = [RenderedFile(path: "a/one.yml", contents: "one: 1\n"), RenderedFile(path: "a/b/two.yml", contents: "twö\n"),
+                     RenderedFile(path: "empty.txt", contents: ""), RenderedFile(path: "three.yml", contents: "3\n")]
+        let writer = RenderWriter(root: dir)
+        #expect(try writer.write(files).changed == files.map(\.path))
+        let manifest = dir.appendingPathComponent(RenderWriter.manifestName)
+        #expect(try String(contentsOf: manifest, encoding: .utf8) == files.map(\.path).sorted().joined(separator: "\n") + "\n")
+        try "a/one.yml\n".write(to: manifest, atomically: true, encoding: .utf8)
+        #expect(try writer.write(files).changed == [])
+        #expect(try String(contentsOf: manifest, encoding: .utf8) == files.map(\.path).sorted().joined(separator: "\n") + "\n")
+        try "one: 2\n".write(to: dir.appendingPathComponent("a/one.yml"), atomically: true, encoding: .utf8)
+        try "twö \n".write(to: dir.appendingPathComponent("a/b/two.yml"), atomically: true, encoding: .utf8)
+        try "x".write(to: dir.appendingPathComponent("empty.txt"), atomically: true, encoding: .utf8)
+        #expect(try writer.write(files).changed == ["a/one.yml", "a/b/two.yml", "empty.txt"])
+        for file in files {
+            #expect(try String(contentsOf: dir.appendingPathComponent(file.path), encoding: .utf8) == file.contents)
+        }
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("three.yml"))
+        #expect(try RenderWriter(root: URL(fileURLWithPath: dir.path + "/")).write(files).changed == ["three.yml"])
+    }
+
     @Test func renderingIsDeterministic() throws {
         let spec = try Self.example()
         #expect(RenderTarget.all.render(spec) == RenderTarget.all.render(spec))

@@ -61,6 +61,13 @@ indirect enum JSONText {
 
     private static func quote(_ text: String, into out: inout String) {
         out += "\""
+        // Most keys and values hold nothing to escape, all of which is ASCII (so found among
+        // the bytes): appended whole rather than scalar by scalar.
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) else {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -27,12 +27,17 @@ public struct RenderWriter: Sendable {
     @discardableResult
     public func write(_ files: [RenderedFile], owned: [String] = []) throws -> Outcome {
         var outcome = Outcome()
+        // Paths joined as text, and the bytes on disk compared with the rendering's own: URL
+        // appending and a Data copy of every rendering (the first use of each a conformance
+        // scan) were 5% of re-rendering unchanged files. (A rendering's path is relative,
+        // without `..`: joined as text it names the same file.)
+        let base = root.path.hasSuffix("/") ? root.path : root.path + "/"
         for file in files {
-            let url = root.appendingPathComponent(file.path)
-            let data = Data(file.contents.utf8)
-            if (try? Data(contentsOf: url)) == data { continue }
+            let path = base + file.path
+            if let current = FileManager.default.contents(atPath: path), Self.holds(current, file.contents) { continue }
+            let url = URL(fileURLWithPath: path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try data.write(to: url, options: .atomic)
+            try Data(file.contents.utf8).write(to: url, options: .atomic)
             outcome.changed.append(file.path)
         }
         let rendered = Set(files.map(\.path))
@@ -43,12 +48,11 @@ public struct RenderWriter: Sendable {
         }
         let kept = previous.filter { path in !owned.contains { path.hasPrefix($0) } }
         let entries = Set(kept).union(rendered).sorted()
-        let manifest = Data((entries.joined(separator: "\n") + "\n").utf8)
-        let manifestURL = root.appendingPathComponent(Self.manifestName)
+        let manifest = entries.joined(separator: "\n") + "\n"
+        let manifestPath = base + Self.manifestName
         // Unchanged (a re-render after no edit): no temporary file, no rename.
-        if (try? Data(contentsOf: manifestURL)) != manifest {
-            try manifest.write(to: manifestURL, options: .atomic)
-        }
+        if let current = FileManager.default.contents(atPath: manifestPath), Self.holds(current, manifest) { return outcome }
+        try Data(manifest.utf8).write(to: URL(fileURLWithPath: manifestPath), options: .atomic)
         return outcome
     }
 
@@ -68,6 +72,14 @@ public struct RenderWriter: Sendable {
             differences.append(Difference(path: path, diff: UnifiedDiff.diff(old: current, new: "", oldLabel: url.path, newLabel: "/dev/null")))
         }
         return differences
+    }
+
+    /// Whether `data` is `text` in UTF-8.
+    private static func holds(_ data: Data, _ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in
+            data.count == utf8.count && data.withUnsafeBytes { bytes in utf8.isEmpty || memcmp(bytes.baseAddress!, utf8.baseAddress!, utf8.count) == 0 }
+        }
     }
 
     private func manifest() -> [String] {

@@ -31,7 +31,7 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
     public static func strings(_ values: [String]) -> YAMLValue { .list(values.map(YAMLValue.string)) }
     /// A string: literal block style when it spans lines and a block can hold it exactly, else quoted.
     public static func text(_ value: String) -> YAMLValue {
-        value.contains("\n") && canBeLiteral(value) ? .literal(value) : .string(value)
+        value.utf8.contains(UInt8(ascii: "\n")) && canBeLiteral(value) ? .literal(value) : .string(value)
     }
 
     /// The document, ending in a newline, with `header` lines as comments on top.
@@ -51,13 +51,18 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
     }
 
     private func emit(into out: inout String, indent: Int, inList: Bool) {
-        let pad = String(repeating: " ", count: indent)
+        var pad: String { String(repeating: " ", count: indent) }
         switch self {
-        case .string(let text): out += YAMLValue.quote(text) + "\n"
-        case .raw(let text): out += text + "\n"
+        case .string(let text):
+            out += YAMLValue.quote(text)
+            out += "\n"
+        case .raw(let text):
+            out += text
+            out += "\n"
         case .literal(let text): YAMLValue.emitLiteral(text, into: &out, pad: pad)
         case .list(let items):
             if items.isEmpty { out += "[]\n"; return }
+            let pad = pad
             for (index, item) in items.enumerated() {
                 if index > 0 || !inList { out += pad }
                 out += "- "
@@ -65,6 +70,7 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
             }
         case .map(let pairs):
             if pairs.isEmpty { out += "{}\n"; return }
+            let pad = pad
             for (index, pair) in pairs.enumerated() {
                 if index > 0 || !inList { out += pad }
                 out += YAMLValue.quote(pair.key) + ":"
@@ -96,11 +102,23 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
     /// Whether a literal block reproduces `text` exactly: printable characters, tabs and line
     /// feeds only, no line that is only spaces (it would change the block's indentation) and no
     /// leading spaces on the first line.
+    ///
+    /// Lines are found among the bytes: with no CR (not printable here) a line feed is always
+    /// a character of its own, and a line is all spaces exactly when its bytes are.
     static func canBeLiteral(_ text: String) -> Bool {
         guard !text.isEmpty, text.first != " ", !text.hasPrefix("\n") else { return false }
-        let printable = text.unicodeScalars.allSatisfy { $0 == "\n" || $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F && $0.value != 0xFEFF) }
-        let blankLines = text.split(separator: "\n", omittingEmptySubsequences: false).contains { !$0.isEmpty && $0.allSatisfy { $0 == " " } }
-        return printable && !blankLines
+        guard text.unicodeScalars.allSatisfy({ $0 == "\n" || $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F && $0.value != 0xFEFF) }) else { return false }
+        var length = 0, spaces = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\n") {
+                if length > 0 && spaces == length { return false }
+                (length, spaces) = (0, 0)
+            } else {
+                length += 1
+                if byte == UInt8(ascii: " ") { spaces += 1 }
+            }
+        }
+        return !(length > 0 && spaces == length)
     }
 
     /// `|` (keep one final newline), `|-` (strip: no final newline) or `|+` (keep several), then
@@ -112,7 +130,13 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
         while body.hasSuffix("\n") { body = body.dropLast(); trailing += 1 }
         out += trailing == 0 ? "|-\n" : trailing == 1 ? "|\n" : "|+\n"
         for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
-            out += line.isEmpty ? "\n" : pad + line + "\n"
+            // Appended piece by piece: `pad + line` (String + Substring) is the generic `+`,
+            // whose first use resolves its types through the runtime's conformance scan.
+            if !line.isEmpty {
+                out += pad
+                out.append(contentsOf: line)
+            }
+            out += "\n"
         }
         if trailing > 1 { out += String(repeating: "\n", count: trailing - 1) }
     }
@@ -150,26 +174,40 @@ public indirect enum YAMLValue: Sendable, Hashable, ExpressibleByStringLiteral, 
     }
 
     /// ASCII only: a letter, `/` or `_` first, then letters, digits and `_./@+-`; not a word
-    /// YAML 1.1 reads as a boolean or null, nor a number (`inf`, `nan`). Checked on bytes: this
-    /// runs for every key and value rendered.
+    /// YAML 1.1 reads as a boolean or null, nor a number (`inf`, `nan`). Checked on bytes,
+    /// without copies: this runs for every key and value rendered.
     static func isPlainSafe(_ text: String) -> Bool {
         if isDuration(text) { return true }
-        func letter(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")) ~= byte | 0x20 }
         let bytes = text.utf8
-        guard let first = bytes.first, letter(first) || first == UInt8(ascii: "/") || first == UInt8(ascii: "_") else { return false }
-        guard bytes.allSatisfy({ letter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")) ~= $0 || "_./@+-".utf8.contains($0) }) else { return false }
-        return !reserved.contains(text.lowercased()) && !text.hasSuffix(":") && Double(text) == nil
+        guard let first = bytes.first, isLetter(first) || first == UInt8(ascii: "/") || first == UInt8(ascii: "_") else { return false }
+        guard bytes.allSatisfy({ byte in
+            switch byte {
+            case UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: "@"), UInt8(ascii: "+"), UInt8(ascii: "-"): true
+            default: isLetter(byte) || isDigit(byte)
+            }
+        }) else { return false }
+        // No reserved word is longer than five letters: longer text is not lowercased to look.
+        let reservedWord = bytes.count <= 5 && reserved.contains(text.lowercased())
+        return !reservedWord && !text.hasSuffix(":") && Double(text) == nil
     }
+
+    private static func isLetter(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")) ~= byte | 0x20 }
+    private static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")) ~= byte }
 }
 
 extension YAMLValue {
     /// Durations such as `15s` or `1h30m` read as strings in every YAML version. Checked by
     /// hand: a Regex literal is re-parsed on every call and dominated rendering time.
     static func isDuration(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard let first = bytes.first, let last = bytes.last, UInt8(ascii: "0")...UInt8(ascii: "9") ~= first,
-              "ywdhms".utf8.contains(last) else { return false }
-        return bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")) ~= $0 || "ywdhms".utf8.contains($0) }
+        func unit(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "y"), UInt8(ascii: "w"), UInt8(ascii: "d"), UInt8(ascii: "h"), UInt8(ascii: "m"), UInt8(ascii: "s"): true
+            default: false
+            }
+        }
+        let bytes = text.utf8
+        guard let first = bytes.first, let last = bytes.last, isDigit(first), unit(last) else { return false }
+        return bytes.allSatisfy { isDigit($0) || unit($0) }
     }
 }
 

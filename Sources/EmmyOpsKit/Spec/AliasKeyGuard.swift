@@ -30,7 +30,7 @@ extension InputGuard {
         // NSString): where these tests find more than a character test would, they only take
         // the slower, equally correct way.
         guard text.utf8.contains(UInt8(ascii: "*")) else { return .composed(try compose(text)) }
-        let copy = String(text.map { $0 == "*" ? aliasStandIn : $0 })
+        let copy = standingIn(text)
         let root: Node?
         do {
             root = try compose(copy)
@@ -42,6 +42,18 @@ extension InputGuard {
         if let (line, column) = root.flatMap({ firstAliasInKey($0, inKey: false) }) { return .aliasInKey(line: line, column: column) }
         if !text.unicodeScalars.contains(aliasStandInScalar), let root, let original = restoringStars(root) { return .composed(original) }
         return .composed(try compose(text))
+    }
+
+    /// `text` with the stand-in for every `*` character (not a `*` an accent sits on, which is
+    /// part of another character). In ASCII text every `*` byte is a character of its own.
+    static func standingIn(_ text: String) -> String {
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return String(text.map { $0 == "*" ? aliasStandIn : $0 }) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 16)
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "*") { bytes.append(contentsOf: aliasStandInScalar.utf8) } else { bytes.append(byte) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Composes without Yams' implicit tag rules: the spec reader reads every scalar's text
@@ -70,12 +82,18 @@ extension InputGuard {
     /// (a plain scalar starting with the stand-in) or a stand-in in a tag or anchor name, where
     /// putting it back is not this simple. Tags stay as composed: no implicit type's pattern
     /// holds `*` or the stand-in, so a scalar holding either resolves to a string either way.
+    ///
+    /// Only called when the original held no stand-in, so every stand-in scalar in the copy is
+    /// one the copy put for a `*` character, and a character of its own there as well (the
+    /// stand-in breaks graphemes as `*` does): the scalar test finds what a character test
+    /// would, without grapheme breaking every scalar and tag.
     private static func restoringStars(_ node: Node) -> Node? {
+        func holdsStandIn(_ text: String) -> Bool { text.unicodeScalars.contains(aliasStandInScalar) }
         func restored(_ text: String) -> String {
-            text.contains(aliasStandIn) ? String(text.map { $0 == aliasStandIn ? "*" : $0 }) : text
+            holdsStandIn(text) ? String(text.map { $0 == aliasStandIn ? "*" : $0 }) : text
         }
         func plain(_ tag: Tag, _ anchor: Anchor?) -> Bool {
-            !tag.rawValue.contains(aliasStandIn) && !(anchor?.rawValue.contains(aliasStandIn) ?? false)
+            !holdsStandIn(tag.rawValue) && !(anchor.map { holdsStandIn($0.rawValue) } ?? false)
         }
         switch node {
         case .scalar(let scalar):
