@@ -38,19 +38,11 @@ struct StatementBinder {
         _ = sqlite3_bind_pointer(statement, index, UnsafeMutableRawPointer(pointer), type, nil)
     }
 
-    func bind(_ index: Int32, _ value: Int64) {
-        _ = sqlite3_bind_int64(statement, index, value)
-    }
-
-    func bind(_ index: Int32, _ value: Int) {
-        _ = sqlite3_bind_int64(statement, index, Int64(value))
-    }
-
     func bind(_ index: Int32, _ value: Double) {
         _ = sqlite3_bind_double(statement, index, value)
     }
 
-    /// Runs the statement once and readies it for the next row's bindings.
+    /// Runs the statement once and readies it for the next execution's bindings.
     func step() throws {
         let code = withExtendedLifetime(owner) { sqlite3_step(statement) }
         sqlite3_reset(statement)
