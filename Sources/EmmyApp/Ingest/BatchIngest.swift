@@ -68,10 +68,11 @@ public final class BatchIngest: @unchecked Sendable {
     /// The lookup started last, which the next one waits for.
     private var lastLookup: Task<RecentMessages, any Error>?
     private var bufferedErrors: [RejectedContact] = []
-    /// Rows per write transaction: small at first so a small batch still overlaps validation
-    /// with writing, then larger, because each commit of a big batch dirties index pages
-    /// all over the dedupe index and fewer, larger commits write each page fewer times.
-    private var flushAt = 5000
+    /// Rows per write transaction: small at first so the writer starts early and a small
+    /// batch still overlaps validation with writing, then larger, because each commit of a big
+    /// batch dirties index pages all over the dedupe index and fewer, larger commits write
+    /// each page fewer times.
+    private var flushAt = 1000
     static let maxRowsPerTransaction = 40_000
 
     struct ChunkOutcome: Sendable {

@@ -76,6 +76,9 @@ struct IngestService: Sendable {
         var table = CSVTable(maxFieldBytes: maxFieldBytes, maxColumns: maxColumns)
         var pending: [ContactInput] = []
         var sawPhoneColumn = false
+        // The first chunk is small, so the single writer starts on the first rows a few
+        // milliseconds into the upload instead of after a whole chunk is parsed and validated.
+        var limit = min(chunkSize, 1000)
         for chunk in chunks {
             for result in table.feed(chunk) { pending.append(try Self.contact(result)) }
             if !sawPhoneColumn, let header = table.header {
@@ -87,9 +90,10 @@ struct IngestService: Sendable {
                 }
                 sawPhoneColumn = true
             }
-            if pending.count >= chunkSize {
+            if pending.count >= limit {
                 try await handle(pending)
                 pending.removeAll(keepingCapacity: true)
+                limit = chunkSize
             }
         }
         for result in table.finish() {
