@@ -298,7 +298,7 @@ import Testing
         }
         let keys = messages.map { DedupeKey(phone: $0.phone, bodyHash: $0.bodyHash) }
         let window: TimeInterval = 86_400
-        let recent = try await store.recentMessages(among: keys, since: now.addingTimeInterval(-window))
+        let recent = try await store.recentMessages(among: keys, since: now.addingTimeInterval(-window), otherThan: nil)
         let chunk = IngestChunk(batchID: batch, now: now, candidates: messages, keys: keys, recent: recent, rejections: known)
         let stored = try await store.storeChunk(chunk) { recent, optedOut in
             BatchIngest.screen(messages, keys: keys, recent: recent, optedOut: optedOut, window: window, phoneField: "phone")

@@ -10,12 +10,17 @@ extension AppDatabase {
         }
     }
 
-    /// One read snapshot, one indexed query per 500 keys instead of one per message. The
-    /// watermark is the highest message id in the snapshot: message rows are never deleted, so
-    /// every row committed after it has a higher id.
-    public func recentMessages(among keys: [DedupeKey], since cutoff: Date) async throws -> RecentMessages {
+    /// One read snapshot, one indexed query per 500 keys instead of one per message, and none
+    /// when no other batch queued anything within the window (see `BatchLastMessage.swift`).
+    /// The watermark is the highest message id in the snapshot: message rows are never
+    /// deleted, so every row committed after it has a higher id.
+    public func recentMessages(among keys: [DedupeKey], since cutoff: Date, otherThan batchID: String?) async throws -> RecentMessages {
         let since = cutoff, cutoff = cutoff.timeIntervalSince1970
         return try await read { db in
+            let lastID = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM message") ?? 0
+            guard try Self.otherBatchQueued(since: cutoff, otherThan: batchID, in: db) else {
+                return RecentMessages(keys: [], watermark: lastID, since: since)
+            }
             var found: Set<DedupeKey> = []
             let values = Array(Set(keys.map(\.value)))
             for start in stride(from: 0, to: values.count, by: 500) {
@@ -29,7 +34,6 @@ extension AppDatabase {
                     found.insert(DedupeKey(phone: row["phone"], bodyHash: row["body_hash"]))
                 }
             }
-            let lastID = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM message") ?? 0
             return RecentMessages(keys: found, watermark: lastID, since: since)
         }
     }
@@ -43,7 +47,10 @@ extension AppDatabase {
             let optedOut = try Self.optedOut(chunk.candidates.map(\.phone), in: db)
             var decided = screen(recent, optedOut)
             decided.rejections = chunk.rejections + decided.rejections
-            try MessageInserter(batchID: chunk.batchID, now: chunk.now.timeIntervalSince1970, in: db).insert(decided.queue)
+            if !decided.queue.isEmpty {
+                try MessageInserter(batchID: chunk.batchID, now: chunk.now.timeIntervalSince1970, in: db).insert(decided.queue)
+                try Self.noteMessagesQueued(at: chunk.now.timeIntervalSince1970, batchID: chunk.batchID, in: db)
+            }
             if !decided.rejections.isEmpty {
                 let reject = try db.makeStatement(sql: "INSERT INTO rejection (batch_id, row, field, kind, reason, raw) VALUES (?, ?, ?, ?, ?, ?)")
                 for rejection in decided.rejections {

@@ -123,6 +123,7 @@ public struct AppDatabase: AppStore {
         registerInboundMigration(&migrator)
         registerInterruptedBatchMigration(&migrator)
         registerBatchFileNameMigration(&migrator)
+        registerBatchLastMessageMigration(&migrator)
         return migrator
     }
 

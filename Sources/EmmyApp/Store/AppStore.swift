@@ -43,8 +43,10 @@ public protocol AppStore: Sendable {
 
     /// Records a batch before any of its rows, so a crash mid-upload leaves it visible.
     func createBatch(_ batch: NewBatch) async throws
-    /// Which of these (number, text) pairs were queued at or after `cutoff`, as of one read.
-    func recentMessages(among keys: [DedupeKey], since cutoff: Date) async throws -> RecentMessages
+    /// Which of these (number, text) pairs were queued at or after `cutoff`, as of one read,
+    /// by batches other than `batchID` (a batch never repeats a number, so its own rows need
+    /// no lookup).
+    func recentMessages(among keys: [DedupeKey], since cutoff: Date, otherThan batchID: String?) async throws -> RecentMessages
     /// Which of these numbers are on the opt-out list.
     func optedOut(_ phones: [String]) async throws -> Set<String>
     /// One write transaction: finds the candidates' recent pairs (the snapshot's plus any

@@ -30,7 +30,8 @@ extension PostgresStore {
 
     /// The watermark is unused here: the write's upsert decides, so nothing committed after
     /// this read can be missed.
-    public func recentMessages(among keys: [DedupeKey], since cutoff: Date) async throws -> RecentMessages {
+    /// `batchID` is not needed either: the batch's own pairs are claimed under other numbers.
+    public func recentMessages(among keys: [DedupeKey], since cutoff: Date, otherThan batchID: String?) async throws -> RecentMessages {
         let found = try await engine.client.query("""
             SELECT d.phone, d.body_hash FROM dedupe_entry d
             JOIN unnest(\(keys.map(\.phone)), \(keys.map(\.bodyHash))) AS k (phone, body_hash) ON d.phone = k.phone AND d.body_hash = k.body_hash
