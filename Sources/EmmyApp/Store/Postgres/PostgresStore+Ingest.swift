@@ -29,8 +29,8 @@ extension PostgresStore {
     }
 
     /// The watermark is unused here: the write's upsert decides, so nothing committed after
-    /// this read can be missed.
-    /// `batchID` is not needed either: the batch's own pairs are claimed under other numbers.
+    /// this read can be missed. `batchID` is unused too: a batch never repeats a number, so
+    /// its own claims never match.
     public func recentMessages(among keys: [DedupeKey], since cutoff: Date, otherThan batchID: String?) async throws -> RecentMessages {
         let found = try await engine.client.query("""
             SELECT d.phone, d.body_hash FROM dedupe_entry d
