@@ -85,7 +85,10 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, ExpressibleByInteger
         } while magnitude > 0 || written < scale
         if reversed.last == UInt8(ascii: ".") { reversed.append(UInt8(ascii: "0")) }
         if units < 0 { reversed.append(UInt8(ascii: "-")) }
-        return String(decoding: reversed.reversed(), as: UTF8.self)
+        // Reversed in place: decoding a `ReversedCollection` took the generic path (its
+        // metadata made at first use), an array the specialised one.
+        reversed.reverse()
+        return String(decoding: reversed, as: UTF8.self)
     }
 
     public static func + (lhs: ExactDecimal, rhs: ExactDecimal) -> ExactDecimal {
