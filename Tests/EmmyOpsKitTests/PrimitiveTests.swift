@@ -18,7 +18,7 @@ import Testing
 
     @Test func ratiosAreExactDecimals() throws {
         let budget = 1 - (try #require(Ratio(percent: "99.9%"))).value
-        #expect(Ratio.format(Decimal(string: "14.4")! * budget) == "0.0144")
+        #expect(Ratio.format(try #require(ExactDecimal(digits: "14.4")) * budget) == "0.0144")
         #expect(Ratio.format(6 * budget) == "0.006")
         #expect(Ratio(percent: "5%")?.description == "0.05")
         #expect(Ratio(percent: "99.95%")?.percentText == "99.95%")

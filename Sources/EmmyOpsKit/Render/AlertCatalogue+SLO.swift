@@ -12,7 +12,7 @@ public struct RecordingRule: Sendable, Hashable {
 struct BurnTier: Sendable {
     var name: String
     /// Burn-rate factor, exact ("14.4").
-    var factor: Decimal
+    var factor: ExactDecimal
     var long: PromDuration
     var short: PromDuration
     var holdFor: PromDuration
@@ -21,7 +21,7 @@ struct BurnTier: Sendable {
     /// Page at 14.4× over 1h/5m (2% of a 30-day budget) and 6× over 6h/30m (5%); ticket at 1×
     /// over 3d/6h (10%).
     static let all: [BurnTier] = [
-        BurnTier(name: "Fast", factor: Decimal(string: "14.4")!, long: .hours(1), short: .minutes(5), holdFor: .minutes(2), severity: .critical),
+        BurnTier(name: "Fast", factor: ExactDecimal(units: 144, scale: 1), long: .hours(1), short: .minutes(5), holdFor: .minutes(2), severity: .critical),
         BurnTier(name: "Slow", factor: 6, long: .hours(6), short: .minutes(30), holdFor: .minutes(15), severity: .critical),
         BurnTier(name: "Ticket", factor: 1, long: .days(3), short: .hours(6), holdFor: .hours(1), severity: .warning),
     ]
@@ -36,7 +36,7 @@ extension AlertCatalogue {
     struct Objective {
         var slo: String
         var title: String
-        var budget: Decimal
+        var budget: ExactDecimal
         var group: String
         var ratioExpr: (PromDuration) -> String
         var scenario: (Ratio, PromDuration) -> AlertScenario

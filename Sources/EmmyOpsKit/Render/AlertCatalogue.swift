@@ -150,7 +150,7 @@ public struct AlertCatalogue: Sendable {
 
     private func slowProcessing(_ settings: AlertSettings, above threshold: PromDuration) -> AlertDefinition {
         let metric = MetricCatalogue.batchProcessingDuration
-        let expr = "histogram_quantile(0.95, sum by (job, le) (rate(\(sel(metric.name + "_bucket", appMatcher))[5m]))) > \(Ratio.format(Decimal(threshold.milliseconds) / 1000))"
+        let expr = "histogram_quantile(0.95, sum by (job, le) (rate(\(sel(metric.name + "_bucket", appMatcher))[5m]))) > \(Ratio.format(ExactDecimal(units: Int128(threshold.milliseconds), scale: 3)))"
         return definition(settings, "EmmySlowBatchProcessing", "emmy-app", expr,
             "Uploaded batches take too long to process.",
             "The 95th percentile of batch processing time of {{ $labels.job }} has been above \(threshold) for more than \(settings.for).",
@@ -174,15 +174,15 @@ public struct AlertCatalogue: Sendable {
     private func highCPU(_ settings: AlertSettings, above threshold: Ratio) -> AlertDefinition {
         let metric = "node_cpu_seconds_total"
         let expr = "1 - avg by (instance) (rate(\(sel(metric, nodeMatcher, "mode=\"idle\""))[5m])) > \(threshold)"
-        let step = Decimal(AlertCatalogue.testStep.milliseconds) / 1000
+        let step = ExactDecimal(units: Int128(AlertCatalogue.testStep.milliseconds), scale: 3)
         let labels = nodeLabels + [("cpu", "0"), ("mode", "idle")]
         let samples = steps(settings.for, firstTrue: 1)
         return definition(settings, "EmmyHostHighCPU", "emmy-host", expr,
             "A host's CPU is nearly saturated.",
             "CPU usage on {{ $labels.instance }} has been above \(threshold.percentText) for more than \(settings.for).",
             Runbooks.highCPU(spec),
-            AlertScenario(firing: [InputSeries(metric, labels, "0+\(Ratio.format(step * (1 - threshold.value) / 2))x\(samples)")],
-                          silent: [InputSeries(metric, labels, "0+\(Ratio.format(step * (1 - threshold.value / 2)))x\(samples)")],
+            AlertScenario(firing: [InputSeries(metric, labels, "0+\(Ratio.format((step * (1 - threshold.value)).halved))x\(samples)")],
+                          silent: [InputSeries(metric, labels, "0+\(Ratio.format(step * (1 - threshold.value.halved)))x\(samples)")],
                           firstTrueStep: 1, outputLabels: ["instance": nodeInstance]))
     }
 
@@ -213,13 +213,13 @@ public struct AlertCatalogue: Sendable {
 
     /// Two gauges, available and total, whose used share is halfway between the threshold
     /// and 100% (firing) or half the threshold (silent).
-    private func usageScenario(available: String, total: String, capacity: Decimal, labels: [(String, String)], threshold: Ratio,
+    private func usageScenario(available: String, total: String, capacity: ExactDecimal, labels: [(String, String)], threshold: Ratio,
                                holdFor: PromDuration, output: [String: String]) -> AlertScenario {
         let n = steps(holdFor, firstTrue: 0)
-        func series(_ free: Decimal) -> [InputSeries] {
+        func series(_ free: ExactDecimal) -> [InputSeries] {
             [InputSeries(available, labels, "\(Ratio.format(free))x\(n)"), InputSeries(total, labels, "\(Ratio.format(capacity))x\(n)")]
         }
-        return AlertScenario(firing: series(capacity * (1 - threshold.value) / 2), silent: series(capacity * (1 - threshold.value / 2)),
+        return AlertScenario(firing: series((capacity * (1 - threshold.value)).halved), silent: series(capacity * (1 - threshold.value.halved)),
                              firstTrueStep: 0, outputLabels: output)
     }
 
@@ -242,17 +242,17 @@ public struct AlertCatalogue: Sendable {
     /// threshold (silent), in whole increments per step out of 10,000. `series` turns the bad
     /// and good increments and the sample count into input series.
     func ratioScenario(threshold: Ratio, holdFor: PromDuration, output: [String: String],
-                       series: (_ bad: Decimal, _ good: Decimal, _ samples: Int) -> [InputSeries]) -> AlertScenario {
-        let total: Decimal = 10_000
-        let firingBad = ceil(total * (1 + threshold.value) / 2)
-        let silentBad = floor(total * threshold.value / 2)
+                       series: (_ bad: ExactDecimal, _ good: ExactDecimal, _ samples: Int) -> [InputSeries]) -> AlertScenario {
+        let total: ExactDecimal = 10_000
+        let firingBad = (total * (1 + threshold.value)).halved.rounded(toScale: 0, .up)
+        let silentBad = (total * threshold.value).halved.rounded(toScale: 0, .down)
         let n = steps(holdFor, firstTrue: 1)
         return AlertScenario(firing: series(firingBad, total - firingBad, n), silent: series(silentBad, total - silentBad, n),
                              firstTrueStep: 1, outputLabels: output)
     }
 
     /// A counter's promtool notation: starts at 0, grows by `perStep`, `samples` more samples.
-    func counter(_ perStep: Decimal, _ samples: Int) -> String { "0+\(Ratio.format(perStep))x\(samples)" }
+    func counter(_ perStep: ExactDecimal, _ samples: Int) -> String { "0+\(Ratio.format(perStep))x\(samples)" }
 
     /// Cumulative buckets with every observation above the threshold (firing) or in the lowest
     /// bucket (silent).
@@ -265,14 +265,5 @@ public struct AlertCatalogue: Sendable {
             } + [InputSeries(metric.name + "_bucket", labels + [("le", "+Inf")], "0+10x\(n)")]
         }
         return AlertScenario(firing: series { $0 > lowerIndex }, silent: series { _ in true }, firstTrueStep: 1, outputLabels: output)
-    }
-
-    private func ceil(_ value: Decimal) -> Decimal { rounded(value, .up) }
-    private func floor(_ value: Decimal) -> Decimal { rounded(value, .down) }
-    private func rounded(_ value: Decimal, _ mode: NSDecimalNumber.RoundingMode) -> Decimal {
-        var copy = value
-        var out = Decimal()
-        NSDecimalRound(&out, &copy, 0, mode)
-        return out
     }
 }

@@ -1,25 +1,22 @@
-import Foundation
-
 /// An exact decimal ratio, written in the spec as a percentage (`5%`, `99.9%`).
 ///
-/// Kept as `Decimal` so that thresholds render exactly (`0.0144`, never `0.014400000000000001`).
+/// Kept as an `ExactDecimal` so that thresholds render exactly (`0.0144`, never
+/// `0.014400000000000001`).
 public struct Ratio: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public let value: Decimal
+    public let value: ExactDecimal
 
-    public init(_ value: Decimal) { self.value = value }
+    public init(_ value: ExactDecimal) { self.value = value }
 
     /// Parses `5%`, `99.95%` or `0%`; at most 6 fractional digits.
     public init?(percent text: String) {
         guard text.hasSuffix("%") else { return nil }
         let number = Ratio.trimmingBlanks(text.dropLast())
-        // No locale: Decimal reads `.` as the separator without one, and building a Locale
-        // costs more than the rest of loading a spec.
         guard !number.isEmpty, number.count <= 12,
               number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
               number.filter({ $0 == "." }).count <= 1, number.first != ".", number.last != ".",
-              let decimal = Decimal(string: String(number))
+              let percent = ExactDecimal(digits: number)
         else { return nil }
-        value = decimal / 100
+        value = percent.shifted(right: 2)
     }
 
     /// `text` without leading and trailing spaces and tabs (what `CharacterSet.whitespaces`
@@ -38,13 +35,9 @@ public struct Ratio: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The ratio as a percentage string (`5%`).
     public var percentText: String { Ratio.format(value * 100) + "%" }
 
-    public var double: Double { NSDecimalNumber(decimal: value).doubleValue }
-
-    public static func format(_ decimal: Decimal) -> String {
-        var copy = decimal
-        var rounded = Decimal()
-        NSDecimalRound(&rounded, &copy, 12, .plain)
-        return NSDecimalNumber(decimal: rounded).stringValue
+    /// `decimal` in plain notation, rounded half away from zero to 12 digits after the point.
+    public static func format(_ decimal: ExactDecimal) -> String {
+        decimal.rounded(toScale: 12, .halfAwayFromZero).description
     }
 
     public static func < (lhs: Ratio, rhs: Ratio) -> Bool { lhs.value < rhs.value }

@@ -161,7 +161,7 @@ struct SchemaChecker {
         case .percent:
             if Ratio(percent: text) == nil {
                 let hint = Double(text).map { value in
-                    value <= 1 ? "write a percentage such as `\(Ratio.format(Decimal(value) * 100))%`" : "write a percentage such as `\(text)%`"
+                    value <= 1 ? "write a percentage such as `\(percentHint(value))%`" : "write a percentage such as `\(text)%`"
                 } ?? "write a percentage such as `5%` or `99.9%`"
                 error(node, path, "`\(text)` is not a percentage", hint: hint)
             }
@@ -198,5 +198,15 @@ struct SchemaChecker {
 
     private func join(_ path: String, _ key: String) -> String {
         path.isEmpty ? key : "\(path).\(key)"
+    }
+
+    /// `value` (a ratio the user wrote without `%`) as a percentage, for the hint. Only a
+    /// rejected percentage gets here, so Foundation's `Decimal` stays: it reads any `Double`
+    /// (`1e-3`, `0x1p-4`) and prints the digits the hint has always shown.
+    private func percentHint(_ value: Double) -> String {
+        var percent = Decimal(value) * 100
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &percent, 12, .plain)
+        return NSDecimalNumber(decimal: rounded).stringValue
     }
 }
