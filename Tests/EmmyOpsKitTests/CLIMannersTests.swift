@@ -36,6 +36,14 @@ import Glibc
         #expect(!(result.stdout + result.stderr).contains("http://127.0.0.1:\(port)/"), "the URL is announced only once the server listens")
     }
 
+    /// `up` in the repository's own directory writes `.emmy/`; it was left untracked there.
+    @Test func upsDataDirectoryIsIgnoredByTheRepository() throws {
+        let checked = try GitHubTooling.run("git", ["check-ignore", "--no-index", "-v", ".emmy/emmy.sqlite", ".emmy/stack/prometheus/data"],
+                                            in: GitHubTooling.root, timeout: 30)
+        #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
+        #expect(checked.stdout.split(separator: "\n").count == 2, "\(checked.stdout)")
+    }
+
     @Test func unknownCommandsAreUsageErrorsWithASuggestion() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -63,6 +71,12 @@ import Glibc
         let options = try #require(render.stdout.range(of: "OPTIONS:")).lowerBound
         let argumentHelp = render.stdout[arguments..<options]
         for target in RenderTarget.allCases { #expect(argumentHelp.contains(target.rawValue), "\(argumentHelp)") }
+        // `backup --help` printed the top-level help and exited 0 when backup was not a command.
+        let backup = try CLI.run(["backup", "--help"], in: dir)
+        #expect(backup.status == 0, "\(backup.stderr)")
+        #expect(backup.stdout.contains("USAGE: emmyops backup"), "\(backup.stdout)")
+        for subcommand in ["create", "list", "verify", "restore", "prune"] { #expect(backup.stdout.contains(subcommand), "\(backup.stdout)") }
+        #expect(!backup.stdout.contains("render-monitoring"), "the top-level help, not backup's: \(backup.stdout)")
     }
 
     @Test func everyCommandWithOutputHonoursFormatJSON() throws {
@@ -86,6 +100,20 @@ import Glibc
         #expect(listed.map { $0["name"] as? String } == ["ci"])
         let revoked = try #require(try json(["token", "revoke", "ci", "--data-dir", data, "--format", "json"]) as? [String: String])
         #expect(revoked["revoked"] == "ci")
+
+        let initDir = dir.appendingPathComponent("fresh").path
+        let wrote = try #require(try json(["init", "--dir", initDir, "--format", "json"]) as? [String: String])
+        #expect(wrote["wrote"] == initDir + "/emmy.yaml")
+        // The incident verbs a person runs by hand, on the ledger alone (no app needed).
+        let ledger = ["--data-dir", dir.appendingPathComponent("incident").path]
+        let plan = try #require(try json(["incident", "handle", "app_down", "--dry-run", "--format", "json"] + ledger) as? [String: Any])
+        #expect(plan["kind"] as? String == "app_down" && plan["host"] as? String == "web-1" && plan["dry_run"] as? Bool == true, "\(plan)")
+        let steps = try #require(plan["steps"] as? [[String: Any]])
+        #expect(!steps.isEmpty && steps.allSatisfy { $0["step"] is String && $0["verdict"] is String && $0["destructive"] is Bool }, "\(steps)")
+        let frozen = try #require(try json(["incident", "freeze", "app_down", "--host", "web-1", "--format", "json"] + ledger) as? [String: Any])
+        #expect(frozen["new"] as? Bool == true && frozen["host"] as? String == "web-1", "\(frozen)")
+        let acked = try #require(try json(["incident", "ack", "app_down", "--format", "json"] + ledger) as? [String: Any])
+        #expect(acked["lifted"] as? Int == 1 && acked["kind"] as? String == "app_down", "\(acked)")
     }
 
     /// Progress and colour are for a person at a terminal (`script` gives the command one);
