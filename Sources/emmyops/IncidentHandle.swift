@@ -30,11 +30,25 @@ extension EmmyOps {
         @Flag(name: .long, help: "Print the plan and each guard's verdict; change nothing.")
         var dryRun = false
 
+        @OptionGroup var output: FormatOption
+
+        /// `--dry-run --format json`: the plan, each step with its guard's verdict now.
+        struct Plan: Encodable {
+            var kind: String
+            var host: String?
+            var dryRun = true
+            var steps: [IncidentEngine.PlannedStep]
+        }
+
         func run() async throws {
             let spec = try options.spec.load()
             let hostName = try resolveHost(spec)
             let engine = try options.engine(spec)
             if dryRun {
+                if output.json {
+                    try output.print(Plan(kind: type.rawValue, host: hostName, steps: await engine.plan(kind: type, host: hostName)))
+                    return
+                }
                 print("plan for \(type.rawValue) on \(hostName ?? "no single host") (dry run: nothing is changed)")
                 for (index, step) in await engine.plan(kind: type, host: hostName).enumerated() {
                     print("\(index + 1). \(step.step)\(step.destructive ? " [destructive]" : ""): \(step.verdict)")
@@ -42,9 +56,14 @@ extension EmmyOps {
                 return
             }
             guard let run = try await engine.handle(kind: type, host: hostName) else { throw CommandFailure.problem("the run was not recorded") }
-            print("run \(run.id): \(type.rawValue) on \(hostName ?? "no single host"): \(run.state.rawValue)\(run.note.map { " (\($0))" } ?? "")")
-            for step in run.steps {
-                print("  \(step.position + 1). \(step.name.rawValue): \(step.state.rawValue)\(step.detail.map { ", \($0)" } ?? "")")
+            if output.json {
+                // The run as the ledger holds it, as `incident history --format json` lists it.
+                try output.print(run)
+            } else {
+                print("run \(run.id): \(type.rawValue) on \(hostName ?? "no single host"): \(run.state.rawValue)\(run.note.map { " (\($0))" } ?? "")")
+                for step in run.steps {
+                    print("  \(step.position + 1). \(step.name.rawValue): \(step.state.rawValue)\(step.detail.map { ", \($0)" } ?? "")")
+                }
             }
             if [.escalated, .frozen].contains(run.state) { throw CommandFailure.silentProblem }
         }

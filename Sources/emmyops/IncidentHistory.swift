@@ -9,12 +9,9 @@ extension EmmyOps {
             commandName: "history",
             abstract: "Show the ledger: notifications (with fingerprints), playbook runs, steps, outcomes and freezes.")
 
-        enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
-
         @OptionGroup var options: IncidentOptions
 
-        @Option(name: .long, help: "text or json.")
-        var format: Format = .text
+        @OptionGroup var output: FormatOption
 
         @Option(name: .long, help: "Show at most this many notifications and runs (the newest).")
         var limit = 100
@@ -29,13 +26,9 @@ extension EmmyOps {
             let ledger = try options.ledger()
             let document = Document(notifications: try ledger.notifications(limit: limit), runs: try ledger.runs(limit: limit),
                                     freezes: try ledger.freezes(open: false))
-            switch format {
+            switch output.format {
             case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                encoder.keyEncodingStrategy = .convertToSnakeCase
-                encoder.dateEncodingStrategy = .iso8601
-                print(String(decoding: try encoder.encode(document), as: UTF8.self))
+                try output.print(document)
             case .text:
                 print("notifications:")
                 for n in document.notifications {
@@ -70,10 +63,19 @@ extension EmmyOps {
         @Option(name: .long, help: ArgumentHelp("Only this host's freeze.", valueName: "name"))
         var host: String?
 
+        @OptionGroup var output: FormatOption
+
+        struct Acknowledged: Encodable {
+            var kind: String
+            var host: String?
+            var lifted: Int
+        }
+
         func run() async throws {
             let ledger = try options.ledger()
             let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
             let lifted = try ledger.acknowledge(kind: alert, host: host, by: user)
+            if output.json { return try output.print(Acknowledged(kind: alert.rawValue, host: host, lifted: lifted)) }
             print(lifted == 0 ? "\(alert.rawValue): nothing was frozen\(host.map { " on \($0)" } ?? "")"
                               : "\(alert.rawValue): automation resumed on \(lifted) host(s)")
         }
@@ -89,11 +91,20 @@ extension EmmyOps {
 
         @OptionGroup var options: IncidentOptions
 
+        /// `--format json`: `new` is false when the alert was already frozen on the host.
+        struct Frozen: Encodable {
+            var kind: String
+            var host: String
+            var new: Bool
+        }
+
         @Argument(help: ArgumentHelp("Alert kind or alert name.", valueName: "ALERT"))
         var alert: AlertKind
 
         @Option(name: .long, help: ArgumentHelp("Spec host.", valueName: "name"))
         var host: String
+
+        @OptionGroup var output: FormatOption
 
         func run() async throws {
             let spec = try options.spec.load()
@@ -101,6 +112,7 @@ extension EmmyOps {
             let ledger = try options.ledger()
             let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
             let new = try ledger.freeze(kind: alert, host: host.name, reason: "frozen by hand by \(user)")
+            if output.json { return try output.print(Frozen(kind: alert.rawValue, host: host.name, new: new)) }
             print(new ? "\(alert.rawValue) on \(host.name): automation frozen until `emmyops incident ack \(alert.rawValue) --host \(host.name)`"
                       : "\(alert.rawValue) on \(host.name): already frozen")
         }

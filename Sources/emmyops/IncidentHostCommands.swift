@@ -15,16 +15,42 @@ extension EmmyOps {
         @Option(name: .long, help: ArgumentHelp("Spec host to look at.", valueName: "name"))
         var host: String?
 
+        @OptionGroup var output: FormatOption
+
         func run() async throws {
             let spec = try options.spec.load()
             let hosts = try host.map { [try options.host($0, in: spec)] } ?? spec.hosts.filter { $0.roles.contains(.app) }
-            var healthy = true
+            var looks: [Look] = []
             for host in hosts {
                 let report = await LocalHostActions().check(try options.localTarget(host, spec), until: 0)
-                print("\(host.name): \(report.healthy ? "healthy" : "UNHEALTHY"): \(report.summary)")
-                healthy = healthy && report.healthy
+                if !output.json { print("\(host.name): \(report.healthy ? "healthy" : "UNHEALTHY"): \(report.summary)") }
+                looks.append(Look(report))
             }
+            let healthy = looks.allSatisfy(\.healthy)
+            if output.json { try output.print(Looks(healthy: healthy, hosts: looks)) }
             if !healthy { throw CommandFailure.silentProblem }
+        }
+    }
+
+    /// What `incident health --format json` prints: the verdict over every host and each look.
+    struct Looks: Encodable {
+        var healthy: Bool
+        var hosts: [Look]
+    }
+
+    /// One host's look for `--format json`: the report's fields with its verdict beside them.
+    struct Look: Encodable {
+        var host: String
+        var healthy: Bool
+        var health: Int?
+        var ready: Int?
+        var supervisor: String
+        var diskUsedPercent: Int?
+        var memoryUsedPercent: Int?
+
+        init(_ report: HealthReport) {
+            (host, healthy, health, ready) = (report.host, report.healthy, report.health, report.ready)
+            (supervisor, diskUsedPercent, memoryUsedPercent) = (report.supervisor, report.diskUsedPercent, report.memoryUsedPercent)
         }
     }
 
@@ -38,6 +64,13 @@ extension EmmyOps {
 
         @Option(name: .long, help: ArgumentHelp("Spec host to restart.", valueName: "name"))
         var host: String
+
+        @OptionGroup var output: FormatOption
+
+        struct Restarted: Encodable {
+            var restart: String
+            var after: Look
+        }
 
         func run() async throws {
             let (spec, target) = try options.localTarget(named: host)
@@ -57,7 +90,11 @@ extension EmmyOps {
             }
             let report = await actions.check(target, until: spec.incident.waitTimeout.seconds)
             audit(report.healthy ? "ok" : "failed", durationS: Date().timeIntervalSince(started), detail)
-            print("\(host): \(detail); \(report.healthy ? "healthy" : "still unhealthy"): \(report.summary)")
+            if output.json {
+                try output.print(Restarted(restart: detail, after: Look(report)))
+            } else {
+                print("\(host): \(detail); \(report.healthy ? "healthy" : "still unhealthy"): \(report.summary)")
+            }
             if !report.healthy { throw CommandFailure.silentProblem }
         }
     }
@@ -76,6 +113,8 @@ extension EmmyOps {
         @Option(name: .long, help: ArgumentHelp("Where to write the bundle (default: under --data-dir/bundles).", valueName: "bundle.tar.gz"))
         var out: String?
 
+        @OptionGroup var output: FormatOption
+
         func run() async throws {
             let (_, target) = try options.localTarget(named: host)
             var (path, summary) = try await LocalHostActions().diagnose(target, into: options.directory + "/bundles")
@@ -84,7 +123,7 @@ extension EmmyOps {
                 try FileManager.default.moveItem(atPath: path, toPath: out)
                 path = out
             }
-            print("\(path)\n\(summary)")
+            if output.json { try output.print(["host": host, "bundle": path, "summary": summary]) } else { print("\(path)\n\(summary)") }
         }
     }
 

@@ -27,8 +27,10 @@ extension EmmyOps {
         @Flag(name: .long, help: "Pause only if the provider has been refusing the credentials (401/403).")
         var ifAuthRefused = false
 
+        @OptionGroup var output: FormatOption
+
         func run() async throws {
-            try await options.switchSending(host: host, step: .pauseSending) { actions, target in
+            try await options.switchSending(host: host, step: .pauseSending, output: output) { actions, target in
                 try await actions.pauseSending(target, reason: reason, onlyIfAuthRefused: ifAuthRefused)
             }
         }
@@ -45,8 +47,10 @@ extension EmmyOps {
         @Option(name: .long, help: ArgumentHelp("Spec host whose sending to resume.", valueName: "name"))
         var host: String
 
+        @OptionGroup var output: FormatOption
+
         func run() async throws {
-            try await options.switchSending(host: host, step: .resumeSending) { actions, target in
+            try await options.switchSending(host: host, step: .resumeSending, output: output) { actions, target in
                 try await actions.resumeSending(target)
             }
         }
@@ -54,9 +58,17 @@ extension EmmyOps {
 }
 
 extension IncidentOptions {
-    /// Flips a host's sending switch, here or over SSH, prints the outcome line, and writes the
-    /// audit line. With --here (how `incident serve` runs it on a host) the caller audits.
-    func switchSending(host name: String, step: PlaybookStep,
+    /// What `--format json` prints for a flip.
+    struct SwitchedJSON: Encodable {
+        var host: String
+        var changed: Bool
+        var detail: String
+    }
+
+    /// Flips a host's sending switch, here or over SSH, prints the outcome line (the engine reads
+    /// it back from a host, so --format json changes only what a person asked for), and writes
+    /// the audit line. With --here (how `incident serve` runs it on a host) the caller audits.
+    func switchSending(host name: String, step: PlaybookStep, output: FormatOption,
                        _ flip: (any HostActions, IncidentTarget) async throws -> SendingSwitch.Outcome) async throws {
         let spec = try self.spec.load()
         let target = IncidentTarget(host: try host(name, in: spec), spec: spec)
@@ -84,7 +96,11 @@ extension IncidentOptions {
         do {
             let outcome = try await flip(actions, target)
             audit(outcome.changed ? "ok" : "skipped", outcome.detail)
-            print(outcome.line)
+            if output.json {
+                try output.print(SwitchedJSON(host: target.host.name, changed: outcome.changed, detail: outcome.detail))
+            } else {
+                print(outcome.line)
+            }
         } catch {
             audit("failed", "\(error)")
             throw target.isLocal || here ? CommandFailure.problem("\(error)") : CommandFailure.environment("\(error)")

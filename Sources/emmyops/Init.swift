@@ -15,6 +15,8 @@ extension EmmyOps {
         @Flag(name: .long, help: "Overwrite an existing emmy.yaml.")
         var force = false
 
+        @OptionGroup var output: FormatOption
+
         func run() throws {
             let url = URL(fileURLWithPath: dir).appendingPathComponent("emmy.yaml")
             if FileManager.default.fileExists(atPath: url.path) && !force {
@@ -26,7 +28,7 @@ extension EmmyOps {
             } catch {
                 throw CommandFailure.environment("cannot write \(url.path): \(error.localizedDescription)")
             }
-            print("wrote \(url.path)")
+            if output.json { try output.print(["wrote": url.path]) } else { print("wrote \(url.path)") }
         }
     }
 }

@@ -37,9 +37,11 @@ struct FormatOption: ParsableArguments {
     /// Prints `value` as one sorted, pretty JSON document.
     func print(_ value: some Encodable) throws { try Self.printJSON(value) }
 
-    static func printJSON(_ value: some Encodable) throws {
+    /// One pretty document, or with `oneLine` one compact line: commands that print a result per
+    /// host print a line each, as the fleet commands' `--format json` prints one event per line.
+    static func printJSON(_ value: some Encodable, oneLine: Bool = false) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = oneLine ? [.sortedKeys, .withoutEscapingSlashes] : [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .iso8601
         Swift.print(String(decoding: try encoder.encode(value), as: UTF8.self))

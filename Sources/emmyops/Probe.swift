@@ -14,11 +14,18 @@ extension EmmyOps {
         @Option(name: .long, help: "Seconds to wait for an answer.")
         var timeout: Double = 5
 
+        @OptionGroup var output: FormatOption
+
+        struct Answer: Encodable {
+            var url: String
+            var status: Int
+        }
+
         func run() async throws {
             let result = await HTTPProbe.get(url, timeout: timeout)
             switch result {
             case .success(let status) where (200..<300).contains(status):
-                print("\(url): \(status)")
+                if output.json { try output.print(Answer(url: url, status: status)) } else { print("\(url): \(status)") }
             case .success(let status):
                 throw CommandFailure.problem("\(url): HTTP \(status)")
             case .failure(let error):

@@ -34,6 +34,12 @@ extension EmmyOps {
                 if fromEnv == (envFile != nil) { throw ValidationError("give --from-env or --env-file FILE") }
             }
 
+            /// One host's keys, the line `--format json` prints per host (names only, never values).
+            struct Written: Encodable {
+                var host: String
+                var wrote: [String]
+            }
+
             func run() throws {
                 let (spec, targets) = try fleet.load(roles: [.app, .monitoring])
                 let values: SecretValues
@@ -54,6 +60,10 @@ extension EmmyOps {
                 }
                 let (written, failure) = FleetAnswers.split(answers)
                 for (host, keys) in written {
+                    if fleet.format == .json {
+                        try FormatOption.printJSON(Written(host: host, wrote: keys), oneLine: true)
+                        continue
+                    }
                     print("[\(host)] wrote \(keys.isEmpty ? "no secrets (none for its roles)" : keys.joined(separator: ", "))")
                 }
                 if let failure { throw failure }

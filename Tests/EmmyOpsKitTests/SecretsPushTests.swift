@@ -42,6 +42,12 @@ struct SecretsPushTests {
             let push = try hosts.emmyops(["secrets", "push", "--all", "--env-file", envFile], spec: spec)
             #expect(push.status == 0, "\(push.stdout)\n\(push.stderr)")
             #expect(push.stdout.contains("[host1] wrote SLACK_WEBHOOK_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN"), "\(push.stdout)")
+            // Pushing again is harmless; with --format json each host is one line naming its keys.
+            let pushJSON = try hosts.emmyops(["secrets", "push", "--all", "--env-file", envFile, "--format", "json"], spec: spec)
+            #expect(pushJSON.status == 0, "\(pushJSON.stdout)\n\(pushJSON.stderr)")
+            let lines = pushJSON.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(lines.contains { $0["host"] as? String == "host1" && $0["wrote"] as? [String] == ["SLACK_WEBHOOK_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"] },
+                    "\(pushJSON.stdout)")
             let appFile = host.root + "/shared/secrets.env"
             #expect(try String(contentsOfFile: appFile, encoding: .utf8)
                     == "TWILIO_ACCOUNT_SID=\(twilio.accountSID)\nTWILIO_AUTH_TOKEN=\(twilio.authToken)\n")
@@ -69,7 +75,7 @@ struct SecretsPushTests {
             let rendered = hosts.dir.appendingPathComponent("rendered").path
             let render = try CLI.run(["render", "all", "--spec", spec, "--out", rendered], in: hosts.dir)
             #expect(render.status == 0, "\(render.stderr)")
-            let outputs = [refused, push, deploy, render].map { $0.stdout + $0.stderr }.joined()
+            let outputs = [refused, push, pushJSON, deploy, render].map { $0.stdout + $0.stderr }.joined()
             // Release binaries are this build's artifact, hard-linked: nothing of the run is in them.
             let scanned = Self.files(under: [host.root, rendered])
                 .filter { $0 != appFile && !$0.hasPrefix(secretsDir + "/") && !$0.hasSuffix("/emmyops") }

@@ -284,5 +284,33 @@ final class LoopStack: @unchecked Sendable {
 
         let history = try run(["history"])
         #expect(history.status == 0 && history.stdout.contains("firing EmmyAppDown fingerprint "), "\(history.stdout)")
+
+        // The same verbs with --format json: one document each, the fields a script reads.
+        func json(_ arguments: [String]) throws -> [String: Any] {
+            let result = try run(arguments + ["--format", "json"])
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            return try #require(try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(arguments): \(result.stdout)")
+        }
+        // The restart above may have let Prometheus see the app down and the playbook act: look
+        // until the host is settled again (exit 1 and healthy false meanwhile).
+        var looks: [String: Any] = [:]
+        let settled = Date().addingTimeInterval(60)
+        repeat {
+            let result = try run(["health", "--host", "local", "--format", "json"])
+            looks = try #require(try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)\(result.stderr)")
+            let settledNow = looks["healthy"] as? Bool == true && (looks["hosts"] as? [[String: Any]])?.first?["supervisor"] as? String == "running"
+            #expect(result.status == (looks["healthy"] as? Bool == true ? 0 : 1), "\(looks)")
+            if settledNow { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        } while Date() < settled
+        let look = try #require((looks["hosts"] as? [[String: Any]])?.first)
+        #expect(looks["healthy"] as? Bool == true && look["host"] as? String == "local" && look["ready"] as? Int == 200, "\(looks)")
+        #expect(look["supervisor"] as? String == "running", "\(look)")
+        let restarted = try json(["restart", "--host", "local"])
+        #expect((restarted["after"] as? [String: Any])?["healthy"] as? Bool == true && restarted["restart"] is String, "\(restarted)")
+        let diagnosed = try json(["diagnose", "--host", "local", "--out", bundle])
+        #expect(diagnosed["bundle"] as? String == bundle && (diagnosed["summary"] as? String)?.contains("quick_check ok") == true, "\(diagnosed)")
+        let ledger = try json(["history"])
+        #expect((ledger["notifications"] as? [[String: Any]])?.contains { $0["alertname"] as? String == "EmmyAppDown" } == true, "\(ledger)")
     }
 }
