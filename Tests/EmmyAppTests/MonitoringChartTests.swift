@@ -61,6 +61,27 @@ import Testing
         #expect(plottedPoints.count == 2, "\(plottedPoints)")
     }
 
+    /// The first minute after a start has one queue sample and one error ratio: a line of one
+    /// point draws nothing, so the monitoring page of a fresh `up` showed empty charts.
+    @Test func aValueWithoutNeighboursIsDrawnAsADot() throws {
+        var values = [Double?](repeating: nil, count: 60)
+        values[10] = 3
+        values[11] = 4  // a line: no dots
+        values[20] = 5  // alone between gaps
+        values[59] = 7  // the current minute after a start
+        let chart = SVGChart(id: "c", title: "t", unit: "", series: [.init(name: "queue depth", style: "series-1", values: values)])
+        let svg = try WebTemplates().render("chart", chart.context)
+        let dots = svg.split(separator: "<circle ").dropFirst().map { circle -> String in
+            let cx = circle.range(of: #"cx="[^"]*""#, options: .regularExpression).map { String(circle[$0]) } ?? "?"
+            let cy = circle.range(of: #"cy="[^"]*""#, options: .regularExpression).map { String(circle[$0]) } ?? "?"
+            return "\(cx) \(cy)"
+        }
+        let expected = [(20, 5.0), (59, 7.0)].map { String(format: "cx=\"%.1f\" cy=\"%.1f\"", chart.x($0.0, count: 60), chart.y($0.1)) }
+        #expect(dots == expected, "\(svg)")
+        #expect(svg.contains(#"<circle class="series-1""#))
+        #expect(try Self.plotted(svg, series: "queue depth").compactMap { $0 } == [3, 4, 5, 7])
+    }
+
     @Test func pageHasChartsAndALiveFragmentUnderTheSameCSP() async throws {
         let harness = try await ServerTests.Harness()
         try await harness.app.test(.router) { client in

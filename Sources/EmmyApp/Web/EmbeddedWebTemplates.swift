@@ -86,6 +86,7 @@ enum EmbeddedWebTemplates {
 <text class="label" x="{{right}}" y="{{labelY}}" text-anchor="end">now</text>
 {{#series}}
 <polyline class="{{style}}" fill="none" data-series="{{name}}" data-values="{{values}}" points="{{points}}"/>
+{{#dots}}<circle class="{{style}}" cx="{{cx}}" cy="{{cy}}" r="3"/>{{/dots}}
 {{/series}}
 </svg>
 """# + "\n",
@@ -357,6 +358,7 @@ svg.chart { width: 100%; max-width: 40rem; height: auto; display: block; }
 svg.chart .axis { stroke: #888; stroke-width: 1; }
 svg.chart .label { font-size: 10px; fill: #555; }
 svg.chart polyline { stroke-width: 2; }
+svg.chart circle { fill: currentColor; stroke: none; }
 svg.chart .series-1, figcaption .series-1 { stroke: #1f6fb2; color: #1f6fb2; }
 svg.chart .series-2, figcaption .series-2 { stroke: #2e7d32; color: #2e7d32; }
 svg.chart .series-3, figcaption .series-3 { stroke: #c62828; color: #c62828; }

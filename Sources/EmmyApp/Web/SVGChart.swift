@@ -3,7 +3,8 @@ import Foundation
 /// A line chart as inline SVG, drawn on the server (Templates/web/chart.mustache): no script
 /// library, nothing fetched, and it passes the page's CSP (presentation attributes, no inline
 /// style). Each series is a polyline whose `data-values` lists the plotted numbers, so tests
-/// and tools can read them.
+/// and tools can read them. A value with no neighbour (the first minute after a start, or one
+/// sample between gaps) is a line of one point, which draws nothing: it gets a dot as well.
 struct SVGChart {
     struct Series {
         var name: String
@@ -52,10 +53,19 @@ struct SVGChart {
             "plotBottom": Self.number(plotBottom), "yMax": Self.number(yMax), "unit": unit,
             "yMaxY": Self.number(Self.top + 8), "labelX": Self.number(Self.left - 4), "labelY": Self.number(height - 4),
             "series": series.map { line -> [String: Any] in
-                let points = line.values.enumerated().compactMap { index, value in
-                    value.map { "\(String(format: "%.1f", x(index, count: line.values.count))),\(String(format: "%.1f", y($0)))" }
+                let count = line.values.count
+                func coordinates(_ index: Int, _ value: Double) -> (x: String, y: String) {
+                    (String(format: "%.1f", x(index, count: count)), String(format: "%.1f", y(value)))
                 }
-                return ["name": line.name, "style": line.style, "points": points.joined(separator: " "),
+                let points = line.values.enumerated().compactMap { index, value in
+                    value.map { coordinates(index, $0) }.map { "\($0.x),\($0.y)" }
+                }
+                let dots = line.values.enumerated().compactMap { index, value -> [String: String]? in
+                    guard let value, index == 0 || line.values[index - 1] == nil, index == count - 1 || line.values[index + 1] == nil else { return nil }
+                    let (cx, cy) = coordinates(index, value)
+                    return ["cx": cx, "cy": cy]
+                }
+                return ["name": line.name, "style": line.style, "points": points.joined(separator: " "), "dots": dots,
                         "values": line.values.map { $0.map(Self.number) ?? "" }.joined(separator: ",")]
             },
         ]
