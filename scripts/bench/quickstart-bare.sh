@@ -26,8 +26,13 @@ if [ -e "$lower/usr/include/sqlite3.h" ]; then
 fi
 
 work=$(mktemp -d /tmp/emmy-quickstart-XXXXXX)
+# Under set -e a failing last command of an && list ends the trap early: the SIGKILL that finds
+# the group already gone (the usual case) returned 1 before the work tree was removed.
 cleanup() {
-  [ -n "${pid:-}" ] && kill -- -"$pid" 2>/dev/null && sleep 1 && kill -9 -- -"$pid" 2>/dev/null
+  if [ -n "${pid:-}" ] && kill -- -"$pid" 2>/dev/null; then
+    sleep 1
+    kill -9 -- -"$pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
