@@ -593,7 +593,7 @@ svg.chart .series-3, figcaption .series-3 { stroke: #c62828; color: #c62828; }
       "post": {
         "operationId": "retryMessage",
         "summary": "Queue one failed, undelivered or canceled message again.",
-        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "parameters": [{"name": "id", "in": "path", "required": true, "description": "The message's id (`id` in GET /api/messages); anything but a 64-bit integer is a 400.", "schema": {"type": "integer", "format": "int64"}}],
         "responses": {
           "202": {"description": "Requeued.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessageRequeued"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
